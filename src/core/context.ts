@@ -1,0 +1,139 @@
+/**
+ * RequestContext: the one object a request carries through the gateway.
+ * Fixed shape (every field assigned in the constructor) so V8 keeps one
+ * hidden class on the hot path. Plugins do not touch it directly; they go
+ * through src/pdk, which reads and writes these fields.
+ */
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
+import type { ConsumerEntity, RouteEntity, ServiceEntity } from '../schema/entities/types.ts';
+import type { ConsumerIndex } from '../plugins/types.ts';
+
+/** What an authentication plugin established (Kong's `kong.client.authenticate`). */
+export interface Credential {
+  id: string;
+  /** Subject / identifier sent upstream as X-Credential-Identifier. */
+  identifier?: string | null;
+  consumer_id?: string | null;
+  [key: string]: unknown;
+}
+
+/** Mutable header bag: lower-case names → value(s). */
+export type HeaderBag = Record<string, string | string[] | undefined>;
+
+export class RequestContext {
+  readonly req: IncomingMessage;
+  readonly res: ServerResponse;
+  /** Request id (X-Kong-Request-Id equivalent); echoed in error bodies and the access log. */
+  id: string;
+  /** performance.now() at the first byte of the request. */
+  readonly startedAt: number;
+
+  // ---- downstream request, as received and normalised
+  method: string;
+  scheme: 'http' | 'https';
+  /** Host without port, lower-cased. */
+  host: string;
+  port: number;
+  /** Path as received (still percent-encoded), without the query. */
+  rawPath: string;
+  /** Normalised path used for routing (Kong: percent-decoding of unreserved chars, dot segments, `//`). */
+  path: string;
+  /** Raw query string without the leading `?` ('' when absent). */
+  query: string;
+  /** Parsed query, built lazily by the PDK. */
+  queryArgs: URLSearchParams | null;
+  clientIp: string;
+  sni: string | null;
+
+  // ---- matched configuration
+  route: RouteEntity | null;
+  service: ServiceEntity | null;
+  /** Regex captures from the route path (Kong's uri_captures). */
+  uriCaptures: Record<string, string> | null;
+
+  // ---- upstream request (what the service will receive)
+  upstreamMethod: string;
+  upstreamHeaders: HeaderBag;
+  /** Path (already joined with the service path), percent-encoded, no query. */
+  upstreamPath: string;
+  /** Query string without `?`. */
+  upstreamQuery: string;
+  /** Replacement body set by a plugin; null = stream the client's body. */
+  upstreamBody: Buffer | null;
+  /** Client body once a plugin asked for it (pdk.request.getBody); null when not read. */
+  requestBody: Buffer | null;
+
+  // ---- downstream response
+  /** Headers plugins add to the client's response (applied after header_filter). */
+  responseHeaders: HeaderBag | null;
+  /** Non-zero once a plugin (or the gateway) answered early via pdk.response.exit. */
+  exitStatus: number;
+  exitBody: string | Buffer | null;
+  exitHeaders: HeaderBag | null;
+  /** Status and headers of the upstream response (header_filter / log phases). */
+  upstreamStatus: number;
+  upstreamResponseHeaders: IncomingHttpHeaders | null;
+
+  // ---- identity
+  /** Consumers of the Runtime serving this request (for plugins mapping identities to consumers). */
+  consumers: ConsumerIndex;
+  consumer: ConsumerEntity | null;
+  credential: Credential | null;
+  authenticatedGroups: string[] | null;
+
+  // ---- plugin state (Kong's kong.ctx.shared / kong.ctx.plugin)
+  shared: Record<string, unknown>;
+  pluginState: Map<string, unknown> | null;
+
+  // ---- timings and log
+  /** ms spent in the gateway before the upstream was contacted. */
+  proxyLatency: number;
+  /** ms from sending the request upstream to its response headers. */
+  upstreamLatency: number;
+  /** Extra, already-redacted fields a plugin wants in the access log line. */
+  logFields: Record<string, unknown> | null;
+  /** Internal error/decision code for the log (never a secret). */
+  errorCode: string | null;
+
+  constructor(req: IncomingMessage, res: ServerResponse, id: string, startedAt: number, consumers: ConsumerIndex) {
+    this.req = req;
+    this.res = res;
+    this.id = id;
+    this.startedAt = startedAt;
+    this.method = req.method ?? 'GET';
+    this.scheme = 'http';
+    this.host = '';
+    this.port = 0;
+    this.rawPath = '/';
+    this.path = '/';
+    this.query = '';
+    this.queryArgs = null;
+    this.clientIp = '';
+    this.sni = null;
+    this.route = null;
+    this.service = null;
+    this.uriCaptures = null;
+    this.upstreamMethod = this.method;
+    this.upstreamHeaders = {};
+    this.upstreamPath = '/';
+    this.upstreamQuery = '';
+    this.upstreamBody = null;
+    this.requestBody = null;
+    this.responseHeaders = null;
+    this.exitStatus = 0;
+    this.exitBody = null;
+    this.exitHeaders = null;
+    this.upstreamStatus = 0;
+    this.upstreamResponseHeaders = null;
+    this.consumers = consumers;
+    this.consumer = null;
+    this.credential = null;
+    this.authenticatedGroups = null;
+    this.shared = {};
+    this.pluginState = null;
+    this.proxyLatency = 0;
+    this.upstreamLatency = 0;
+    this.logFields = null;
+    this.errorCode = null;
+  }
+}

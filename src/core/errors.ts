@@ -1,0 +1,43 @@
+/**
+ * The proxy-side error catalog (ARCHITECTURE principle 3). Every error the
+ * gateway itself answers with has a stable code, Kong's status and public
+ * message, and an optional private detail that is only logged (redacted).
+ * src/core/respond.ts is the ONE place these become HTTP responses;
+ * docs/errors.md lists every code (a test keeps them in step).
+ *
+ * Admin API errors use Kong's numeric codes and live in src/admin/errors.ts.
+ */
+
+export const PROXY_ERRORS = {
+  ROUTE_NOT_FOUND: { status: 404, message: 'no Route matched with those values' },
+  HTTPS_REQUIRED: { status: 426, message: 'Please use HTTPS protocol' },
+  BAD_REQUEST: { status: 400, message: 'Bad request' },
+  REQUEST_TOO_LARGE: { status: 413, message: 'Request size limit exceeded' },
+  HEADERS_TOO_LARGE: { status: 494, message: 'Request header or cookie too large' },
+  UNAUTHORIZED: { status: 401, message: 'Unauthorized' },
+  FORBIDDEN: { status: 403, message: 'Forbidden' },
+  UPSTREAM_INVALID_RESPONSE: { status: 502, message: 'An invalid response was received from the upstream server' },
+  UPSTREAM_UNAVAILABLE: { status: 503, message: 'failure to get a peer from the ring-balancer' },
+  NAME_RESOLUTION_FAILED: { status: 503, message: 'name resolution failed' },
+  SERVICE_UNAVAILABLE: { status: 503, message: 'Service unavailable' },
+  UPSTREAM_TIMEOUT: { status: 504, message: 'The upstream server is timed out' },
+  INTERNAL: { status: 500, message: 'An unexpected error occurred' },
+} as const satisfies Record<string, { status: number; message: string }>;
+
+export type ProxyErrorCode = keyof typeof PROXY_ERRORS;
+
+export class ProxyError extends Error {
+  readonly code: ProxyErrorCode;
+  readonly status: number;
+  readonly publicMessage: string;
+  /** Private, log-only detail. Never a token, cookie or secret. */
+  readonly detail: string | undefined;
+  constructor(code: ProxyErrorCode, detail?: string, publicMessage?: string) {
+    super(detail ?? PROXY_ERRORS[code].message);
+    this.name = 'ProxyError';
+    this.code = code;
+    this.status = PROXY_ERRORS[code].status;
+    this.publicMessage = publicMessage ?? PROXY_ERRORS[code].message;
+    this.detail = detail;
+  }
+}

@@ -1,0 +1,33 @@
+/** kong.client: who is calling. */
+import type { Credential, RequestContext } from '../core/context.ts';
+import type { ConsumerEntity } from '../schema/entities/types.ts';
+
+/** Record the authenticated consumer and/or credential (Kong's kong.client.authenticate). */
+export function authenticate(ctx: RequestContext, consumer: ConsumerEntity | null, credential: Credential | null): void {
+  ctx.consumer = consumer;
+  ctx.credential = credential;
+}
+
+export function getConsumer(ctx: RequestContext): ConsumerEntity | null {
+  return ctx.consumer;
+}
+
+export function getCredential(ctx: RequestContext): Credential | null {
+  return ctx.credential;
+}
+
+export function getIp(ctx: RequestContext): string {
+  return ctx.clientIp;
+}
+
+/** Groups for ACL (Kong's kong.ctx.shared.authenticated_groups). */
+export function setAuthenticatedGroups(ctx: RequestContext, groups: string[] | null): void {
+  ctx.authenticatedGroups = groups;
+}
+
+/** Find a consumer by id, username or custom_id (Kong's kong.client.load_consumer + consumer_by). */
+export function loadConsumer(ctx: RequestContext, by: 'id' | 'username' | 'custom_id', value: string, ignoreCase = false): ConsumerEntity | null {
+  if (by === 'id') return ctx.consumers.byId(value);
+  if (by === 'username') return ctx.consumers.byUsername(value, ignoreCase);
+  return ctx.consumers.byCustomId(value);
+}

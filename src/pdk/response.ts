@@ -1,0 +1,42 @@
+/** kong.response: answer the client early, or add headers to the client's response. */
+import type { HeaderBag, RequestContext } from '../core/context.ts';
+
+/**
+ * Answer now without contacting the upstream (Kong's kong.response.exit).
+ * An object body is sent as JSON. The runner stops after the current plugin.
+ */
+export function exit(ctx: RequestContext, status: number, body?: unknown, headers?: HeaderBag | null): void {
+  ctx.exitStatus = status;
+  if (body === undefined || body === null) ctx.exitBody = null;
+  else if (typeof body === 'string' || Buffer.isBuffer(body)) ctx.exitBody = body;
+  else {
+    ctx.exitBody = JSON.stringify(body);
+    if (!headers || headers['content-type'] === undefined) headers = { ...headers, 'content-type': 'application/json; charset=utf-8' };
+  }
+  ctx.exitHeaders = headers ?? null;
+}
+
+/** Set a header on the client's response (replaces the upstream's value). */
+export function setHeader(ctx: RequestContext, name: string, value: string | string[]): void {
+  if (ctx.responseHeaders === null) ctx.responseHeaders = {};
+  ctx.responseHeaders[name] = value;
+}
+
+export function addHeader(ctx: RequestContext, name: string, value: string): void {
+  if (ctx.responseHeaders === null) ctx.responseHeaders = {};
+  const cur = ctx.responseHeaders[name];
+  if (cur === undefined) ctx.responseHeaders[name] = value;
+  else if (Array.isArray(cur)) cur.push(value);
+  else ctx.responseHeaders[name] = [cur, value];
+}
+
+/** Remove a header from the client's response. */
+export function clearHeader(ctx: RequestContext, name: string): void {
+  if (ctx.responseHeaders === null) ctx.responseHeaders = {};
+  ctx.responseHeaders[name] = undefined;
+}
+
+/** Status of the response being sent (upstream's, or the exit status). */
+export function getStatus(ctx: RequestContext): number {
+  return ctx.exitStatus !== 0 ? ctx.exitStatus : ctx.upstreamStatus;
+}

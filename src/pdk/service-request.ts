@@ -1,0 +1,40 @@
+/** kong.service.request: shape what the upstream receives. Header names must be lower-case. */
+import type { RequestContext } from '../core/context.ts';
+
+export function setHeader(ctx: RequestContext, name: string, value: string): void {
+  ctx.upstreamHeaders[name] = value;
+}
+
+export function addHeader(ctx: RequestContext, name: string, value: string): void {
+  const cur = ctx.upstreamHeaders[name];
+  if (cur === undefined) ctx.upstreamHeaders[name] = value;
+  else if (Array.isArray(cur)) cur.push(value);
+  else ctx.upstreamHeaders[name] = [cur, value];
+}
+
+export function clearHeader(ctx: RequestContext, name: string): void {
+  ctx.upstreamHeaders[name] = undefined;
+}
+
+export function getHeader(ctx: RequestContext, name: string): string | undefined {
+  const v = ctx.upstreamHeaders[name];
+  return Array.isArray(v) ? v[0] : v;
+}
+
+export function setPath(ctx: RequestContext, path: string): void {
+  ctx.upstreamPath = path;
+}
+
+/** Replace the raw query string (without '?'). */
+export function setRawQuery(ctx: RequestContext, query: string): void {
+  ctx.upstreamQuery = query;
+}
+
+export function setMethod(ctx: RequestContext, method: string): void {
+  ctx.upstreamMethod = method;
+}
+
+/** Replace the body sent upstream; content-length is fixed up by the proxy. */
+export function setBody(ctx: RequestContext, body: Buffer | string): void {
+  ctx.upstreamBody = typeof body === 'string' ? Buffer.from(body) : body;
+}

@@ -1,0 +1,84 @@
+/**
+ * A plugin is one module: { name, version, priority, schema, compile, phases }.
+ * The core knows plugins only through this interface and the registry in
+ * ./index.ts (ARCHITECTURE principle 1).
+ *
+ * Lifecycle: the Admin API / declarative loader validates `config` against
+ * `schema` (Ajv, defaults applied) when it is written; the runtime builder calls
+ * `compile(config, env)` once per plugin instance per configuration version and
+ * hands the frozen result to the phase functions on every request. Long-lived
+ * caches (JWKS, discovery, token caches) belong at module level keyed by what
+ * they cache, so that recompiling after an unrelated change keeps them warm.
+ */
+import type { TObject } from '@sinclair/typebox';
+import type { Logger } from 'pino';
+import type { RequestContext } from '../core/context.ts';
+import type { ConsumerEntity, Protocol } from '../schema/entities/types.ts';
+
+/** Kong's phases, in order. `response` (buffered) is not offered. */
+export type PhaseName = 'rewrite' | 'access' | 'header_filter' | 'body_filter' | 'log';
+
+/** What compile() may use: nothing here is per request. */
+export interface CompileEnv {
+  /** Child logger bound to { plugin: name }. */
+  log: Logger;
+  /** Process-wide settings the plugin may need (e.g. a shared session secret). */
+  settings: GatewaySettings;
+  /** Id of the plugin entity being compiled. */
+  pluginId: string;
+}
+
+/** Gateway-wide settings made available to plugins (from CLI flags / env). */
+export interface GatewaySettings {
+  /** Secret shared by all workers for cookie encryption when a plugin config sets none. */
+  sessionSecret: string;
+  /** True when sessionSecret was generated at start (single node only). */
+  sessionSecretGenerated: boolean;
+  /** redis://… for shared state (sessions, counters, caches), or null. */
+  redisUrl: string | null;
+  /** CIDRs whose X-Forwarded-* headers are trusted. */
+  trustedIps: string[];
+}
+
+export interface PluginScopes {
+  /** May this plugin be attached to a consumer? (Kong's no_consumer when false) */
+  consumer: boolean;
+  route: boolean;
+  service: boolean;
+}
+
+export interface PluginModule<Config = Record<string, unknown>, Compiled = unknown> {
+  name: string;
+  version: string;
+  /** Higher runs first (Kong's PRIORITY). */
+  priority: number;
+  /** TypeBox schema of `config` (served at GET /schemas/plugins/:name). */
+  schema: TObject;
+  /** Where it may be attached; default all true. */
+  scopes?: PluginScopes;
+  /** Protocols it supports; default [grpc, grpcs, http, https]. */
+  protocols?: Protocol[];
+  /**
+   * Cross-field checks beyond JSON Schema (Kong's entity_checks). Return
+   * field → message for each violation; an empty object means valid.
+   * Runs after schema validation, with defaults applied.
+   */
+  check?(config: Config): Record<string, unknown>;
+  compile(config: Config, env: CompileEnv): Compiled;
+  /** Release timers/sockets held by a compiled instance replaced by a newer config. */
+  close?(compiled: Compiled): void | Promise<void>;
+
+  rewrite?(ctx: RequestContext, conf: Compiled): void | Promise<void>;
+  access?(ctx: RequestContext, conf: Compiled): void | Promise<void>;
+  header_filter?(ctx: RequestContext, conf: Compiled): void;
+  /** Transform one response chunk; `eof` true on the last call (chunk may be empty). */
+  body_filter?(ctx: RequestContext, conf: Compiled, chunk: Buffer, eof: boolean): Buffer;
+  log?(ctx: RequestContext, conf: Compiled): void;
+}
+
+/** Consumer lookups offered to plugins through the PDK (built per Runtime). */
+export interface ConsumerIndex {
+  byId(id: string): ConsumerEntity | null;
+  byUsername(username: string, ignoreCase?: boolean): ConsumerEntity | null;
+  byCustomId(customId: string): ConsumerEntity | null;
+}

@@ -1,0 +1,156 @@
+/**
+ * Entity shapes as Kong 3.x stores and serves them (Admin API JSON).
+ * These are the rows the store returns and the runtime compiles; the TypeBox
+ * schemas in this folder are the source of validation and defaults.
+ * Wire names are Kong's (snake_case) on purpose.
+ */
+
+export type Protocol = 'http' | 'https' | 'grpc' | 'grpcs' | 'tcp' | 'tls' | 'udp' | 'ws' | 'wss' | 'tls_passthrough';
+
+export interface ForeignKey {
+  id: string;
+}
+
+export interface BaseEntity {
+  id: string;
+  created_at: number;
+  updated_at: number;
+  tags: string[] | null;
+}
+
+export interface ServiceEntity extends BaseEntity {
+  name: string | null;
+  retries: number;
+  protocol: Protocol;
+  host: string;
+  port: number;
+  path: string | null;
+  connect_timeout: number;
+  write_timeout: number;
+  read_timeout: number;
+  client_certificate: ForeignKey | null;
+  tls_verify: boolean | null;
+  tls_verify_depth: number | null;
+  ca_certificates: string[] | null;
+  enabled: boolean;
+}
+
+export interface RouteEntity extends BaseEntity {
+  name: string | null;
+  protocols: Protocol[];
+  methods: string[] | null;
+  hosts: string[] | null;
+  paths: string[] | null;
+  headers: Record<string, string[]> | null;
+  https_redirect_status_code: 426 | 301 | 302 | 307 | 308;
+  regex_priority: number;
+  strip_path: boolean;
+  path_handling: 'v0' | 'v1';
+  preserve_host: boolean;
+  request_buffering: boolean;
+  response_buffering: boolean;
+  snis: string[] | null;
+  sources: Array<{ ip?: string; port?: number }> | null;
+  destinations: Array<{ ip?: string; port?: number }> | null;
+  service: ForeignKey | null;
+}
+
+export interface ConsumerEntity extends BaseEntity {
+  username: string | null;
+  custom_id: string | null;
+}
+
+export interface PluginEntity extends BaseEntity {
+  name: string;
+  instance_name: string | null;
+  route: ForeignKey | null;
+  service: ForeignKey | null;
+  consumer: ForeignKey | null;
+  config: Record<string, unknown>;
+  protocols: Protocol[];
+  enabled: boolean;
+  ordering: unknown | null;
+}
+
+export interface CertificateEntity extends BaseEntity {
+  cert: string;
+  key: string;
+  cert_alt: string | null;
+  key_alt: string | null;
+}
+
+export interface SniEntity extends BaseEntity {
+  name: string;
+  certificate: ForeignKey;
+}
+
+export interface CaCertificateEntity extends BaseEntity {
+  cert: string;
+  cert_digest: string;
+}
+
+export interface UpstreamEntity extends BaseEntity {
+  name: string;
+  algorithm: 'round-robin' | 'consistent-hashing' | 'least-connections' | 'latency';
+  slots: number;
+  hash_on: string;
+  hash_fallback: string;
+  hash_on_header: string | null;
+  host_header: string | null;
+  healthchecks: unknown;
+  use_srv_name: boolean;
+}
+
+export interface TargetEntity {
+  id: string;
+  created_at: number;
+  updated_at: number;
+  upstream: ForeignKey;
+  target: string;
+  weight: number;
+  tags: string[] | null;
+}
+
+/** Every entity kind the store knows, by its Admin API collection name. */
+export interface EntityMap {
+  services: ServiceEntity;
+  routes: RouteEntity;
+  consumers: ConsumerEntity;
+  plugins: PluginEntity;
+  certificates: CertificateEntity;
+  snis: SniEntity;
+  ca_certificates: CaCertificateEntity;
+  upstreams: UpstreamEntity;
+  targets: TargetEntity;
+}
+
+export type EntityName = keyof EntityMap;
+
+export const ENTITY_NAMES = [
+  'services',
+  'routes',
+  'consumers',
+  'plugins',
+  'certificates',
+  'snis',
+  'ca_certificates',
+  'upstreams',
+  'targets',
+] as const satisfies readonly EntityName[];
+
+/**
+ * The whole configuration at one instant: what the runtime compiles.
+ * Produced by the store (`Store.snapshot()`) and by the declarative loader.
+ */
+export interface ConfigSnapshot {
+  version: number;
+  services: ServiceEntity[];
+  routes: RouteEntity[];
+  consumers: ConsumerEntity[];
+  plugins: PluginEntity[];
+  certificates: CertificateEntity[];
+  snis: SniEntity[];
+  ca_certificates: CaCertificateEntity[];
+  upstreams: UpstreamEntity[];
+  targets: TargetEntity[];
+}

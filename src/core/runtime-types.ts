@@ -1,0 +1,28 @@
+/**
+ * The immutable Runtime compiled from one ConfigSnapshot (built by runtime.ts,
+ * swapped atomically; in-flight requests keep the one they started with).
+ */
+import type { SecureContext } from 'node:tls';
+import type { ConsumerIndex } from '../plugins/types.ts';
+import type { PluginPlan } from './pipeline/types.ts';
+import type { Router } from './router/types.ts';
+import type { ServiceEntity, UpstreamEntity, TargetEntity } from '../schema/entities/types.ts';
+
+export interface Runtime {
+  readonly version: number;
+  readonly router: Router;
+  /** Plugin plan per route id (routes with no applicable plugins share EMPTY_PLAN). */
+  readonly plans: ReadonlyMap<string, PluginPlan>;
+  /** Global plugins only: for the rewrite phase (before routing) and for requests no route matched. */
+  readonly globalPlan: PluginPlan;
+  readonly consumers: ConsumerIndex;
+  /** Upstream entities by name, with their targets (a service host naming an upstream balances across targets). */
+  readonly upstreams: ReadonlyMap<string, { upstream: UpstreamEntity; targets: TargetEntity[] }>;
+  readonly services: ReadonlyMap<string, ServiceEntity>;
+  /** TLS context for an SNI (exact, then wildcard), or null for the listener's default. */
+  certificateFor(servername: string): SecureContext | null;
+  /** CA certificate PEMs by id (service.ca_certificates). */
+  readonly caCertificates: ReadonlyMap<string, string>;
+  /** Release per-runtime resources (plugin close hooks) once no request uses it. */
+  dispose(): Promise<void>;
+}

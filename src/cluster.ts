@@ -1,0 +1,139 @@
+/**
+ * Use every core (node:cluster). The primary owns the store, the Admin API and
+ * the RuntimeManager; it pushes each applied configuration snapshot to the
+ * workers, which build their own Runtime from it and run the proxy listeners.
+ * A crashed worker is replaced (with a short back-off if it keeps crashing).
+ *
+ * Listeners: workers bind with the cluster module's shared handles (the
+ * primary accepts and distributes connections round-robin).
+ */
+import cluster, { type Worker } from 'node:cluster';
+import { AggregatorRegistry } from 'prom-client';
+import type { Logger } from 'pino';
+import type { Settings } from './cli/settings.ts';
+import type { ConfigSnapshot } from './schema/entities/types.ts';
+import { startGateway, gatewaySettingsFrom, type GatewayHandle } from './gateway.ts';
+import { RuntimeManager } from './core/runtime-manager.ts';
+import { startProxy } from './core/server.ts';
+import { readFile } from 'node:fs/promises';
+
+interface ConfigMessage {
+  type: 'portcullis:config';
+  snapshot: ConfigSnapshot;
+}
+
+interface ReadyMessage {
+  type: 'portcullis:ready';
+}
+
+function isConfigMessage(m: unknown): m is ConfigMessage {
+  return typeof m === 'object' && m !== null && (m as { type?: unknown }).type === 'portcullis:config';
+}
+
+export interface ClusterHandle {
+  gateway: GatewayHandle;
+  close(): Promise<void>;
+}
+
+/** Primary side: start store + admin, fork workers, push configuration. */
+export async function startPrimary(settings: Settings, log: Logger): Promise<ClusterHandle> {
+  const aggregator = new AggregatorRegistry();
+  const gateway = await startGateway(settings, {
+    proxy: false,
+    logger: log,
+    metricsText: () => aggregator.clusterMetrics(),
+  });
+  const secret = gateway.gatewaySettings.sessionSecret;
+  let stopping = false;
+  const recentCrashes: number[] = [];
+
+  const send = (w: Worker): void => {
+    if (w.isConnected()) w.send({ type: 'portcullis:config', snapshot: gateway.runtime.snapshot } satisfies ConfigMessage);
+  };
+  const fork = (): Worker => {
+    const w = cluster.fork({ PORTCULLIS_WORKER: '1', PORTCULLIS_INHERITED_SESSION_SECRET: secret });
+    w.on('online', () => send(w));
+    return w;
+  };
+  gateway.runtime.onSwap(() => {
+    for (const w of Object.values(cluster.workers ?? {})) if (w) send(w);
+  });
+  cluster.on('exit', (worker, code, signal) => {
+    if (stopping) return;
+    const now = Date.now();
+    recentCrashes.push(now);
+    while (recentCrashes.length > 0 && recentCrashes[0]! < now - 60_000) recentCrashes.shift();
+    const delay = recentCrashes.length > 5 ? 5_000 : 0;
+    log.error({ worker: worker.process.pid, code, signal }, `worker exited; starting a replacement${delay ? ' in 5 s (crash loop)' : ''}`);
+    setTimeout(() => {
+      if (!stopping) fork();
+    }, delay).unref();
+  });
+  const ready = new Promise<void>((resolve) => {
+    let n = 0;
+    cluster.on('message', (_w, m: unknown) => {
+      if ((m as ReadyMessage | undefined)?.type === 'portcullis:ready' && ++n === settings.workers) resolve();
+    });
+  });
+  for (let i = 0; i < settings.workers; i++) fork();
+  await ready;
+  log.info({ workers: settings.workers }, 'workers ready');
+  return {
+    gateway,
+    async close() {
+      stopping = true;
+      const exits = Object.values(cluster.workers ?? {}).map(
+        (w) =>
+          new Promise<void>((resolve) => {
+            if (!w || w.isDead()) return resolve();
+            w.once('exit', () => resolve());
+            w.process.kill('SIGTERM');
+          }),
+      );
+      await Promise.all(exits);
+      await gateway.close();
+    },
+  };
+}
+
+/** Worker side: wait for the first snapshot, start the proxy, apply later snapshots. */
+export async function runWorker(settings: Settings, log: Logger): Promise<void> {
+  const gatewaySettings = gatewaySettingsFrom(settings, log, process.env.PORTCULLIS_INHERITED_SESSION_SECRET);
+  const first = await new Promise<ConfigSnapshot>((resolve) => {
+    const onMessage = (m: unknown): void => {
+      if (isConfigMessage(m)) {
+        process.off('message', onMessage);
+        resolve(m.snapshot);
+      }
+    };
+    process.on('message', onMessage);
+  });
+  const manager = RuntimeManager.fromSnapshot(first, { settings: gatewaySettings, log });
+  process.on('message', (m: unknown) => {
+    if (isConfigMessage(m)) manager.apply(m.snapshot);
+  });
+  const defaultCert =
+    settings.sslCert !== null && settings.sslCertKey !== null
+      ? { cert: await readFile(settings.sslCert, 'utf8'), key: await readFile(settings.sslCertKey, 'utf8') }
+      : undefined;
+  const proxy = await startProxy({
+    listen: settings.proxyListen,
+    runtime: manager.ref,
+    settings: {
+      trustedIps: settings.trustedIps,
+      realIpHeader: settings.realIpHeader,
+      realIpRecursive: settings.realIpRecursive,
+      serverTokens: settings.headers.serverTokens,
+      latencyTokens: settings.headers.latencyTokens,
+      maxHeaderSize: settings.maxHeaderSize,
+      defaultCert,
+    },
+    logger: log,
+  });
+  process.send?.({ type: 'portcullis:ready' } satisfies ReadyMessage);
+  const stop = (): void => {
+    void proxy.close().then(() => manager.close()).finally(() => process.exit(0));
+  };
+  process.once('SIGTERM', stop);
+  process.once('SIGINT', () => undefined); // the primary decides; Ctrl-C reaches the whole group
+}

@@ -1,0 +1,113 @@
+/**
+ * Live, atomic configuration. Holds the one `RuntimeRef` the proxy reads;
+ * a change builds a complete new Runtime beside the live one and swaps the
+ * reference. Requests read `ref.current` once at their start, so each sees
+ * the old or the new configuration, never a mix. A failed build is logged
+ * and the old Runtime keeps serving.
+ *
+ * Reloads are coalesced: while one build runs, further change events collapse
+ * into a single follow-up build of the newest snapshot.
+ */
+import type { Logger } from 'pino';
+import type { ConfigSnapshot } from '../schema/entities/types.ts';
+import type { Runtime } from './runtime-types.ts';
+import { buildRuntime, type BuildOptions } from './runtime.ts';
+
+export interface RuntimeRef {
+  current: Runtime;
+}
+
+/** How long a replaced Runtime stays alive for in-flight requests before plugin close hooks run. */
+const DISPOSE_AFTER_MS = 120_000;
+
+export class RuntimeManager {
+  readonly ref: RuntimeRef;
+  private readonly load: () => Promise<ConfigSnapshot>;
+  private readonly options: BuildOptions;
+  private readonly log: Logger;
+  private building: Promise<void> | null = null;
+  private again = false;
+  private readonly listeners: Array<(rt: Runtime) => void> = [];
+  lastError: Error | null = null;
+  /** The snapshot behind ref.current (pushed to workers in cluster mode). */
+  snapshot: ConfigSnapshot;
+
+  private constructor(initial: Runtime, snapshot: ConfigSnapshot, load: () => Promise<ConfigSnapshot>, options: BuildOptions) {
+    this.ref = { current: initial };
+    this.snapshot = snapshot;
+    this.load = load;
+    this.options = options;
+    this.log = options.log;
+  }
+
+  /** Build the first Runtime; throws when the stored configuration cannot be compiled. */
+  static async create(load: () => Promise<ConfigSnapshot>, options: BuildOptions): Promise<RuntimeManager> {
+    const snapshot = await load();
+    return new RuntimeManager(buildRuntime(snapshot, options), snapshot, load, options);
+  }
+
+  /** From an already loaded snapshot (workers receive snapshots over IPC). */
+  static fromSnapshot(snapshot: ConfigSnapshot, options: BuildOptions): RuntimeManager {
+    return new RuntimeManager(buildRuntime(snapshot, options), snapshot, async () => snapshot, options);
+  }
+
+  onSwap(listener: (rt: Runtime) => void): void {
+    this.listeners.push(listener);
+  }
+
+  /** Rebuild from the store; resolves once the newest configuration is live (or failed to build). */
+  reload(): Promise<void> {
+    if (this.building !== null) {
+      this.again = true;
+      return this.building;
+    }
+    this.building = this.run().finally(() => {
+      this.building = null;
+    });
+    return this.building;
+  }
+
+  private async run(): Promise<void> {
+    do {
+      this.again = false;
+      let snapshot: ConfigSnapshot;
+      try {
+        snapshot = await this.load();
+      } catch (err) {
+        this.fail(err, 'could not read configuration; the previous configuration keeps serving');
+        continue;
+      }
+      this.apply(snapshot);
+    } while (this.again);
+  }
+
+  /** Build and swap from a given snapshot. Returns false (old Runtime kept) when the build fails. */
+  apply(snapshot: ConfigSnapshot): boolean {
+    if (snapshot.version !== 0 && snapshot.version === this.ref.current.version) return true;
+    let next: Runtime;
+    try {
+      next = buildRuntime(snapshot, this.options);
+    } catch (err) {
+      this.fail(err, 'configuration failed to compile; the previous configuration keeps serving');
+      return false;
+    }
+    const old = this.ref.current;
+    this.ref.current = next;
+    this.snapshot = snapshot;
+    this.lastError = null;
+    this.log.info({ version: next.version, routes: next.router.size }, 'configuration applied');
+    for (const l of this.listeners) l(next);
+    setTimeout(() => void old.dispose(), DISPOSE_AFTER_MS).unref();
+    return true;
+  }
+
+  private fail(err: unknown, message: string): void {
+    this.lastError = err instanceof Error ? err : new Error(String(err));
+    this.log.error({ err: this.lastError.message }, message);
+  }
+
+  async close(): Promise<void> {
+    await this.building;
+    await this.ref.current.dispose();
+  }
+}

@@ -1,0 +1,184 @@
+/**
+ * Runtime builder: compiles one ConfigSnapshot into the immutable Runtime the
+ * hot path reads (router tables, resolved plugin plans with compiled plugin
+ * configs, consumer index, TLS contexts). A failed build throws and leaves
+ * whatever Runtime is live untouched (see runtime-manager.ts).
+ */
+import { createSecureContext, type SecureContext } from 'node:tls';
+import type { Logger } from 'pino';
+import type { ConfigSnapshot, ConsumerEntity, PluginEntity, ServiceEntity, TargetEntity, UpstreamEntity } from '../schema/entities/types.ts';
+import type { ConsumerIndex, GatewaySettings } from '../plugins/types.ts';
+import { getPlugin } from '../plugins/index.ts';
+import { compileRouter } from './router/compile.ts';
+import { buildPlan, planKey, EMPTY_PLAN, type CompiledPlugin } from './pipeline/plan.ts';
+import type { PluginPlan } from './pipeline/types.ts';
+import type { Runtime } from './runtime-types.ts';
+
+export class RuntimeBuildError extends Error {
+  readonly pluginId: string | null;
+  constructor(message: string, pluginId: string | null = null, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'RuntimeBuildError';
+    this.pluginId = pluginId;
+  }
+}
+
+function buildConsumerIndex(consumers: ConsumerEntity[]): ConsumerIndex {
+  const byId = new Map<string, ConsumerEntity>();
+  const byUsername = new Map<string, ConsumerEntity>();
+  const byUsernameLower = new Map<string, ConsumerEntity>();
+  const byCustomId = new Map<string, ConsumerEntity>();
+  for (const c of consumers) {
+    byId.set(c.id, c);
+    if (c.username !== null) {
+      byUsername.set(c.username, c);
+      const lower = c.username.toLowerCase();
+      if (!byUsernameLower.has(lower)) byUsernameLower.set(lower, c);
+    }
+    if (c.custom_id !== null) byCustomId.set(c.custom_id, c);
+  }
+  return {
+    byId: (id) => byId.get(id) ?? null,
+    byUsername: (u, ignoreCase = false) => (ignoreCase ? byUsernameLower.get(u.toLowerCase()) : byUsername.get(u)) ?? null,
+    byCustomId: (id) => byCustomId.get(id) ?? null,
+  };
+}
+
+/** Lazily built TLS contexts: exact SNI names first, then `*.suffix` wildcards. */
+function buildCertificateLookup(snapshot: ConfigSnapshot): (servername: string) => SecureContext | null {
+  const pems = new Map<string, { cert: string; key: string; cert_alt: string | null; key_alt: string | null }>();
+  for (const c of snapshot.certificates) pems.set(c.id, c);
+  const exact = new Map<string, string>();
+  const wildcardSuffix = new Map<string, string>();
+  const wildcardPrefix = new Map<string, string>();
+  for (const sni of snapshot.snis) {
+    const name = sni.name.toLowerCase();
+    if (name.startsWith('*.')) wildcardSuffix.set(name.slice(1), sni.certificate.id);
+    else if (name.endsWith('.*')) wildcardPrefix.set(name.slice(0, -1), sni.certificate.id);
+    else exact.set(name, sni.certificate.id);
+  }
+  const contexts = new Map<string, SecureContext>();
+  const contextFor = (certId: string): SecureContext | null => {
+    let ctx = contexts.get(certId);
+    if (ctx !== undefined) return ctx;
+    const pem = pems.get(certId);
+    if (pem === undefined) return null;
+    const certs = [pem.cert];
+    const keys = [pem.key];
+    if (pem.cert_alt !== null && pem.key_alt !== null) {
+      certs.push(pem.cert_alt);
+      keys.push(pem.key_alt);
+    }
+    ctx = createSecureContext({ cert: certs, key: keys });
+    contexts.set(certId, ctx);
+    return ctx;
+  };
+  return (servername: string) => {
+    const name = servername.toLowerCase();
+    const id = exact.get(name);
+    if (id !== undefined) return contextFor(id);
+    const dot = name.indexOf('.');
+    if (dot !== -1) {
+      const w = wildcardSuffix.get(name.slice(dot));
+      if (w !== undefined) return contextFor(w);
+      const lastDot = name.lastIndexOf('.');
+      const p = wildcardPrefix.get(name.slice(0, lastDot + 1));
+      if (p !== undefined) return contextFor(p);
+    }
+    return null;
+  };
+}
+
+export interface BuildOptions {
+  settings: GatewaySettings;
+  log: Logger;
+}
+
+/** Compile every enabled plugin entity; a config that fails to compile fails the build. */
+function compilePlugins(plugins: PluginEntity[], options: BuildOptions): { byName: Map<string, CompiledPlugin[]>; all: CompiledPlugin[] } {
+  const byName = new Map<string, CompiledPlugin[]>();
+  const all: CompiledPlugin[] = [];
+  for (const entity of plugins) {
+    if (!entity.enabled) continue;
+    // Only the HTTP subsystem is proxied; plugins bound to other protocols only do not apply.
+    if (!entity.protocols.includes('http') && !entity.protocols.includes('https')) continue;
+    const module = getPlugin(entity.name);
+    if (module === undefined) throw new RuntimeBuildError(`plugin '${entity.name}' is not enabled on this node`, entity.id);
+    let conf: unknown;
+    try {
+      conf = module.compile(entity.config, { log: options.log.child({ plugin: entity.name }), settings: options.settings, pluginId: entity.id });
+    } catch (err) {
+      throw new RuntimeBuildError(`plugin '${entity.name}' (${entity.id}) failed to compile: ${(err as Error).message}`, entity.id, { cause: err });
+    }
+    const cp: CompiledPlugin = { entity, instance: { id: entity.id, name: entity.name, module, conf } };
+    all.push(cp);
+    let list = byName.get(entity.name);
+    if (list === undefined) byName.set(entity.name, (list = []));
+    list.push(cp);
+  }
+  return { byName, all };
+}
+
+export function buildRuntime(snapshot: ConfigSnapshot, options: BuildOptions): Runtime {
+  const services = new Map<string, ServiceEntity>();
+  for (const s of snapshot.services) services.set(s.id, s);
+
+  const router = compileRouter(snapshot.routes, snapshot.services);
+  const { byName, all } = compilePlugins(snapshot.plugins, options);
+
+  // One plan per route; identical plans are shared (many routes, few distinct chains).
+  const plans = new Map<string, PluginPlan>();
+  const shared = new Map<string, PluginPlan>();
+  for (const route of snapshot.routes) {
+    const serviceId = route.service?.id ?? null;
+    const service = serviceId !== null ? services.get(serviceId) : undefined;
+    // A disabled service's plugins do not run (its routes answer 503 upstream-side).
+    let plan = buildPlan(byName, route.id, service?.enabled === false ? null : serviceId);
+    if (plan !== EMPTY_PLAN) {
+      const key = planKey(plan);
+      const existing = shared.get(key);
+      if (existing !== undefined) plan = existing;
+      else shared.set(key, plan);
+    }
+    plans.set(route.id, plan);
+  }
+  const globalPlan = buildPlan(byName, null, null);
+
+  const upstreams = new Map<string, { upstream: UpstreamEntity; targets: TargetEntity[] }>();
+  const upstreamById = new Map<string, { upstream: UpstreamEntity; targets: TargetEntity[] }>();
+  for (const u of snapshot.upstreams) {
+    const entry = { upstream: u, targets: [] as TargetEntity[] };
+    upstreams.set(u.name, entry);
+    upstreamById.set(u.id, entry);
+  }
+  for (const t of snapshot.targets) {
+    if (t.weight > 0) upstreamById.get(t.upstream.id)?.targets.push(t);
+  }
+
+  const caCertificates = new Map<string, string>();
+  for (const ca of snapshot.ca_certificates) caCertificates.set(ca.id, ca.cert);
+
+  const certificateFor = buildCertificateLookup(snapshot);
+  const log = options.log;
+  return Object.freeze({
+    version: snapshot.version,
+    router,
+    plans,
+    globalPlan,
+    consumers: buildConsumerIndex(snapshot.consumers),
+    upstreams,
+    services,
+    certificateFor,
+    caCertificates,
+    async dispose() {
+      for (const cp of all) {
+        if (cp.instance.module.close === undefined) continue;
+        try {
+          await cp.instance.module.close(cp.instance.conf);
+        } catch (err) {
+          log.warn({ plugin: cp.instance.name, err: (err as Error).message }, 'plugin close failed');
+        }
+      }
+    },
+  });
+}

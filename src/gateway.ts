@@ -1,0 +1,167 @@
+/**
+ * One gateway process: store + Admin API + runtime manager + proxy listeners.
+ * Used by `portcullis start --workers 1`, by the cluster primary (without the
+ * proxy) and by the test helpers (every listener on port 0).
+ */
+import { hostname } from 'node:os';
+import { randomUUID } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import { configureLogger, type LogLevel } from './shared/log.ts';
+import { generateSecret } from './shared/secret.ts';
+import { VERSION } from './version.ts';
+import type { Settings } from './cli/settings.ts';
+import type { Store } from './store/store.ts';
+import { openStore } from './store/open.ts';
+import { parseDeclarative } from './store/declarative/index.ts';
+import { RuntimeManager } from './core/runtime-manager.ts';
+import type { GatewaySettings } from './plugins/types.ts';
+import { enabledPlugins } from './plugins/index.ts';
+import { startAdmin, type AdminInfo } from './admin/server.ts';
+import { startProxy, type ProxyHandle } from './core/server.ts';
+
+export class StartupError extends Error {
+  override name = 'StartupError';
+}
+
+export interface GatewayHandle {
+  readonly store: Store;
+  readonly runtime: RuntimeManager;
+  readonly gatewaySettings: GatewaySettings;
+  readonly nodeId: string;
+  proxyAddresses(): Array<{ host: string; port: number; ssl: boolean }>;
+  adminAddresses(): Array<{ host: string; port: number }>;
+  close(): Promise<void>;
+}
+
+/** Open the configured store; DB-less mode loads the declarative file into a read-only memory store. */
+export async function openConfiguredStore(settings: Settings, log: Logger): Promise<Store> {
+  if (settings.database === 'off') {
+    let config = undefined;
+    if (settings.declarativeConfig !== null) {
+      let text: string;
+      try {
+        text = await readFile(settings.declarativeConfig, 'utf8');
+      } catch (err) {
+        throw new StartupError(`cannot read declarative config ${settings.declarativeConfig}: ${(err as Error).message}`);
+      }
+      const parsed = parseDeclarative(text, { format: settings.declarativeConfig.endsWith('.json') ? 'json' : 'yaml' });
+      if (!parsed.ok) {
+        throw new StartupError(`declarative config ${settings.declarativeConfig} is invalid: ${parsed.message}`);
+      }
+      config = parsed.config;
+    }
+    return openStore('memory', { snapshot: config, readOnly: true });
+  }
+  if (settings.declarativeConfig !== null) {
+    log.warn('declarative_config is ignored when a database is in use (use POST /config or `portcullis config` to load it)');
+  }
+  if (settings.database === 'postgres') return openStore('postgres', settings.pg);
+  return openStore('sqlite', { path: join(settings.dataDir, 'portcullis.db') });
+}
+
+export function gatewaySettingsFrom(settings: Settings, log: Logger, inheritedSecret?: string): GatewaySettings {
+  let sessionSecret = settings.sessionSecret ?? inheritedSecret ?? null;
+  let generated = false;
+  if (sessionSecret === null) {
+    sessionSecret = generateSecret();
+    generated = true;
+    log.warn('no session secret configured (PORTCULLIS_SESSION_SECRET): one was generated for this node; every node of a multi-node deployment MUST share one, or sessions break across nodes and restarts');
+  }
+  return { sessionSecret, sessionSecretGenerated: generated || inheritedSecret !== undefined, redisUrl: settings.redisUrl, trustedIps: settings.trustedIps };
+}
+
+export interface StartOptions {
+  /** Start proxy listeners in this process (false for a cluster primary). */
+  proxy?: boolean;
+  logger?: Logger;
+  /** Metrics text provider for GET /metrics (cluster primary aggregates workers). */
+  metricsText?: () => Promise<string>;
+  /** Session secret inherited from a primary process. */
+  sessionSecret?: string;
+}
+
+export async function startGateway(settings: Settings, options: StartOptions = {}): Promise<GatewayHandle> {
+  const log = options.logger ?? configureLogger(settings.logLevel as LogLevel);
+  const store = await openConfiguredStore(settings, log);
+  const gatewaySettings = gatewaySettingsFrom(settings, log, options.sessionSecret);
+  let runtime: RuntimeManager;
+  try {
+    runtime = await RuntimeManager.create(() => store.snapshot(), { settings: gatewaySettings, log });
+  } catch (err) {
+    await store.close();
+    throw new StartupError(`stored configuration cannot be compiled: ${(err as Error).message}`);
+  }
+  store.onChange(() => void runtime.reload());
+
+  const nodeId = randomUUID();
+  let proxy: ProxyHandle | null = null;
+  const closers: Array<() => Promise<void>> = [];
+  try {
+    if (options.proxy !== false && settings.proxyListen.length > 0) {
+      proxy = await startProxy({
+        listen: settings.proxyListen,
+        runtime: runtime.ref,
+        settings: {
+          trustedIps: settings.trustedIps,
+          realIpHeader: settings.realIpHeader,
+          realIpRecursive: settings.realIpRecursive,
+          serverTokens: settings.headers.serverTokens,
+          latencyTokens: settings.headers.latencyTokens,
+          maxHeaderSize: settings.maxHeaderSize,
+          defaultCert: await defaultCertificate(settings),
+        },
+        logger: log,
+      });
+      const p = proxy;
+      closers.push(() => p.close());
+    }
+    const info = (): AdminInfo => ({
+      version: VERSION,
+      hostname: hostname(),
+      node_id: nodeId,
+      plugins: enabledPlugins(),
+      database: settings.database,
+      configVersion: runtime.ref.current.version,
+      configError: runtime.lastError?.message ?? null,
+      proxyListeners: settings.proxyListen,
+      adminListeners: settings.adminListen,
+      workers: settings.workers,
+    });
+    const admin = await startAdmin({
+      listen: settings.adminListen,
+      store,
+      logger: log,
+      adminToken: settings.adminToken,
+      maxBodyBytes: settings.adminMaxBodyBytes,
+      info,
+      declarative: settings.database === 'off',
+      onConfigReplaced: () => void runtime.reload(),
+      metricsText: options.metricsText,
+    });
+    closers.push(() => admin.close());
+    return {
+      store,
+      runtime,
+      gatewaySettings,
+      nodeId,
+      proxyAddresses: () => proxy?.addresses() ?? [],
+      adminAddresses: () => admin.addresses(),
+      async close() {
+        for (const c of closers.reverse()) await c();
+        await runtime.close();
+        await store.close();
+      },
+    };
+  } catch (err) {
+    for (const c of closers.reverse()) await c().catch(() => undefined);
+    await store.close();
+    throw err;
+  }
+}
+
+async function defaultCertificate(settings: Settings): Promise<{ cert: string; key: string } | undefined> {
+  if (settings.sslCert === null || settings.sslCertKey === null) return undefined;
+  return { cert: await readFile(settings.sslCert, 'utf8'), key: await readFile(settings.sslCertKey, 'utf8') };
+}

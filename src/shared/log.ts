@@ -4,9 +4,12 @@
  * Secrets never reach a log line: tokens, cookies and client secrets are
  * redacted by path here and must never be interpolated into messages.
  */
-import { pino, type Logger, type LevelWithSilent } from 'pino';
+import { pino, type Logger, type LevelWithSilent, type LogFn } from 'pino';
 
 export type LogLevel = LevelWithSilent | 'notice';
+
+/** A pino Logger that also has Kong's `notice` level; assignable wherever a plain Logger is expected. */
+export type GatewayLogger = Logger & { notice: LogFn };
 
 const REDACT = [
   'authorization',
@@ -25,9 +28,9 @@ const REDACT = [
   'session_secret',
 ];
 
-let root: Logger<'notice'> | null = null;
+let root: GatewayLogger | null = null;
 
-export function createLogger(level: LogLevel = 'info', destination?: NodeJS.WritableStream): Logger<'notice'> {
+export function createLogger(level: LogLevel = 'info', destination?: NodeJS.WritableStream): GatewayLogger {
   const options = {
     level,
     customLevels: { notice: 35 },
@@ -35,16 +38,17 @@ export function createLogger(level: LogLevel = 'info', destination?: NodeJS.Writ
     redact: { paths: REDACT, censor: '[redacted]' },
     timestamp: pino.stdTimeFunctions.isoTime,
   };
-  return destination ? pino(options, destination as pino.DestinationStream) : pino(options);
+  const log = destination ? pino(options, destination as pino.DestinationStream) : pino(options);
+  return log as unknown as GatewayLogger;
 }
 
 /** The process-wide logger; `configureLogger` replaces it at start-up. */
-export function logger(): Logger<'notice'> {
+export function logger(): GatewayLogger {
   if (root === null) root = createLogger((process.env.PORTCULLIS_LOG_LEVEL as LogLevel | undefined) ?? 'info');
   return root;
 }
 
-export function configureLogger(level: LogLevel, destination?: NodeJS.WritableStream): Logger<'notice'> {
+export function configureLogger(level: LogLevel, destination?: NodeJS.WritableStream): GatewayLogger {
   root = createLogger(level, destination);
   return root;
 }

@@ -12,6 +12,7 @@ Commands:
   config db_import FILE       replace the stored configuration with a declarative file
   version                     print the version
   health                      check a running gateway through its Admin API (exit 0 when healthy)
+  demo                        run the whole walkthrough locally: demo IdP (:9000), echo (:9100), gateway (:8000/:8001)
   dev idp                     run the local demo OpenID Provider
   dev echo                    run the local echo upstream (like httpbin's /anything)
 
@@ -29,6 +30,10 @@ async function main(argv: string[]): Promise<number> {
     case 'start': {
       const { start } = await import('./commands/start.ts');
       return start(parseFlags(rest).flags);
+    }
+    case 'demo': {
+      const { demo } = await import('./commands/demo.ts');
+      return demo(parseFlags(rest).flags);
     }
     case 'config': {
       const { config } = await import('./commands/config.ts');

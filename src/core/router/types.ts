@@ -15,6 +15,13 @@ export interface RouterInput {
   /** Normalised request path (see normalize.ts). */
   path: string;
   headers: IncomingHttpHeaders;
+  /**
+   * Optional: each header's values as sent, one entry per header line (Node's
+   * `req.headersDistinct`). When given, route `headers` conditions test each
+   * value separately, as Kong does; otherwise a comma-joined value is tried
+   * whole and then split at commas.
+   */
+  headersDistinct?: Record<string, string[] | undefined>;
   /** TLS server name, or null on plain http. */
   sni: string | null;
   scheme: 'http' | 'https';
@@ -25,12 +32,26 @@ export interface RouteMatch {
   service: ServiceEntity | null;
   /** Path the upstream receives: strip_path / path_handling applied and joined with service.path. */
   upstreamPath: string;
-  /** The route path (prefix or regex source) that matched, or null when the route has no paths. */
+  /** The route path that matched, as configured (regex paths keep their `~`), or null when the route has no paths. */
   matchedPath: string | null;
   /** Regex captures, numbered ("0","1",…) and named (Kong's uri_captures), or null. */
   uriCaptures: Record<string, string> | null;
+  /**
+   * The part of the request path that strip_path removed (the matched prefix,
+   * or the whole regex match), or null when nothing was stripped. Kong's
+   * `match_t.prefix`, used for X-Forwarded-Prefix.
+   */
+  strippedPrefix: string | null;
 }
 
+/**
+ * Protocols are NOT checked by match(): a route matches whatever the scheme,
+ * and the caller compares `route.protocols` with the request's scheme to
+ * answer Kong's 426 / https_redirect_status_code (as Kong's runloop does after
+ * the router). SNI conditions only apply to https requests (Kong #6425).
+ * Routes whose service has `enabled: false` are not in the router (Kong: "as
+ * if any routes attached to it do not exist").
+ */
 export interface Router {
   readonly size: number;
   match(input: RouterInput): RouteMatch | null;

@@ -99,6 +99,16 @@ export interface UpstreamEntity extends BaseEntity {
   host_header: string | null;
   healthchecks: unknown;
   use_srv_name: boolean;
+  // Kong 3.x fields also present on every stored row (optional in the type so
+  // that hand-written literals elsewhere keep compiling).
+  hash_fallback_header?: string | null;
+  hash_on_cookie?: string | null;
+  hash_on_cookie_path?: string;
+  hash_on_query_arg?: string | null;
+  hash_fallback_query_arg?: string | null;
+  hash_on_uri_capture?: string | null;
+  hash_fallback_uri_capture?: string | null;
+  client_certificate?: ForeignKey | null;
 }
 
 export interface TargetEntity {

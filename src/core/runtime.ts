@@ -106,7 +106,7 @@ function compilePlugins(plugins: PluginEntity[], options: BuildOptions): { byNam
     if (module === undefined) throw new RuntimeBuildError(`plugin '${entity.name}' is not enabled on this node`, entity.id);
     let conf: unknown;
     try {
-      conf = module.compile(entity.config, { log: options.log.child({ plugin: entity.name }), settings: options.settings, pluginId: entity.id });
+      conf = module.compile(entity.config, { log: options.log.child({ plugin: entity.name }), settings: options.settings, pluginId: entity.id, routeId: entity.route?.id ?? null, serviceId: entity.service?.id ?? null });
     } catch (err) {
       throw new RuntimeBuildError(`plugin '${entity.name}' (${entity.id}) failed to compile: ${(err as Error).message}`, entity.id, { cause: err });
     }

@@ -26,6 +26,9 @@ export interface CompileEnv {
   settings: GatewaySettings;
   /** Id of the plugin entity being compiled. */
   pluginId: string;
+  /** Route / service the plugin entity is attached to (Kong's conf.route_id / conf.service_id), null when not scoped so. */
+  routeId?: string | null;
+  serviceId?: string | null;
 }
 
 /** Gateway-wide settings made available to plugins (from CLI flags / env). */

@@ -329,10 +329,8 @@ export async function startIdp(opts: StartIdpOptions = {}): Promise<Idp> {
         server.close(() => resolve());
         for (const s of sockets) s.destroy();
       });
-    } else {
-      // Drop idle keep-alive connections so clients see the outage at once.
-      server.closeIdleConnections();
     }
+    // 'http-503': keep-alive connections stay; each answer carries `Connection: close`.
   }
 
   log?.info({ issuer }, 'demo IdP listening');

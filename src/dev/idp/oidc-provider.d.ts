@@ -52,6 +52,7 @@ declare module 'oidc-provider' {
     accountId?: string;
     grantId?: string;
     sid?: string;
+    sessionUid?: string;
     gty?: string;
     extra?: Record<string, unknown>;
     expiration: number;

@@ -75,7 +75,9 @@ function extraClaims(deps: ProviderDeps, token: BaseTokenInstance): Record<strin
     clientId: token.clientId,
     scope: token.scope,
     user,
-    sid: token.sid,
+    // oidc-provider keeps `sid` only for clients with front/back-channel
+    // logout; the session's uid identifies the same login session.
+    sid: token.sid ?? token.sessionUid,
     sub: token.accountId,
   });
   const forced = deps.claimOverrides.get(token);

@@ -19,7 +19,7 @@
  */
 import type { RouteEntity, ServiceEntity } from '../../schema/entities/types.ts';
 import { hasWildcard, parseHostCondition, parseSniCondition, type NameCondition } from './hosts.ts';
-import { normalizePath } from './normalize.ts';
+import { normalizeRoutePath } from './normalize.ts';
 import { compileRegexPath } from './regex-path.ts';
 
 const MAX_HEADER_COUNT = 255;
@@ -132,7 +132,7 @@ function buildPath(raw: string, route: RouteEntity, warnings: string[]): PathCon
   }
   // The schema only stores normalised paths; normalise anyway (declarative
   // input, older rows) and keep the path as written if it is not valid.
-  return { kind: 'prefix', raw, prefix: normalizePath(raw) ?? raw };
+  return { kind: 'prefix', raw, prefix: normalizeRoutePath(raw) ?? raw };
 }
 
 /** Build the candidates of one route; `inputIndex` is its position in the route list. */

@@ -61,7 +61,7 @@ function encodeCodePoint(cp: number): string {
 
 /**
  * Steps 1 and 2 (plus escaping of characters not allowed raw). Returns null
- * for a malformed or NUL escape. `onDecoded` lets the regex-path variant
+ * for a malformed or NUL escape. `escapeDecoded` lets the regex-path variant
  * escape a decoded character that is a regex metacharacter.
  */
 function normalizeEncoding(path: string, escapeDecoded: ((ch: string) => string) | null): string | null {
@@ -138,13 +138,20 @@ function needsDotOrSlashWork(path: string): boolean {
  */
 export function normalizePath(rawPath: string): string | null {
   const q = rawPath.indexOf('?');
-  let path = q === -1 ? rawPath : rawPath.slice(0, q);
+  return normalizeRoutePath(q === -1 ? rawPath : rawPath.slice(0, q));
+}
+
+/**
+ * The same normalisation for a plain (prefix) route path, which has no query
+ * to cut: Kong normalises route paths with the function it applies to
+ * requests, so both spellings meet.
+ */
+export function normalizeRoutePath(path: string): string | null {
   if (path.charCodeAt(0) !== 47 /* / */) return null;
   if (path.length === 1) return path;
   const encoded = normalizeEncoding(path, null);
   if (encoded === null) return null;
-  path = encoded;
-  return needsDotOrSlashWork(path) ? removeDotSegmentsAndMergeSlashes(path) : path;
+  return needsDotOrSlashWork(encoded) ? removeDotSegmentsAndMergeSlashes(encoded) : encoded;
 }
 
 const REGEX_META = /[.\\^$|?*+()[\]{}-]/;
@@ -157,7 +164,6 @@ const REGEX_META = /[.\\^$|?*+()[\]{}-]/;
  * (the schema rejects them before they reach the router).
  */
 export function normalizeRegexPath(source: string): string {
-  if (!source.includes('%')) return source;
   const out = normalizeEncoding(source, (ch) => (REGEX_META.test(ch) ? '\\' + ch : ch));
   return out ?? source;
 }

@@ -132,7 +132,7 @@ export function buildRuntime(snapshot: ConfigSnapshot, options: BuildOptions): R
   for (const route of snapshot.routes) {
     const serviceId = route.service?.id ?? null;
     const service = serviceId !== null ? services.get(serviceId) : undefined;
-    // A disabled service's plugins do not run (its routes answer 503 upstream-side).
+    // Routes of a disabled service are left out of the router (404, as Kong documents), so their plan is never used.
     let plan = buildPlan(byName, route.id, service?.enabled === false ? null : serviceId);
     if (plan !== EMPTY_PLAN) {
       const key = planKey(plan);

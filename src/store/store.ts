@@ -26,7 +26,14 @@ export interface ListPage<T> {
 }
 
 /** Typed store failures; the Admin API maps them to Kong's error shapes. */
-export type StoreErrorCode = 'UNIQUE_VIOLATION' | 'FOREIGN_KEY_VIOLATION' | 'NOT_FOUND' | 'READ_ONLY' | 'STORE_UNAVAILABLE';
+export type StoreErrorCode =
+  | 'UNIQUE_VIOLATION'
+  | 'FOREIGN_KEY_VIOLATION'
+  | 'NOT_FOUND'
+  | 'READ_ONLY'
+  | 'STORE_UNAVAILABLE'
+  /** list(): the `offset` cursor cannot be decoded (Kong's INVALID_OFFSET, message "bad base64 encoding"). */
+  | 'INVALID_OFFSET';
 
 export class StoreError extends Error {
   readonly code: StoreErrorCode;

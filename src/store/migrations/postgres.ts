@@ -1,0 +1,42 @@
+/**
+ * PostgreSQL schema: the same tables as SQLite (see sqlite.ts), with tags as
+ * text[] (GIN-indexed for Kong's tags filter) and timestamps as double
+ * precision (targets keep Kong's millisecond fractions).
+ */
+import type { Migration } from './types.ts';
+
+const common = 'id uuid PRIMARY KEY, created_at double precision NOT NULL, tags text[], data text NOT NULL';
+const TABLES = ['certificates', 'ca_certificates', 'snis', 'services', 'routes', 'consumers', 'upstreams', 'targets', 'plugins'];
+
+export const POSTGRES_MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: '001_core_entities',
+    up: [
+      'CREATE TABLE config_version (id integer PRIMARY KEY CHECK (id = 1), version bigint NOT NULL)',
+      'INSERT INTO config_version (id, version) VALUES (1, 0)',
+      `CREATE TABLE certificates (${common})`,
+      `CREATE TABLE ca_certificates (${common}, cert_digest text UNIQUE)`,
+      `CREATE TABLE snis (${common}, name text UNIQUE, certificate_id uuid REFERENCES certificates (id) ON DELETE CASCADE)`,
+      `CREATE TABLE services (${common}, name text UNIQUE, client_certificate_id uuid REFERENCES certificates (id))`,
+      `CREATE TABLE routes (${common}, name text UNIQUE, service_id uuid REFERENCES services (id))`,
+      `CREATE TABLE consumers (${common}, username text UNIQUE, custom_id text UNIQUE)`,
+      `CREATE TABLE upstreams (${common}, name text UNIQUE, client_certificate_id uuid REFERENCES certificates (id))`,
+      `CREATE TABLE targets (${common}, upstream_id uuid REFERENCES upstreams (id) ON DELETE CASCADE, cache_key text UNIQUE)`,
+      `CREATE TABLE plugins (${common}, instance_name text UNIQUE, cache_key text UNIQUE,
+        route_id uuid REFERENCES routes (id) ON DELETE CASCADE,
+        service_id uuid REFERENCES services (id) ON DELETE CASCADE,
+        consumer_id uuid REFERENCES consumers (id) ON DELETE CASCADE)`,
+      ...TABLES.map((t) => `CREATE INDEX ${t}_created_at_idx ON ${t} (created_at, id)`),
+      ...TABLES.map((t) => `CREATE INDEX ${t}_tags_idx ON ${t} USING GIN (tags)`),
+      'CREATE INDEX snis_certificate_idx ON snis (certificate_id)',
+      'CREATE INDEX services_client_certificate_idx ON services (client_certificate_id)',
+      'CREATE INDEX routes_service_idx ON routes (service_id)',
+      'CREATE INDEX upstreams_client_certificate_idx ON upstreams (client_certificate_id)',
+      'CREATE INDEX targets_upstream_idx ON targets (upstream_id)',
+      'CREATE INDEX plugins_route_idx ON plugins (route_id)',
+      'CREATE INDEX plugins_service_idx ON plugins (service_id)',
+      'CREATE INDEX plugins_consumer_idx ON plugins (consumer_id)',
+    ],
+  },
+];

@@ -1,0 +1,42 @@
+/**
+ * SQLite schema. One table per entity: the indexed columns Kong indexes
+ * (id, unique names, foreign ids, tags, created_at, the composite cache_key)
+ * plus the whole row as JSON in `data`. Foreign keys are declared as a safety
+ * net; the store itself checks them first so that errors carry Kong's wording.
+ */
+import type { Migration } from './types.ts';
+
+const common = 'id TEXT PRIMARY KEY, created_at REAL NOT NULL, tags TEXT, data TEXT NOT NULL';
+const ordered = (t: string) => `CREATE INDEX IF NOT EXISTS ${t}_created_at_idx ON ${t} (created_at, id)`;
+
+export const SQLITE_MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: '001_core_entities',
+    up: [
+      'CREATE TABLE config_version (id INTEGER PRIMARY KEY CHECK (id = 1), version INTEGER NOT NULL)',
+      'INSERT INTO config_version (id, version) VALUES (1, 0)',
+      `CREATE TABLE certificates (${common})`,
+      `CREATE TABLE ca_certificates (${common}, cert_digest TEXT UNIQUE)`,
+      `CREATE TABLE snis (${common}, name TEXT UNIQUE, certificate_id TEXT REFERENCES certificates (id) ON DELETE CASCADE)`,
+      `CREATE TABLE services (${common}, name TEXT UNIQUE, client_certificate_id TEXT REFERENCES certificates (id))`,
+      `CREATE TABLE routes (${common}, name TEXT UNIQUE, service_id TEXT REFERENCES services (id))`,
+      `CREATE TABLE consumers (${common}, username TEXT UNIQUE, custom_id TEXT UNIQUE)`,
+      `CREATE TABLE upstreams (${common}, name TEXT UNIQUE, client_certificate_id TEXT REFERENCES certificates (id))`,
+      `CREATE TABLE targets (${common}, upstream_id TEXT REFERENCES upstreams (id) ON DELETE CASCADE, cache_key TEXT UNIQUE)`,
+      `CREATE TABLE plugins (${common}, instance_name TEXT UNIQUE, cache_key TEXT UNIQUE,
+        route_id TEXT REFERENCES routes (id) ON DELETE CASCADE,
+        service_id TEXT REFERENCES services (id) ON DELETE CASCADE,
+        consumer_id TEXT REFERENCES consumers (id) ON DELETE CASCADE)`,
+      ...['certificates', 'ca_certificates', 'snis', 'services', 'routes', 'consumers', 'upstreams', 'targets', 'plugins'].map(ordered),
+      'CREATE INDEX snis_certificate_idx ON snis (certificate_id)',
+      'CREATE INDEX services_client_certificate_idx ON services (client_certificate_id)',
+      'CREATE INDEX routes_service_idx ON routes (service_id)',
+      'CREATE INDEX upstreams_client_certificate_idx ON upstreams (client_certificate_id)',
+      'CREATE INDEX targets_upstream_idx ON targets (upstream_id)',
+      'CREATE INDEX plugins_route_idx ON plugins (route_id)',
+      'CREATE INDEX plugins_service_idx ON plugins (service_id)',
+      'CREATE INDEX plugins_consumer_idx ON plugins (consumer_id)',
+    ],
+  },
+];

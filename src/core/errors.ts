@@ -13,14 +13,20 @@ export const PROXY_ERRORS = {
   HTTPS_REQUIRED: { status: 426, message: 'Please use HTTPS protocol' },
   BAD_REQUEST: { status: 400, message: 'Bad request' },
   REQUEST_TOO_LARGE: { status: 413, message: 'Request size limit exceeded' },
-  HEADERS_TOO_LARGE: { status: 494, message: 'Request header or cookie too large' },
+  // The gateway's own body limit (nginx client_max_body_size; kong/error_handlers.lua s413).
+  PAYLOAD_TOO_LARGE: { status: 413, message: 'Payload too large' },
+  // nginx's internal 494; kong/error_handlers.lua answers it as 400 with this message.
+  HEADERS_TOO_LARGE: { status: 400, message: 'Request header or cookie too large' },
   UNAUTHORIZED: { status: 401, message: 'Unauthorized' },
   FORBIDDEN: { status: 403, message: 'Forbidden' },
   UPSTREAM_INVALID_RESPONSE: { status: 502, message: 'An invalid response was received from the upstream server' },
   UPSTREAM_UNAVAILABLE: { status: 503, message: 'failure to get a peer from the ring-balancer' },
   NAME_RESOLUTION_FAILED: { status: 503, message: 'name resolution failed' },
   SERVICE_UNAVAILABLE: { status: 503, message: 'Service unavailable' },
-  UPSTREAM_TIMEOUT: { status: 504, message: 'The upstream server is timed out' },
+  // A route without a service that no plugin answered (Kong.access: kong.response.exit(503, {message=…})).
+  NO_SERVICE: { status: 503, message: 'no Service found with those values' },
+  // kong/error_handlers.lua s504 (what Kong answers when proxy_read/connect/send timeouts fire).
+  UPSTREAM_TIMEOUT: { status: 504, message: 'The upstream server is timing out' },
   INTERNAL: { status: 500, message: 'An unexpected error occurred' },
 } as const satisfies Record<string, { status: number; message: string }>;
 

@@ -1,0 +1,137 @@
+/**
+ * Runs a PluginPlan's phases over one request (Kong's phase order:
+ * rewrite → access → header_filter → body_filter → log).
+ *
+ * Hot-path rules: no closure or promise is created unless a plugin actually
+ * returns a promise; the loop stops as soon as a plugin answered the request
+ * (`ctx.exitStatus`, Kong's `kong.response.exit`). The instance that runs for
+ * an entry is chosen at that moment: the consumer-scoped one when the consumer
+ * authenticated by an earlier (higher-priority) plugin has one, else the base
+ * instance (Kong's plugin precedence, see types.ts).
+ *
+ * An exception thrown (or a promise rejected) by a plugin in rewrite/access
+ * becomes a PluginFailure naming the plugin: the caller answers 500 and logs
+ * it. Failures in header_filter/body_filter/log cannot change a response that
+ * is already on its way: they are logged and the next plugin runs.
+ */
+import type { Logger } from 'pino';
+import type { RequestContext } from '../context.ts';
+import type { PlanEntry, PluginInstance, PluginPlan } from './types.ts';
+
+/** A plugin threw: which one, and what (the cause is logged, never sent). */
+export class PluginFailure extends Error {
+  readonly plugin: string;
+  readonly phase: 'rewrite' | 'access';
+  constructor(plugin: string, phase: 'rewrite' | 'access', cause: unknown) {
+    super(`plugin '${plugin}' failed in ${phase}`, { cause });
+    this.name = 'PluginFailure';
+    this.plugin = plugin;
+    this.phase = phase;
+  }
+}
+
+/** The instance of `entry` that applies to this request right now, or null. */
+export function instanceFor(entry: PlanEntry, ctx: RequestContext): PluginInstance | null {
+  const consumer = ctx.consumer;
+  if (consumer !== null && entry.byConsumer !== null) {
+    const scoped = entry.byConsumer.get(consumer.id);
+    if (scoped !== undefined) return scoped;
+  }
+  return entry.base;
+}
+
+function isPromise(v: unknown): v is Promise<void> {
+  return v !== undefined && v !== null && typeof (v as Promise<void>).then === 'function';
+}
+
+type AsyncPhase = 'rewrite' | 'access';
+
+/**
+ * Run one async-capable phase from entry `start`. Returns undefined when every
+ * plugin finished synchronously, or a promise for the rest of the chain.
+ */
+function runFrom(ctx: RequestContext, plan: PluginPlan, phase: AsyncPhase, start: number): void | Promise<void> {
+  const entries = plan.entries;
+  for (let i = start; i < entries.length; i++) {
+    const inst = instanceFor(entries[i]!, ctx);
+    if (inst === null) continue;
+    const fn = inst.module[phase];
+    if (fn === undefined) continue;
+    let result: void | Promise<void>;
+    try {
+      result = fn.call(inst.module, ctx, inst.conf);
+    } catch (err) {
+      throw new PluginFailure(inst.name, phase, err);
+    }
+    if (isPromise(result)) return continueAfter(ctx, plan, phase, i, inst.name, result);
+    if (ctx.exitStatus !== 0) return;
+  }
+}
+
+async function continueAfter(ctx: RequestContext, plan: PluginPlan, phase: AsyncPhase, index: number, name: string, pending: Promise<void>): Promise<void> {
+  try {
+    await pending;
+  } catch (err) {
+    throw new PluginFailure(name, phase, err);
+  }
+  if (ctx.exitStatus !== 0) return;
+  const rest = runFrom(ctx, plan, phase, index + 1);
+  if (rest !== undefined) await rest;
+}
+
+/** Kong's rewrite phase (only global plugins run it: no route is known yet). */
+export function runRewrite(ctx: RequestContext, plan: PluginPlan): void | Promise<void> {
+  if (!plan.hasRewrite) return;
+  return runFrom(ctx, plan, 'rewrite', 0);
+}
+
+/** Kong's access phase: authentication, authorization, request transformation. */
+export function runAccess(ctx: RequestContext, plan: PluginPlan): void | Promise<void> {
+  if (!plan.hasAccess) return;
+  return runFrom(ctx, plan, 'access', 0);
+}
+
+/** Kong's header_filter: before the response status and headers are written. */
+export function runHeaderFilter(ctx: RequestContext, plan: PluginPlan, log: Logger): void {
+  if (!plan.hasHeaderFilter) return;
+  const entries = plan.entries;
+  for (let i = 0; i < entries.length; i++) {
+    const inst = instanceFor(entries[i]!, ctx);
+    if (inst === null || inst.module.header_filter === undefined) continue;
+    try {
+      inst.module.header_filter(ctx, inst.conf);
+    } catch (err) {
+      log.error({ request_id: ctx.id, plugin: inst.name, phase: 'header_filter', err }, 'plugin failed');
+    }
+  }
+}
+
+/** Kong's body_filter: each plugin transforms the chunk in turn; `eof` on the last call. */
+export function runBodyFilter(ctx: RequestContext, plan: PluginPlan, chunk: Buffer, eof: boolean, log: Logger): Buffer {
+  const entries = plan.entries;
+  for (let i = 0; i < entries.length; i++) {
+    const inst = instanceFor(entries[i]!, ctx);
+    if (inst === null || inst.module.body_filter === undefined) continue;
+    try {
+      chunk = inst.module.body_filter(ctx, inst.conf, chunk, eof);
+    } catch (err) {
+      log.error({ request_id: ctx.id, plugin: inst.name, phase: 'body_filter', err }, 'plugin failed');
+    }
+  }
+  return chunk;
+}
+
+/** Kong's log phase: after the last byte was sent. */
+export function runLog(ctx: RequestContext, plan: PluginPlan, log: Logger): void {
+  if (!plan.hasLog) return;
+  const entries = plan.entries;
+  for (let i = 0; i < entries.length; i++) {
+    const inst = instanceFor(entries[i]!, ctx);
+    if (inst === null || inst.module.log === undefined) continue;
+    try {
+      inst.module.log(ctx, inst.conf);
+    } catch (err) {
+      log.error({ request_id: ctx.id, plugin: inst.name, phase: 'log', err }, 'plugin failed');
+    }
+  }
+}

@@ -1,0 +1,178 @@
+/**
+ * Per-listener-set environment (ProxyEnv) and per-request proxy state
+ * (Exchange). The Exchange is the one extra object a request allocates next
+ * to its RequestContext: fixed shape, and it is itself the undici dispatch
+ * handler, so forwarding allocates no handler or closures.
+ */
+import type { IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import type { Dispatcher } from 'undici';
+import type { Logger } from 'pino';
+import type { RequestContext } from '../context.ts';
+import type { Runtime } from '../runtime-types.ts';
+import type { PluginPlan } from '../pipeline/types.ts';
+import type { RespondEnv } from '../respond.ts';
+import type { ProxyMetrics, ResponseSource } from '../metrics.ts';
+import type { AccessLog } from '../access-log.ts';
+import type { RealIpResolver } from './client-ip.ts';
+import type { RoundRobin } from './balancer.ts';
+import { onUpstreamBodySent, onUpstreamEnd, onUpstreamError, onUpstreamData, onUpstreamRequestSent, onUpstreamStart, onUpstreamHeaders } from './forward.ts';
+
+export class ProxyEnv implements RespondEnv {
+  readonly ref: { current: Runtime };
+  readonly log: Logger;
+  readonly serverTokens: boolean;
+  readonly latencyTokens: boolean;
+  readonly serverHeader: string;
+  /** `1.1 <token>`: what the gateway appends to Via (RFC 9110 §7.6.3). */
+  readonly viaToken: string;
+  readonly realIp: RealIpResolver;
+  readonly metrics: ProxyMetrics | null;
+  readonly accessLog: AccessLog | null;
+  readonly maxRequestBodyBytes: number | null;
+  /** Requests (and upgraded connections) not finished yet. */
+  inflight: number;
+  /** Called when inflight drops to 0 while closing. */
+  onIdle: (() => void) | null;
+  /** Live WebSocket tunnels, destroyed when the listener closes. */
+  readonly tunnels: Set<Socket | Duplex>;
+
+  constructor(init: {
+    ref: { current: Runtime };
+    log: Logger;
+    serverTokens: boolean;
+    latencyTokens: boolean;
+    serverHeader: string;
+    realIp: RealIpResolver;
+    metrics: ProxyMetrics | null;
+    accessLog: AccessLog | null;
+    maxRequestBodyBytes: number | null;
+  }) {
+    this.ref = init.ref;
+    this.log = init.log;
+    this.serverTokens = init.serverTokens;
+    this.latencyTokens = init.latencyTokens;
+    this.serverHeader = init.serverHeader;
+    this.viaToken = `1.1 ${init.serverHeader}`;
+    this.realIp = init.realIp;
+    this.metrics = init.metrics;
+    this.accessLog = init.accessLog;
+    this.maxRequestBodyBytes = init.maxRequestBodyBytes;
+    this.inflight = 0;
+    this.onIdle = null;
+    this.tunnels = new Set();
+  }
+}
+
+export class Exchange implements Dispatcher.DispatchHandler {
+  readonly env: ProxyEnv;
+  readonly ctx: RequestContext;
+  readonly runtime: Runtime;
+  /** Plan in effect: the route's once matched, else the global one. */
+  plan: PluginPlan;
+  /** Port of the listener the request arrived on (Kong's X-Forwarded-Port). */
+  readonly listenerPort: number;
+  /** The connecting peer (`$realip_remote_addr`), and whether it is a trusted proxy. */
+  readonly peer: string;
+  readonly peerTrusted: boolean;
+  /** A WebSocket upgrade request (handled by websocket.ts). */
+  readonly upgrade: boolean;
+  /** The request target had a `?` (even with an empty query): kept upstream as Kong does. */
+  hasQueryMark: boolean;
+  /** Request path + query exactly as received (redirect Location, X-Forwarded-Path source). */
+  requestUri: string;
+
+  // ---- upstream attempt state
+  balancer: RoundRobin | null;
+  /** Tries left after the current one (service.retries). */
+  retriesLeft: number;
+  /** The gateway chose the Host header (not preserve_host / a plugin): recomputed per target. */
+  gatewayHost: boolean;
+  dispatchOptions: Dispatcher.DispatchOptions | null;
+  /** The body being sent: a Buffer, the client's stream, or nothing. */
+  body: Buffer | IncomingMessage | null;
+  controller: Dispatcher.DispatchController | null;
+  /** undici started writing this attempt on a connected socket. */
+  started: boolean;
+  bodyBytesSent: number;
+  requestSent: boolean;
+  upstreamStartedAt: number;
+  /** The response status line and headers went to the client. */
+  headersWritten: boolean;
+  /** The client went away before the response completed. */
+  clientGone: boolean;
+  writeTimer: NodeJS.Timeout | null;
+  writeTimeoutMs: number;
+
+  // ---- accounting
+  bytesIn: number;
+  bytesOut: number;
+  source: ResponseSource;
+  /** Log phase done (exactly once). */
+  done: boolean;
+
+  // ---- WebSocket upgrade (websocket.ts)
+  /** The client's raw socket and the bytes read past its request head. */
+  tunnelSocket: Duplex | null;
+  tunnelHead: Buffer | null;
+  /** Status written raw to the tunnel socket (101, or the upstream's refusal); 0 = none. */
+  tunnelStatus: number;
+
+  constructor(env: ProxyEnv, ctx: RequestContext, runtime: Runtime, listenerPort: number, peer: string, peerTrusted: boolean, upgrade: boolean) {
+    this.env = env;
+    this.ctx = ctx;
+    this.runtime = runtime;
+    this.plan = runtime.globalPlan;
+    this.listenerPort = listenerPort;
+    this.peer = peer;
+    this.peerTrusted = peerTrusted;
+    this.upgrade = upgrade;
+    this.hasQueryMark = false;
+    this.requestUri = '/';
+    this.balancer = null;
+    this.retriesLeft = 0;
+    this.gatewayHost = false;
+    this.dispatchOptions = null;
+    this.body = null;
+    this.controller = null;
+    this.started = false;
+    this.bodyBytesSent = 0;
+    this.requestSent = false;
+    this.upstreamStartedAt = 0;
+    this.headersWritten = false;
+    this.clientGone = false;
+    this.writeTimer = null;
+    this.writeTimeoutMs = 0;
+    this.bytesIn = 0;
+    this.bytesOut = 0;
+    this.source = 'error';
+    this.done = false;
+    this.tunnelSocket = null;
+    this.tunnelHead = null;
+    this.tunnelStatus = 0;
+  }
+
+  // ---- undici DispatchHandler: delegated to forward.ts
+  onRequestStart(controller: Dispatcher.DispatchController, _context: unknown): void {
+    onUpstreamStart(this, controller);
+  }
+  onBodySent(chunk: Buffer): void {
+    onUpstreamBodySent(this, chunk);
+  }
+  onRequestSent(): void {
+    onUpstreamRequestSent(this);
+  }
+  onResponseStart(controller: Dispatcher.DispatchController, statusCode: number, headers: Record<string, string | string[] | undefined>, _statusMessage?: string): void {
+    onUpstreamHeaders(this, controller, statusCode, headers);
+  }
+  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    onUpstreamData(this, controller, chunk);
+  }
+  onResponseEnd(_controller: Dispatcher.DispatchController, _trailers: Record<string, string | string[] | undefined>): void {
+    onUpstreamEnd(this);
+  }
+  onResponseError(_controller: Dispatcher.DispatchController, err: Error): void {
+    onUpstreamError(this, err);
+  }
+}

@@ -1,0 +1,376 @@
+/**
+ * The upstream half of a request: target choice, the upstream request
+ * (undici Pool.dispatch with the Exchange as handler), and the response
+ * streamed back without buffering (unless a body_filter plugin transforms it).
+ *
+ * Timeouts are the service's (Kong): connect_timeout (pool connect option),
+ * read_timeout (to the response headers and between body chunks: undici
+ * headersTimeout/bodyTimeout), write_timeout (no request-body progress
+ * while the upstream is not accepting it).
+ *
+ * Retries (service.retries, nginx proxy_next_upstream error): a try that
+ * failed to connect is repeated on the next target; a try whose request went
+ * out is repeated only for idempotent methods with a replayable body. The
+ * client's streamed body is never replayed once a byte of it was read.
+ */
+import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
+import type { Dispatcher } from 'undici';
+import { isIP } from 'node:net';
+import type { HeaderBag } from '../context.ts';
+import type { Runtime } from '../runtime-types.ts';
+import type { ServiceEntity } from '../../schema/entities/types.ts';
+import { ProxyError } from '../errors.ts';
+import { HEADER_PROXY_LATENCY, HEADER_REQUEST_ID, HEADER_UPSTREAM_LATENCY, mergeInto, respondError } from '../respond.ts';
+import { runBodyFilter, runHeaderFilter } from '../pipeline/runner.ts';
+import type { Exchange } from './exchange.ts';
+import { balancerFor } from './balancer.ts';
+import { hostHeaderFor, stripResponseHopByHop } from './headers.ts';
+import { poolFor, poolKey, type PoolSpec } from './pools.ts';
+import { classifyUpstreamError, isClientBodyError } from './upstream-errors.ts';
+
+/** RFC 9110 §9.2.2 idempotent methods: safe to repeat after the request went out. */
+const IDEMPOTENT: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
+
+const NOT_TARGET_SAFE = /[^\x21-\x7e]/;
+const EMPTY = Buffer.alloc(0);
+
+/** Percent-encode what may not appear raw in a request target (Kong escapes upstream_uri too). */
+function escapeTarget(target: string): string {
+  let out = '';
+  for (const ch of target) {
+    const code = ch.codePointAt(0)!;
+    if (code > 0x20 && code < 0x7f) out += ch;
+    else for (const b of Buffer.from(ch, 'utf8')) out += '%' + (b < 16 ? '0' : '') + b.toString(16).toUpperCase();
+  }
+  return out;
+}
+
+export function isTls(protocol: string): boolean {
+  return protocol === 'https' || protocol === 'wss' || protocol === 'grpcs' || protocol === 'tls';
+}
+
+/** TLS SNI from the Host header (nginx proxy_ssl_name $upstream_host); none for IP literals. */
+export function sniFrom(host: string): string | null {
+  let name = host;
+  if (name.startsWith('[')) return null;
+  const colon = name.lastIndexOf(':');
+  if (colon !== -1) name = name.slice(0, colon);
+  return name === '' || isIP(name) !== 0 ? null : name;
+}
+
+/** What the upstream request carries as body; fixes Content-Length for buffered bodies. */
+function prepareBody(ex: Exchange): ProxyError | null {
+  const ctx = ex.ctx;
+  const headers = ctx.upstreamHeaders;
+  const buffered = ctx.upstreamBody ?? ctx.requestBody;
+  if (buffered !== null) {
+    ex.body = buffered;
+    headers['content-length'] = String(buffered.length);
+    return null;
+  }
+  const req: IncomingMessage = ctx.req;
+  const cl = req.headers['content-length'];
+  if (req.headers['transfer-encoding'] !== undefined || (cl !== undefined && cl !== '0')) {
+    const limit = ex.env.maxRequestBodyBytes;
+    if (limit !== null && cl !== undefined && Number(cl) > limit) return new ProxyError('PAYLOAD_TOO_LARGE', `declared body of ${cl} bytes exceeds ${limit}`);
+    ex.body = req;
+  } else {
+    ex.body = null;
+  }
+  return null;
+}
+
+/** Send the request upstream (after the access phase). */
+export function forward(ex: Exchange): void {
+  const ctx = ex.ctx;
+  const service = ctx.service!;
+  const bodyError = prepareBody(ex);
+  if (bodyError !== null) {
+    respondError(ctx, bodyError, ex.env, ex.plan);
+    return;
+  }
+  const upstream = ex.runtime.upstreams.get(service.host);
+  if (upstream !== undefined) ex.balancer = balancerFor(upstream);
+  ex.retriesLeft = service.retries;
+  ex.gatewayHost = ctx.upstreamHeaders['host'] === undefined;
+
+  let target = ctx.upstreamPath;
+  const query = ctx.upstreamQuery;
+  if (query !== '') target += '?' + query;
+  else if (ex.hasQueryMark && ctx.query === '') target += '?'; // Kong keeps a bare trailing `?`
+  if (NOT_TARGET_SAFE.test(target)) target = escapeTarget(target);
+
+  ex.dispatchOptions = {
+    path: target,
+    method: ctx.upstreamMethod as Dispatcher.HttpMethod,
+    headers: ctx.upstreamHeaders as Record<string, string | string[]>,
+    body: ex.body,
+    headersTimeout: service.read_timeout,
+    bodyTimeout: service.read_timeout,
+    upgrade: null,
+    reset: false,
+  };
+  ex.writeTimeoutMs = service.write_timeout;
+  ctx.proxyLatency = performance.now() - ctx.startedAt;
+  attempt(ex);
+}
+
+/**
+ * The trust store for a service with tls_verify: its ca_certificates, or
+ * null for the system store (Kong 3: lua_ssl_trusted_certificate = system).
+ */
+export function trustedCas(runtime: Runtime, service: ServiceEntity): string[] | null {
+  if (service.tls_verify !== true || service.ca_certificates === null || service.ca_certificates.length === 0) return null;
+  const ca: string[] = [];
+  for (const id of service.ca_certificates) {
+    const pem = runtime.caCertificates.get(id);
+    if (pem !== undefined) ca.push(pem);
+  }
+  return ca;
+}
+
+export interface UpstreamPeer {
+  host: string;
+  port: number;
+  /** Name for the Host header (upstream host_header, the target's host, or the service host). */
+  hostName: string;
+}
+
+/** The next peer for this request (balanced upstream target, or the service host), or null when the upstream has none. */
+export function pickPeer(ex: Exchange): UpstreamPeer | null {
+  const service = ex.ctx.service!;
+  if (ex.balancer !== null) {
+    const peer = ex.balancer.next();
+    if (peer === null) return null;
+    const hostName = ex.runtime.upstreams.get(service.host)?.upstream.host_header ?? peer.hostHeader;
+    return { host: peer.host, port: peer.port, hostName };
+  }
+  let host = service.host;
+  let hostName = host;
+  if (host.startsWith('[')) host = host.slice(1, -1);
+  else if (host.indexOf(':') !== -1) hostName = `[${host}]`;
+  return { host, port: service.port, hostName };
+}
+
+function attempt(ex: Exchange): void {
+  const ctx = ex.ctx;
+  const service = ctx.service!;
+  const tls = isTls(service.protocol);
+  const peer = pickPeer(ex);
+  if (peer === null) {
+    fail(ex, new ProxyError('UPSTREAM_UNAVAILABLE', `upstream '${service.host}' has no healthy targets`));
+    return;
+  }
+  const host = peer.host;
+  const port = peer.port;
+  const hostName = peer.hostName;
+  const headers = ctx.upstreamHeaders;
+  if (ex.gatewayHost) headers['host'] = hostHeaderFor(hostName, port, tls);
+
+  const ca = tls ? trustedCas(ex.runtime, service) : null;
+  const hostHeader = headers['host'];
+  const spec: PoolSpec = {
+    protocol: tls ? 'https:' : 'http:',
+    host,
+    port,
+    servername: tls ? sniFrom(typeof hostHeader === 'string' ? hostHeader : hostName) : null,
+    connectTimeout: service.connect_timeout,
+    tlsVerify: tls && service.tls_verify === true,
+    ca,
+    caKey: ca === null ? '' : service.ca_certificates!.join(','),
+  };
+  const pool = poolFor(spec, poolKey(spec));
+
+  ex.controller = null;
+  ex.started = false;
+  ex.bodyBytesSent = 0;
+  ex.requestSent = false;
+  ex.upstreamStartedAt = performance.now();
+  pool.dispatch(ex.dispatchOptions!, ex);
+}
+
+// ---------------------------------------------------------------- handler callbacks
+
+export function onUpstreamStart(ex: Exchange, controller: Dispatcher.DispatchController): void {
+  ex.controller = controller;
+  ex.started = true;
+  if (ex.clientGone) {
+    controller.abort(new Error('client closed the connection'));
+    return;
+  }
+  if (ex.body !== null && !Buffer.isBuffer(ex.body) && ex.writeTimeoutMs > 0) {
+    ex.writeTimer = setTimeout(onWriteTimeout, ex.writeTimeoutMs, ex);
+  }
+}
+
+export function onUpstreamBodySent(ex: Exchange, chunk: Buffer): void {
+  ex.bodyBytesSent += chunk.length;
+  if (ex.writeTimer !== null) ex.writeTimer.refresh();
+  const limit = ex.env.maxRequestBodyBytes;
+  if (limit !== null && ex.bodyBytesSent > limit && ex.controller !== null && !Buffer.isBuffer(ex.body)) {
+    ex.controller.abort(new ProxyError('PAYLOAD_TOO_LARGE', `streamed body exceeds ${limit} bytes`));
+  }
+}
+
+export function onUpstreamRequestSent(ex: Exchange): void {
+  ex.requestSent = true;
+  clearWriteTimer(ex);
+}
+
+function clearWriteTimer(ex: Exchange): void {
+  if (ex.writeTimer !== null) {
+    clearTimeout(ex.writeTimer);
+    ex.writeTimer = null;
+  }
+}
+
+/**
+ * write_timeout elapsed without body progress. It is the upstream's fault
+ * only if the client's bytes are waiting for it (the stream is paused with
+ * data buffered); a slow client is not an upstream timeout, so re-arm.
+ */
+function onWriteTimeout(ex: Exchange): void {
+  ex.writeTimer = null;
+  if (ex.requestSent || ex.controller === null) return;
+  const req = ex.ctx.req;
+  if (req.readableLength > 0 || req.isPaused()) {
+    const err = new Error(`no request body progress for ${ex.writeTimeoutMs} ms`) as Error & { code: string };
+    err.code = 'PORTCULLIS_WRITE_TIMEOUT';
+    ex.controller.abort(err);
+    return;
+  }
+  ex.writeTimer = setTimeout(onWriteTimeout, ex.writeTimeoutMs, ex);
+}
+
+export function onUpstreamHeaders(ex: Exchange, controller: Dispatcher.DispatchController, status: number, headers: Record<string, string | string[] | undefined>): void {
+  if (status < 200) return; // 1xx interim responses (100 Continue, 103) are not relayed
+  const ctx = ex.ctx;
+  const env = ex.env;
+  const now = performance.now();
+  ctx.upstreamLatency = now - ex.upstreamStartedAt;
+  ctx.upstreamStatus = status;
+  ctx.upstreamResponseHeaders = headers as IncomingHttpHeaders;
+  clearWriteTimer(ex);
+  if (ex.clientGone) {
+    controller.abort(new Error('client closed the connection'));
+    return;
+  }
+  ex.source = 'service';
+  stripResponseHopByHop(headers, false);
+  const plan = ex.plan;
+  runHeaderFilter(ctx, plan, env.log);
+  const out = headers as Record<string, string | string[]>;
+  if (ctx.responseHeaders !== null) mergeInto(out, ctx.responseHeaders as HeaderBag);
+  if (plan.hasBodyFilter && out['content-length'] !== undefined) delete out['content-length'];
+  // kong/runloop/handler.lua header_filter.after, proxied branch.
+  if (env.latencyTokens) {
+    out[HEADER_UPSTREAM_LATENCY] = String(Math.round(ctx.upstreamLatency));
+    out[HEADER_PROXY_LATENCY] = String(Math.round(ctx.proxyLatency));
+  }
+  if (env.serverTokens) {
+    const via = out['via'];
+    out['via'] = via === undefined ? env.viaToken : `${Array.isArray(via) ? via.join(', ') : via}, ${env.viaToken}`;
+    if (out['server'] === undefined) out['server'] = env.serverHeader;
+  }
+  out[HEADER_REQUEST_ID] = ctx.id;
+  const res = ctx.res;
+  try {
+    res.writeHead(status, out);
+  } catch (err) {
+    // The upstream sent a header node refuses to relay (invalid characters): treat as garbage.
+    controller.abort(new ProxyError('UPSTREAM_INVALID_RESPONSE', `unrelayable response header: ${(err as Error).message}`));
+    return;
+  }
+  ex.headersWritten = true;
+}
+
+export function onUpstreamData(ex: Exchange, controller: Dispatcher.DispatchController, chunk: Buffer): void {
+  if (!ex.headersWritten) return;
+  const ctx = ex.ctx;
+  if (ex.plan.hasBodyFilter) {
+    chunk = runBodyFilter(ctx, ex.plan, chunk, false, ex.env.log);
+    if (chunk.length === 0) return;
+  }
+  ex.bytesOut += chunk.length;
+  if (!ctx.res.write(chunk)) {
+    // Backpressure: stop reading the upstream until the client drains (handle.ts resumes on 'drain').
+    controller.pause();
+  }
+}
+
+export function onUpstreamEnd(ex: Exchange): void {
+  clearWriteTimer(ex);
+  ex.controller = null;
+  if (!ex.headersWritten) return;
+  const ctx = ex.ctx;
+  if (ex.plan.hasBodyFilter) {
+    const last = runBodyFilter(ctx, ex.plan, EMPTY, true, ex.env.log);
+    if (last.length > 0) {
+      ex.bytesOut += last.length;
+      ctx.res.end(last);
+      return;
+    }
+  }
+  ctx.res.end();
+}
+
+/** Resume reading the upstream once the client's socket drained. */
+export function resumeUpstream(ex: Exchange): void {
+  const c = ex.controller;
+  if (c !== null && c.paused) c.resume();
+}
+
+function canRetry(ex: Exchange): boolean {
+  const body = ex.body;
+  if (!ex.started) {
+    // Nothing reached the upstream: any method may go again, if the client's stream is untouched.
+    return body === null || Buffer.isBuffer(body) || !(body as IncomingMessage).readableDidRead;
+  }
+  return IDEMPOTENT.has(ex.ctx.upstreamMethod) && (body === null || Buffer.isBuffer(body));
+}
+
+export function onUpstreamError(ex: Exchange, err: Error): void {
+  clearWriteTimer(ex);
+  ex.controller = null;
+  const ctx = ex.ctx;
+  if (ex.clientGone) return; // logged as 499 when the response closes
+  const env = ex.env;
+  if (err instanceof ProxyError) {
+    // Our own abort reasons (body limit, unrelayable header).
+    if (err.code === 'UPSTREAM_INVALID_RESPONSE') env.metrics?.upstreamError(ctx.service, err.code);
+    fail(ex, err);
+    return;
+  }
+  const code = (err as { code?: unknown }).code;
+  if (code === 'UND_ERR_INVALID_ARG') {
+    // A header or path the upstream request cannot carry (set by a plugin): our fault, not the upstream's.
+    fail(ex, new ProxyError('INTERNAL', `invalid upstream request: ${err.message}`));
+    return;
+  }
+  if (!ex.headersWritten && isClientBodyError(err)) {
+    fail(ex, new ProxyError('BAD_REQUEST', `client request body: ${err.message}`));
+    return;
+  }
+  const f = classifyUpstreamError(err);
+  if (!ex.headersWritten && f.retryable && ex.retriesLeft > 0 && canRetry(ex)) {
+    ex.retriesLeft--;
+    if (env.log.isLevelEnabled('debug')) env.log.debug({ request_id: ctx.id, detail: f.error.detail }, 'retrying upstream request');
+    attempt(ex);
+    return;
+  }
+  env.metrics?.upstreamError(ctx.service, f.error.code);
+  fail(ex, f.error);
+}
+
+/** Give up on the upstream: an error response, or a cut connection once the response started. */
+function fail(ex: Exchange, error: ProxyError): void {
+  const ctx = ex.ctx;
+  if (ex.headersWritten) {
+    ctx.errorCode = error.code;
+    ex.env.log.error({ request_id: ctx.id, code: error.code, detail: error.detail }, 'upstream failed after the response started');
+    ctx.res.destroy();
+    return;
+  }
+  ex.source = 'error';
+  respondError(ctx, error, ex.env, ex.plan);
+}

@@ -1,0 +1,340 @@
+/**
+ * One request through the gateway (kong/runloop/handler.lua order):
+ *   target parsing + path normalisation → rewrite (global plugins)
+ *   → router.match → protocol check (426 / https redirect)
+ *   → upstream headers (X-Forwarded-*, X-Real-IP, Via) → access
+ *   → forward (forward.ts) or WebSocket tunnel (websocket.ts)
+ *   → log phase, access log and metrics when the response closes.
+ *
+ * Async work happens only where a plugin returns a promise; the synchronous
+ * path creates the RequestContext and the Exchange and nothing else per
+ * request beyond the header bag the upstream request needs.
+ */
+import { ServerResponse, type IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import type { TLSSocket } from 'node:tls';
+import { RequestContext } from '../context.ts';
+import { ProxyError } from '../errors.ts';
+import { nextRequestId } from '../request-id.ts';
+import { respondError, respondExit } from '../respond.ts';
+import { runAccess, runLog, runRewrite } from '../pipeline/runner.ts';
+import { normalizePath } from '../router/normalize.ts';
+import { normalizeIp } from '../../shared/ip.ts';
+import { Exchange, type ProxyEnv } from './exchange.ts';
+import { copyRequestHeaders } from './headers.ts';
+import { forward, resumeUpstream } from './forward.ts';
+import { proxyWebSocket } from './websocket.ts';
+
+const kExchange = Symbol('portcullis.exchange');
+
+type WithExchange = ServerResponse & { [kExchange]?: Exchange };
+
+/** Start handling a request. `secure`: it arrived on a TLS listener. */
+export function handleRequest(env: ProxyEnv, req: IncomingMessage, res: ServerResponse, secure: boolean): void {
+  const ex = begin(env, req, res, secure, false);
+  try {
+    run(ex);
+  } catch (err) {
+    respondError(ex.ctx, err, env, ex.plan);
+  }
+}
+
+/**
+ * A WebSocket upgrade (the listener's 'upgrade' event). Gateway answers
+ * (404, plugin exits, errors) go through a ServerResponse bound to the raw
+ * socket, so they are the same bytes as on a plain request; the socket is
+ * closed once such an answer is written.
+ */
+export function handleUpgrade(env: ProxyEnv, req: IncomingMessage, socket: Duplex, head: Buffer, secure: boolean): void {
+  const res = new ServerResponse(req);
+  res.shouldKeepAlive = false;
+  res.assignSocket(socket as Socket);
+  res.on('finish', endSocketAfterAnswer);
+  socket.on('error', ignoreSocketError);
+  const ex = begin(env, req, res, secure, true);
+  ex.tunnelSocket = socket;
+  ex.tunnelHead = head;
+  try {
+    run(ex);
+  } catch (err) {
+    respondError(ex.ctx, err, env, ex.plan);
+  }
+}
+
+function endSocketAfterAnswer(this: ServerResponse): void {
+  this.socket?.end();
+}
+
+function ignoreSocketError(): void {
+  // The tunnel or the 'close' handler cleans up; an unhandled 'error' must not crash the process.
+}
+
+/** Build the context and exchange; wire the close/drain listeners. */
+export function begin(env: ProxyEnv, req: IncomingMessage, res: ServerResponse, secure: boolean, upgrade: boolean): Exchange {
+  const runtime = env.ref.current;
+  env.metrics?.setConfigVersion(runtime.version);
+  const socket = req.socket;
+  const peer = normalizeIp(socket.remoteAddress);
+  const peerTrusted = env.realIp.isTrusted(peer);
+  const ctx = new RequestContext(req, res, nextRequestId(), performance.now(), runtime.consumers);
+  const ex = new Exchange(env, ctx, runtime, socket.localPort ?? 0, peer, peerTrusted, upgrade);
+  env.inflight++;
+  (res as WithExchange)[kExchange] = ex;
+  res.on('close', onResponseClose);
+  res.on('drain', onResponseDrain);
+  ctx.scheme = secure ? 'https' : 'http';
+  if (secure) {
+    const name = (socket as TLSSocket).servername;
+    ctx.sni = typeof name === 'string' && name !== '' ? name.toLowerCase() : null;
+  }
+  ctx.clientIp = env.realIp.resolve(req, peer, peerTrusted);
+  return ex;
+}
+
+function onResponseDrain(this: ServerResponse): void {
+  const ex = (this as WithExchange)[kExchange];
+  if (ex !== undefined) resumeUpstream(ex);
+}
+
+function onResponseClose(this: ServerResponse): void {
+  const ex = (this as WithExchange)[kExchange];
+  if (ex !== undefined) finish(ex);
+}
+
+/** Split the request target; Host → host/port; normalise the path. False = 400. */
+function parseTarget(ex: Exchange): boolean {
+  const ctx = ex.ctx;
+  const req = ctx.req;
+  let url = req.url ?? '/';
+  let authority = req.headers.host;
+  if (url.charCodeAt(0) !== 47 /* / */) {
+    // absolute-form (RFC 9112 §3.2.2): the target's authority replaces Host.
+    const scheme = url.indexOf('://');
+    if (scheme < 4 || scheme > 5) return false;
+    const rest = url.slice(scheme + 3);
+    const slash = rest.indexOf('/');
+    authority = slash === -1 ? rest : rest.slice(0, slash);
+    url = slash === -1 ? '/' : rest.slice(slash);
+  }
+  ex.requestUri = url;
+  const q = url.indexOf('?');
+  if (q === -1) {
+    ctx.rawPath = url;
+  } else {
+    ctx.rawPath = url.slice(0, q);
+    ctx.query = url.slice(q + 1);
+    ctx.upstreamQuery = ctx.query;
+    ex.hasQueryMark = true;
+  }
+  const path = normalizePath(ctx.rawPath);
+  if (path === null) return false;
+  ctx.path = path;
+  ctx.port = ex.listenerPort;
+  if (authority !== undefined && authority !== '') {
+    let host = authority;
+    let colon = -1;
+    if (host.charCodeAt(0) === 91 /* [ */) {
+      const close = host.indexOf(']');
+      if (close !== -1 && host.charCodeAt(close + 1) === 58) colon = close + 1;
+    } else {
+      colon = host.lastIndexOf(':');
+    }
+    if (colon !== -1) {
+      const port = Number(host.slice(colon + 1));
+      if (Number.isInteger(port) && port > 0 && port < 65536) ctx.port = port;
+      host = host.slice(0, colon);
+    }
+    ctx.host = host.toLowerCase();
+  }
+  return true;
+}
+
+function run(ex: Exchange): void {
+  const ctx = ex.ctx;
+  if (!parseTarget(ex)) {
+    respondError(ctx, new ProxyError('BAD_REQUEST', 'invalid request target'), ex.env, ex.plan);
+    return;
+  }
+  const gp = ex.runtime.globalPlan;
+  if (gp.hasRewrite) {
+    const pending = runRewrite(ctx, gp);
+    if (pending !== undefined) {
+      pending.then(() => continueAfterRewrite(ex), (err: unknown) => pipelineFailed(ex, err));
+      return;
+    }
+  }
+  afterRewrite(ex);
+}
+
+function continueAfterRewrite(ex: Exchange): void {
+  try {
+    afterRewrite(ex);
+  } catch (err) {
+    pipelineFailed(ex, err);
+  }
+}
+
+function continueAfterAccess(ex: Exchange): void {
+  try {
+    afterAccess(ex);
+  } catch (err) {
+    pipelineFailed(ex, err);
+  }
+}
+
+function pipelineFailed(ex: Exchange, err: unknown): void {
+  if (ex.clientGone) return;
+  respondError(ex.ctx, err, ex.env, ex.plan);
+}
+
+function afterRewrite(ex: Exchange): void {
+  const ctx = ex.ctx;
+  const env = ex.env;
+  if (ex.clientGone) return;
+  if (ctx.exitStatus !== 0) {
+    ex.source = 'exit';
+    respondExit(ctx, env, ex.plan);
+    return;
+  }
+  const req = ctx.req;
+  const match = ex.runtime.router.match({
+    method: ctx.method,
+    host: ctx.host,
+    port: ctx.port,
+    path: ctx.path,
+    headers: req.headers,
+    sni: ctx.sni,
+    scheme: ctx.scheme,
+  });
+  if (match === null) {
+    respondError(ctx, new ProxyError('ROUTE_NOT_FOUND'), env, ex.plan);
+    return;
+  }
+  const route = match.route;
+  ctx.route = route;
+  ctx.service = match.service;
+  ctx.upstreamPath = match.upstreamPath;
+  ctx.uriCaptures = match.uriCaptures;
+  ex.plan = ex.runtime.plans.get(route.id) ?? ex.runtime.globalPlan;
+
+  // X-Forwarded-* from the client count only when it is a trusted proxy (Kong access.before).
+  const headers = req.headers;
+  const trusted = ex.peerTrusted;
+  const xfProto = trusted ? first(headers['x-forwarded-proto']) : undefined;
+  const forwardedProto = xfProto ?? ctx.scheme;
+  const xfHost = trusted ? first(headers['x-forwarded-host']) : undefined;
+  const forwardedHost = xfHost ?? ctx.host;
+
+  // Protocol check: a route that only accepts TLS answers plain requests
+  // with https_redirect_status_code (426 by default).
+  const protocols = route.protocols;
+  const plainOk = protocols.includes('http') || (ex.upgrade && protocols.includes('ws'));
+  if (!plainOk && forwardedProto !== 'https' && (protocols.includes('https') || protocols.includes('wss'))) {
+    const code = route.https_redirect_status_code;
+    if (code === 426 || code === undefined) {
+      respondError(ctx, new ProxyError('HTTPS_REQUIRED'), env, ex.plan, { connection: 'Upgrade', upgrade: 'TLS/1.2, HTTP/1.1' });
+    } else {
+      ctx.exitStatus = code;
+      ctx.exitHeaders = { location: `https://${forwardedHost}${ex.requestUri}` };
+      ex.source = 'exit';
+      respondExit(ctx, env, ex.plan);
+    }
+    return;
+  }
+
+  // What the upstream will receive; plugins in access may change any of it.
+  const bag = copyRequestHeaders(headers);
+  const xff = headers['x-forwarded-for'];
+  bag['x-forwarded-for'] = xff !== undefined ? `${xff}, ${ex.peer}` : ctx.clientIp;
+  bag['x-forwarded-proto'] = forwardedProto;
+  if (forwardedHost !== '') bag['x-forwarded-host'] = forwardedHost;
+  bag['x-forwarded-port'] = (trusted ? first(headers['x-forwarded-port']) : undefined) ?? String(ex.listenerPort);
+  bag['x-forwarded-path'] = (trusted ? first(headers['x-forwarded-path']) : undefined) ?? ctx.rawPath;
+  const prefix = (trusted ? first(headers['x-forwarded-prefix']) : undefined) ?? (match.strippedPrefix !== null && match.strippedPrefix !== '/' ? match.strippedPrefix : undefined);
+  if (prefix !== undefined) bag['x-forwarded-prefix'] = prefix;
+  bag['x-real-ip'] = ctx.clientIp;
+  const via = headers['via'];
+  const inbound = `${req.httpVersion} ${env.serverHeader}`;
+  bag['via'] = via !== undefined ? `${via}, ${inbound}` : inbound;
+  bag['x-kong-request-id'] = ctx.id;
+  if (route.preserve_host && headers.host !== undefined) bag['host'] = headers.host;
+  ctx.upstreamHeaders = bag;
+
+  const plan = ex.plan;
+  if (plan.hasAccess) {
+    const pending = runAccess(ctx, plan);
+    if (pending !== undefined) {
+      pending.then(() => continueAfterAccess(ex), (err: unknown) => pipelineFailed(ex, err));
+      return;
+    }
+  }
+  afterAccess(ex);
+}
+
+function first(v: string | string[] | undefined): string | undefined {
+  return Array.isArray(v) ? v[0] : v;
+}
+
+function afterAccess(ex: Exchange): void {
+  const ctx = ex.ctx;
+  if (ex.clientGone) return;
+  if (ctx.exitStatus !== 0) {
+    ex.source = 'exit';
+    respondExit(ctx, ex.env, ex.plan);
+    return;
+  }
+  if (ctx.service === null) {
+    respondError(ctx, new ProxyError('NO_SERVICE'), ex.env, ex.plan);
+    return;
+  }
+  if (ex.upgrade) proxyWebSocket(ex);
+  else forward(ex);
+}
+
+/** Log phase: once per request, after the last byte (or when the client went away). */
+export function finish(ex: Exchange): void {
+  if (ex.done) return;
+  ex.done = true;
+  const ctx = ex.ctx;
+  const env = ex.env;
+  const res = ctx.res;
+  const completed = res.writableFinished || ex.tunnelStatus !== 0;
+  if (!completed) {
+    ex.clientGone = true;
+    const c = ex.controller;
+    if (c !== null) {
+      ex.controller = null;
+      c.abort(new Error('client closed the connection'));
+    }
+  }
+  if (ex.writeTimer !== null) {
+    clearTimeout(ex.writeTimer);
+    ex.writeTimer = null;
+  }
+  // nginx logs 499 when the client closed before a response was sent.
+  const status = ex.tunnelStatus !== 0 ? ex.tunnelStatus : res.headersSent ? res.statusCode : 499;
+  const total = performance.now() - ctx.startedAt;
+  const proxied = ex.upstreamStartedAt !== 0;
+  const kongMs = proxied ? ctx.proxyLatency : total;
+  const upstreamMs = ctx.upstreamStatus !== 0 ? ctx.upstreamLatency : -1;
+  if (ex.source !== 'service' && ex.tunnelStatus === 0 && res.headersSent) {
+    const cl = res.getHeader('content-length');
+    if (cl !== undefined) ex.bytesOut = Number(cl);
+  }
+  const body = ex.body;
+  const bytesIn = body === null ? 0 : Buffer.isBuffer(body) ? body.length : ex.bodyBytesSent;
+
+  runLog(ctx, ex.plan, env.log);
+  if (env.accessLog !== null) {
+    env.accessLog.write(
+      ctx,
+      status,
+      { proxy: Math.round(kongMs), upstream: upstreamMs < 0 ? null : Math.round(upstreamMs), request: Math.round(total) },
+      bytesIn,
+      ex.bytesOut,
+    );
+  }
+  env.metrics?.observe(ctx.route, ctx.service, status, ex.source, total, kongMs, upstreamMs, bytesIn, ex.bytesOut);
+  if (--env.inflight === 0 && env.onIdle !== null) env.onIdle();
+}

@@ -1,0 +1,235 @@
+/**
+ * The Admin API server: Kong 3.x's Admin API (port 8001) on node:http.
+ *
+ * Each request goes: admin token (401) → route (404 / 405) → body, read with
+ * a size limit (413) and parsed by content type (415, 400 on bad JSON) →
+ * handler → JSON response. Errors are Kong-shaped (errors.ts); anything
+ * unexpected is logged with its stack and answered as a bare 500 — no stack
+ * or internal detail ever reaches a client.
+ */
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from 'pino';
+import type { Store } from '../store/store.ts';
+import { DEFAULT_MAX_BODY_BYTES, parseBody, readBody, type ParsedBody } from './body.ts';
+import { certificatesAdapter } from './certificates.ts';
+import { registerConfig } from './config.ts';
+import { registerCrud, setAdapter } from './crud.ts';
+import { AdminError, notFound, unauthorized, unexpected } from './errors.ts';
+import { registerInfo } from './info.ts';
+import { AdminRouter, extensionRoutes, type RouteDef } from './router.ts';
+import { registerSchemas } from './schemas.ts';
+import { registerTags } from './tags.ts';
+import { registerTargets } from './targets.ts';
+import type { AdminContext, AdminInfo, AdminRequest, AdminResponse } from './types.ts';
+
+export interface StartAdminOptions {
+  /** Addresses to listen on; port 0 picks a free port. */
+  listen: Array<{ host: string; port: number }>;
+  store: Store;
+  logger: Logger;
+  /** When set, every request must carry `Kong-Admin-Token: <token>` or `Authorization: Bearer <token>`. */
+  adminToken?: string | null;
+  /** Largest request body accepted (default 10 MiB). */
+  maxBodyBytes?: number;
+  info: () => AdminInfo;
+  /** Called after POST /config replaced the configuration. */
+  onConfigReplaced?: () => void;
+  /** DB-less mode: entity writes answer 405, POST /config is the way to change configuration. */
+  declarative: boolean;
+  /** Prometheus text for `GET /metrics` (absent: no such endpoint). */
+  metricsText?: (() => Promise<string>) | undefined;
+}
+
+export type { AdminInfo } from './types.ts';
+
+export interface AdminServer {
+  addresses(): Array<{ host: string; port: number }>;
+  close(): Promise<void>;
+}
+
+const NEEDS_BODY = new Set(['POST', 'PUT', 'PATCH']);
+
+function buildRouter(): AdminRouter {
+  setAdapter('certificates', certificatesAdapter);
+  const router = new AdminRouter();
+  const all = (): readonly RouteDef[] => [...router.routes, ...extensionRoutes()];
+  registerInfo(router, all);
+  registerSchemas(router);
+  registerTags(router);
+  registerConfig(router);
+  registerTargets(router);
+  registerCrud(router);
+  return router;
+}
+
+function registerMetrics(router: AdminRouter, metricsText: () => Promise<string>): void {
+  // the Prometheus exposition format (text 0.0.4), what Kong's prometheus plugin serves on the Admin API
+  router.add('GET', '/metrics', async () => ({
+    status: 200,
+    text: await metricsText(),
+    contentType: 'text/plain; version=0.0.4; charset=utf-8',
+  }));
+}
+
+function digest(s: string): Buffer {
+  return createHash('sha256').update(s, 'utf8').digest();
+}
+
+/** The token the client presented: `Kong-Admin-Token`, else `Authorization: Bearer`. */
+function presentedToken(req: IncomingMessage): string | null {
+  const header = req.headers['kong-admin-token'];
+  if (typeof header === 'string' && header !== '') return header;
+  const auth = req.headers.authorization;
+  if (typeof auth === 'string') {
+    const m = /^Bearer[ \t]+(.+)$/i.exec(auth.trim());
+    if (m !== null) return m[1]!.trim();
+  }
+  return null;
+}
+
+function send(res: ServerResponse, method: string, response: AdminResponse, startedAt: number): void {
+  const headers: Record<string, string> = {
+    'access-control-allow-origin': '*',
+    'x-kong-admin-latency': String(Math.round(performance.now() - startedAt)),
+    ...response.headers,
+  };
+  let payload: string | null = null;
+  if (response.status !== 204 && response.status !== 304) {
+    if (response.text !== undefined) {
+      payload = response.text;
+      headers['content-type'] = response.contentType ?? 'text/plain; charset=utf-8';
+    } else if (response.body !== undefined) {
+      payload = JSON.stringify(response.body);
+      headers['content-type'] = 'application/json; charset=utf-8';
+    }
+  }
+  if (payload !== null) headers['content-length'] = String(Buffer.byteLength(payload));
+  res.writeHead(response.status, headers);
+  res.end(method === 'HEAD' || payload === null ? undefined : payload);
+}
+
+function errorResponse(err: AdminError): AdminResponse {
+  return err.body === null ? { status: err.status, headers: err.headers } : { status: err.status, body: err.body, headers: err.headers };
+}
+
+export async function startAdmin(opts: StartAdminOptions): Promise<AdminServer> {
+  const router = buildRouter();
+  if (opts.metricsText !== undefined) registerMetrics(router, opts.metricsText);
+  const ctx: AdminContext = {
+    store: opts.store,
+    log: opts.logger,
+    info: opts.info,
+    declarative: opts.declarative,
+    ...(opts.onConfigReplaced !== undefined ? { onConfigReplaced: opts.onConfigReplaced } : {}),
+    state: { configHash: null },
+  };
+  const maxBody = opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+  const tokenDigest = opts.adminToken ? digest(opts.adminToken) : null;
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const startedAt = performance.now();
+    const method = (req.method ?? 'GET').toUpperCase();
+    try {
+      if (tokenDigest !== null && method !== 'OPTIONS') {
+        const presented = presentedToken(req);
+        // compare digests: constant time, whatever the lengths
+        if (presented === null || !timingSafeEqual(digest(presented), tokenDigest)) throw unauthorized();
+      }
+
+      const url = new URL(req.url ?? '/', 'http://admin.invalid');
+      const match = router.match(method, url.pathname, extensionRoutes());
+      if (method === 'OPTIONS') {
+        if (match.kind === 'none') throw notFound();
+        const allowed = match.kind === 'ok' ? [match.route.method] : match.allowed;
+        const methods = [...new Set([...allowed, 'OPTIONS'])].sort().join(', ');
+        req.resume();
+        send(res, method, {
+          status: 204,
+          headers: {
+            allow: methods,
+            'access-control-allow-methods': methods,
+            'access-control-allow-headers': 'Content-Type, Kong-Admin-Token, Authorization',
+          },
+        }, startedAt);
+        return;
+      }
+      if (match.kind === 'none') throw notFound();
+      if (match.kind === 'method') {
+        // the allowed methods of this path, for clients that look
+        throw new AdminError(405, { message: 'Method not allowed' }, { allow: match.allowed.sort().join(', ') });
+      }
+
+      const raw = await readBody(req, maxBody);
+      let body: ParsedBody = { kind: 'none', value: undefined, raw, contentType: req.headers['content-type'] ?? null };
+      if (NEEDS_BODY.has(method)) body = await parseBody(raw, req.headers['content-type'], match.route.options);
+
+      const adminReq: AdminRequest = {
+        method,
+        path: url.pathname,
+        params: match.params,
+        query: url.searchParams,
+        headers: req.headers,
+        body,
+      };
+      const response = await match.route.handler(adminReq, ctx);
+      send(res, method, response, startedAt);
+    } catch (err) {
+      let adminErr: AdminError;
+      if (err instanceof AdminError) {
+        adminErr = err;
+      } else {
+        opts.logger.error({ err, method, url: req.url }, 'admin api: unexpected error');
+        adminErr = unexpected();
+      }
+      if (!req.readableEnded) req.resume();
+      if (res.headersSent) {
+        res.destroy();
+        return;
+      }
+      send(res, method, errorResponse(adminErr), startedAt);
+    }
+  }
+
+  const servers: Server[] = [];
+  for (const addr of opts.listen) {
+    const server = createServer((req, res) => {
+      void handle(req, res);
+    });
+    server.on('clientError', (_err, socket) => {
+      if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
+      else socket.destroy();
+    });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(addr.port, addr.host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    opts.logger.info({ host: addr.host, port: (server.address() as AddressInfo).port }, 'admin api listening');
+    servers.push(server);
+  }
+
+  return {
+    addresses() {
+      return servers.map((s) => {
+        const a = s.address() as AddressInfo;
+        return { host: a.address, port: a.port };
+      });
+    },
+    async close() {
+      await Promise.all(
+        servers.map(
+          (s) =>
+            new Promise<void>((resolve) => {
+              s.close(() => resolve());
+              s.closeIdleConnections();
+            }),
+        ),
+      );
+    },
+  };
+}
+

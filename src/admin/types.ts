@@ -1,0 +1,107 @@
+/**
+ * Shapes shared by the Admin API modules and by code that extends it
+ * (plugins registering endpoints through `registerAdminRoute`).
+ */
+import type { IncomingHttpHeaders } from 'node:http';
+import type { Logger } from 'pino';
+import type { Store } from '../store/store.ts';
+import type { ParsedBody } from './body.ts';
+
+/** Kong's `server` block of `GET /status` (nginx connection counters). */
+export interface ServerStats {
+  connections_accepted: number;
+  connections_active: number;
+  connections_handled: number;
+  connections_reading: number;
+  connections_waiting: number;
+  connections_writing: number;
+  total_requests: number;
+}
+
+export interface ListenAddress {
+  host: string;
+  port: number;
+  ssl?: boolean;
+}
+
+/**
+ * What the runtime tells the Admin API about the node, read on every
+ * `GET /` and `GET /status` (so it is always current). `configuration` is
+ * Kong's block as-is (secrets already removed); the shorthand fields
+ * (database, listeners, workers, plugins) fill the Kong keys it lacks.
+ */
+export interface AdminInfo {
+  /** Gateway version, e.g. "0.1.0". */
+  version: string;
+  /** `GET /` tagline; defaults to "Welcome to Portcullis". */
+  tagline?: string;
+  hostname: string;
+  node_id: string;
+  /** Kong's `configuration` block of `GET /`, secrets removed. */
+  configuration?: Record<string, unknown>;
+  /** "sqlite" | "postgres" | "off" → configuration.database. */
+  database?: string;
+  proxyListeners?: ListenAddress[];
+  adminListeners?: ListenAddress[];
+  /** → configuration.nginx_worker_processes */
+  workers?: number;
+  /** Plugins enabled on this node → configuration.loaded_plugins. */
+  plugins?: string[];
+  /** Version of the configuration the proxy currently runs. */
+  configVersion?: number;
+  /** Why the last configuration could not be compiled (the previous one keeps serving), or null. */
+  configError?: string | null;
+  /** Connection counters for `GET /status`; zeros when absent. */
+  server?: ServerStats;
+  /** `GET /status` memory block; computed from the process when absent. */
+  memory?: Record<string, unknown>;
+  /** DB-less: hash of the configuration loaded at start (Kong's `configuration_hash`). */
+  configuration_hash?: string | null;
+  /** Process ids (Kong's `pids`); defaults to this process. */
+  pids?: { master: number; workers?: number[] };
+  /** Health of an upstream's targets by `target` address, when health checks run. */
+  upstreamHealth?: (upstreamId: string) => Record<string, string> | null;
+}
+
+export interface AdminRequest {
+  method: string;
+  /** Path without query string, as received (percent-encoded). */
+  path: string;
+  /** Route parameters, percent-decoded. */
+  params: Record<string, string>;
+  query: URLSearchParams;
+  headers: IncomingHttpHeaders;
+  body: ParsedBody;
+}
+
+export interface AdminResponse {
+  status: number;
+  /** JSON body; omitted for 204/304. */
+  body?: unknown;
+  /** Non-JSON body (e.g. YAML export). */
+  text?: string;
+  contentType?: string;
+  headers?: Record<string, string>;
+}
+
+export interface AdminState {
+  /** Hash of the declarative configuration last loaded through POST /config. */
+  configHash: string | null;
+}
+
+export interface AdminContext {
+  store: Store;
+  log: Logger;
+  info: () => AdminInfo;
+  /** DB-less mode: entity writes are refused, POST /config replaces everything. */
+  declarative: boolean;
+  onConfigReplaced?: () => void;
+  state: AdminState;
+}
+
+export type AdminHandler = (req: AdminRequest, ctx: AdminContext) => Promise<AdminResponse> | AdminResponse;
+
+export interface RouteOptions {
+  /** Accept YAML / plain-text bodies (POST /config). */
+  acceptText?: boolean;
+}

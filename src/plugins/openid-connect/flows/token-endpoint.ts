@@ -1,0 +1,188 @@
+/**
+ * The token endpoint (RFC 6749 §3.2), shared by the authorization code,
+ * password, client credentials and refresh token grants — request and
+ * process kept apart (ARCHITECTURE principle 6):
+ * - request: the grant's parameters, `scope` (`scopes`), Kong's
+ *   `token_post_args_*` and `token_headers_*`, client authentication;
+ * - process (§5.1 / §5.2): 200 with an `access_token` is success; 400/401/403
+ *   (invalid_grant, invalid_client, …) is a refused credential → 401 for the
+ *   caller; anything else (5xx, garbage, unreachable) is an IdP failure → 5xx.
+ * Password, client credentials and refresh grants are cached
+ * (`cache_tokens`) under a hash of the grant parameters, client and
+ * `cache_tokens_salt`, for `expires_in`; refusals for `cache_ttl_neg`.
+ */
+import type { RequestContext } from '../../../core/context.ts';
+import * as pdk from '../../../pdk/index.ts';
+import { cacheKey, caches, positiveTtlMs, type CachePolicy, type Verdict } from '../cache.ts';
+import { authenticateClient, chooseMethod } from '../client-auth.ts';
+import type { ClientConfig, ClientPlan } from '../clients.ts';
+import { unauthorized } from '../errors.ts';
+import { IdpUnavailable, jsonObject, send, type HttpPolicy, type IdpResponse } from '../http.ts';
+import type { Provider } from '../provider.ts';
+import { pairs } from '../validate/introspection.ts';
+
+export type Grant = 'authorization_code' | 'password' | 'client_credentials' | 'refresh_token';
+
+/** What the token endpoint returned (RFC 6749 §5.1), with the raw object for `login_tokens: tokens`. */
+export interface TokenSet {
+  access_token: string;
+  token_type?: string;
+  expires_in?: number;
+  refresh_token?: string;
+  id_token?: string;
+  scope?: string;
+  /** Epoch seconds the access token expires at (from expires_in), or null. */
+  expiresAt: number | null;
+  raw: Record<string, unknown>;
+  /** Response headers to replay downstream (token_headers_replay), lower-case. */
+  replay: Record<string, string> | null;
+}
+
+export interface TokenEndpointPlan {
+  readonly scope: string | null;
+  readonly postArgs: ReadonlyArray<readonly [string, string]>;
+  readonly postArgsClient: readonly string[];
+  readonly headers: ReadonlyArray<readonly [string, string]>;
+  readonly headersClient: readonly string[];
+  readonly replay: readonly string[];
+  readonly replayPrefix: string;
+  readonly replayGrants: ReadonlySet<Grant>;
+}
+
+export function compileTokenEndpoint(c: {
+  scopes: string[] | null;
+  token_post_args_names: string[] | null;
+  token_post_args_values: string[] | null;
+  token_post_args_client: string[] | null;
+  token_headers_names: string[] | null;
+  token_headers_values: string[] | null;
+  token_headers_client: string[] | null;
+  token_headers_replay: string[] | null;
+  token_headers_prefix: string | null;
+  token_headers_grants: Grant[] | null;
+}): TokenEndpointPlan {
+  return Object.freeze({
+    scope: c.scopes !== null && c.scopes.length > 0 ? c.scopes.join(' ') : null,
+    postArgs: Object.freeze(pairs(c.token_post_args_names, c.token_post_args_values)),
+    postArgsClient: Object.freeze([...(c.token_post_args_client ?? [])]),
+    headers: Object.freeze(pairs(c.token_headers_names, c.token_headers_values).map(([n, v]) => [n.toLowerCase(), v] as const)),
+    headersClient: Object.freeze((c.token_headers_client ?? []).map((h) => h.toLowerCase())),
+    replay: Object.freeze((c.token_headers_replay ?? []).map((h) => h.toLowerCase())),
+    replayPrefix: c.token_headers_prefix ?? '',
+    replayGrants: new Set(c.token_headers_grants ?? []),
+  });
+}
+
+/** Process a token endpoint response (RFC 6749 §5.1 success, §5.2 error). */
+export function processTokenResponse(res: IdpResponse, now = Date.now()): Verdict<Record<string, unknown>> {
+  if (res.status === 400 || res.status === 401 || res.status === 403) {
+    let error = `status ${res.status}`;
+    try {
+      const b = JSON.parse(res.body.toString('utf8')) as { error?: unknown };
+      if (typeof b.error === 'string') error = b.error;
+    } catch {
+      // keep the status as the reason
+    }
+    return { ok: false, reason: `token endpoint refused the grant (${error})`, expired: false };
+  }
+  if (res.status !== 200) throw new IdpUnavailable('token', `token endpoint answered ${res.status}`, res.status);
+  const body = jsonObject('token', res);
+  if (typeof body.access_token !== 'string' || body.access_token === '') throw new IdpUnavailable('token', 'token endpoint answered without an access_token', res.status);
+  if (typeof body.expires_in === 'number') body.__expires_at = Math.floor(now / 1000) + body.expires_in;
+  return { ok: true, value: body };
+}
+
+function toTokenSet(raw: Record<string, unknown>, replay: Record<string, string> | null): TokenSet {
+  const str = (k: string): string | undefined => (typeof raw[k] === 'string' ? (raw[k] as string) : undefined);
+  const clean: Record<string, unknown> = { ...raw };
+  delete clean.__expires_at;
+  delete clean.__replay;
+  return {
+    access_token: raw.access_token as string,
+    token_type: str('token_type'),
+    expires_in: typeof raw.expires_in === 'number' ? raw.expires_in : undefined,
+    refresh_token: str('refresh_token'),
+    id_token: str('id_token'),
+    scope: str('scope'),
+    expiresAt: typeof raw.__expires_at === 'number' ? raw.__expires_at : null,
+    raw: clean,
+    replay,
+  };
+}
+
+export interface GrantRequest {
+  grant: Grant;
+  /** Grant-specific parameters (code, redirect_uri, code_verifier, username, password, refresh_token). */
+  params: Record<string, string>;
+  /** Authenticate as these credentials instead of the configured client (client_credentials grant). */
+  credentials?: { id: string; secret: string };
+  /** Cache this grant (password, client_credentials, refresh_token with cache_tokens). */
+  cacheable: boolean;
+}
+
+/**
+ * Run a grant against the token endpoint. Returns the tokens; throws a 401
+ * Rejection when the IdP refuses the credential, IdpUnavailable when it
+ * cannot be asked.
+ */
+export async function requestTokens(
+  ctx: RequestContext,
+  plan: TokenEndpointPlan,
+  clients: ClientPlan,
+  client: ClientConfig,
+  provider: Provider,
+  http: HttpPolicy,
+  cache: CachePolicy,
+  req: GrantRequest,
+): Promise<TokenSet> {
+  const endpoint = provider.endpoints.token;
+  if (endpoint === null) throw new IdpUnavailable('token', 'the identity provider has no token endpoint');
+
+  const form = new URLSearchParams();
+  form.set('grant_type', req.grant);
+  for (const [k, v] of Object.entries(req.params)) form.set(k, v);
+  if (plan.scope !== null && req.grant !== 'authorization_code' && req.grant !== 'refresh_token') form.set('scope', plan.scope);
+  for (const [n, v] of plan.postArgs) form.set(n, v);
+  for (const n of plan.postArgsClient) {
+    const v = pdk.request.getQueryArg(ctx, n) ?? pdk.request.getHeader(ctx, n.toLowerCase()) ?? null;
+    if (v !== null) form.set(n, v);
+  }
+  const headers: Record<string, string> = { accept: 'application/json' };
+  for (const [n, v] of plan.headers) headers[n] = v;
+  for (const h of plan.headersClient) {
+    const v = pdk.request.getHeader(ctx, h);
+    if (v !== undefined) headers[h] = v;
+  }
+
+  const load = async (): Promise<{ value: Verdict<Record<string, unknown>>; ttlMs: number }> => {
+    const method = chooseMethod(clients.tokenEndpointAuth, client, provider.metadata.token_endpoint_auth_methods_supported);
+    await authenticateClient(method, client, endpoint, form, headers, req.credentials);
+    const res = await send('token', http, { method: 'POST', url: endpoint, form, headers });
+    const verdict = processTokenResponse(res);
+    if (verdict.ok && plan.replay.length > 0 && plan.replayGrants.has(req.grant)) {
+      const replay: Record<string, string> = {};
+      for (const h of plan.replay) {
+        const v = res.headers[h];
+        if (v !== undefined) replay[plan.replayPrefix + h] = Array.isArray(v) ? v.join(', ') : v;
+      }
+      verdict.value.__replay = replay;
+    }
+    if (!verdict.ok) return { value: verdict, ttlMs: cache.negativeTtlMs };
+    const exp = typeof verdict.value.__expires_at === 'number' ? verdict.value.__expires_at : null;
+    return { value: verdict, ttlMs: positiveTtlMs(cache, exp) };
+  };
+
+  let verdict: Verdict<Record<string, unknown>>;
+  if (req.cacheable && cache.tokens) {
+    const parts = ['tokens', endpoint, cache.tokensSalt, client.id ?? '', req.credentials?.id ?? '', req.grant];
+    for (const k of Object.keys(req.params).sort()) parts.push(k, req.params[k]!);
+    if (req.credentials !== undefined) parts.push(req.credentials.secret);
+    if (cache.includeScopeInTokenKey) parts.push(plan.scope ?? '');
+    verdict = await caches.tokens.load(cacheKey(...parts), load);
+  } else {
+    verdict = (await load()).value;
+  }
+  if (!verdict.ok) throw unauthorized(verdict.reason);
+  const replay = (verdict.value.__replay as Record<string, string> | undefined) ?? null;
+  return toTokenSet(verdict.value, replay);
+}

@@ -1,5 +1,6 @@
 /** kong.response: answer the client early, or add headers to the client's response. */
 import type { HeaderBag, RequestContext } from '../core/context.ts';
+import { renderError, responseTypeFor } from '../core/proxy/error-templates.ts';
 
 /**
  * Answer now without contacting the upstream (Kong's kong.response.exit).
@@ -39,4 +40,33 @@ export function clearHeader(ctx: RequestContext, name: string): void {
 /** Status of the response being sent (upstream's, or the exit status). */
 export function getStatus(ctx: RequestContext): number {
   return ctx.exitStatus !== 0 ? ctx.exitStatus : ctx.upstreamStatus;
+}
+
+/** Kong's default messages for kong.response.error (kong/pdk/response.lua HTTP_MESSAGES). */
+const ERROR_MESSAGES: Record<number, string> = {
+  400: 'Bad request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'Not found',
+  405: 'Method not allowed',
+  429: 'Too many requests',
+  500: 'An unexpected error occurred',
+  502: 'An invalid response was received from the upstream server',
+  503: 'The upstream server is currently unavailable',
+  504: 'The upstream server is timed out',
+};
+
+/**
+ * Answer now with Kong's error template (Kong's kong.response.error): the body
+ * type is negotiated from the request's Accept header (JSON when absent) and
+ * carries `message` and the request id, exactly like the gateway's own errors.
+ */
+export function error(ctx: RequestContext, status: number, message?: string | null, headers?: HeaderBag | null): void {
+  const accept = ctx.req.headers.accept;
+  const type = responseTypeFor(Array.isArray(accept) ? accept[0] : accept);
+  ctx.exitStatus = status;
+  ctx.exitBody = renderError(type, message ?? ERROR_MESSAGES[status] ?? `The upstream server responded with ${status}`, ctx.id);
+  const out: HeaderBag = headers ? { ...headers } : {};
+  out['content-type'] = type;
+  ctx.exitHeaders = out;
 }

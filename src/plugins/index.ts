@@ -3,12 +3,22 @@
  * Add a plugin by importing its module and listing it in BUNDLED.
  */
 import type { PluginModule } from './types.ts';
+import { correlationId } from './correlation-id/index.ts';
+import { requestTransformer } from './request-transformer/index.ts';
+import { rateLimiting } from './rate-limiting/index.ts';
+import { acl } from './acl/index.ts';
+import { cors } from './cors/index.ts';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type AnyPlugin = PluginModule<any, any>;
 
 const BUNDLED: AnyPlugin[] = [
   // (plugins register here, one import + one entry each)
+  correlationId,
+  requestTransformer,
+  rateLimiting,
+  acl,
+  cors,
 ];
 
 const registry = new Map<string, AnyPlugin>();

@@ -9,7 +9,7 @@
  * a failed write (or a failed replaceAll) leaves the previous configuration
  * untouched and readers never see half a change.
  */
-import { ENTITIES, INSERT_ORDER } from '../schema/entities/index.ts';
+import { ENTITIES, INSERT_ORDER, foreignKeysOf } from '../schema/entities/index.ts';
 import { ENTITY_NAMES, type ConfigSnapshot, type EntityMap, type EntityName } from '../schema/entities/types.ts';
 import {
   afterCursor,
@@ -27,6 +27,11 @@ import {
   type RowAccess,
 } from './integrity.ts';
 import { StoreError, type ChangeEvent, type ListOptions, type ListPage, type Store } from './store.ts';
+
+/** `<field>_id` columns: foreign keys are looked up by scanning, not through the unique indexes. */
+const FOREIGN_COLUMNS = Object.fromEntries(
+  ENTITY_NAMES.map((e) => [e, new Set(foreignKeysOf(e).map((fk) => `${fk.field}_id`))]),
+) as Record<EntityName, Set<string>>;
 
 /** One entity's rows with their unique and foreign-key indexes. */
 class Table {
@@ -47,7 +52,7 @@ class Table {
 
   #index(entity: EntityName, row: Row, add: boolean): void {
     for (const [col, value] of Object.entries(indexedColumns(entity, row))) {
-      if (value === null || col.endsWith('_id')) continue;
+      if (value === null || FOREIGN_COLUMNS[entity].has(col)) continue;
       let idx = this.indexes.get(col);
       if (!idx) this.indexes.set(col, (idx = new Map()));
       if (add) idx.set(value, row.id as string);

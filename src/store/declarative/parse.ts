@@ -243,7 +243,9 @@ function walkEntity(
   if (type === 'routes' && state.formatVersion !== '3.0') migrateRoutePaths(input);
 
   const id = typeof input.id === 'string' ? input.id : deterministicId(type, item, parent, position);
-  const prepared = prepareEntity(type, input, { mode: 'insert', id });
+  if (input.id === undefined || input.id === null) input.id = id;
+  // timestamps written in the file (an export) are kept, so a round trip changes nothing
+  const prepared = prepareEntity(type, input, { mode: 'insert', keepTimestamps: true });
   if (!prepared.ok) {
     const fieldErrs = normalizeTree(prepared.fields) as ErrTree;
     for (const [k, v] of Object.entries(fieldErrs)) if (!(k in errors)) errors[k] = v;

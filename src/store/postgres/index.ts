@@ -10,6 +10,7 @@
  * listeners fire for changes made anywhere (LISTEN on a dedicated connection,
  * re-established after a disconnect).
  */
+import { createHash } from 'node:crypto';
 import pg from 'pg';
 import { isUuid } from '../../schema/checks.ts';
 import { INSERT_ORDER } from '../../schema/entities/index.ts';
@@ -112,7 +113,8 @@ class PostgresStore implements Store {
   constructor(opts: PostgresOptions) {
     this.#opts = opts;
     this.#schema = opts.schema ?? 'public';
-    this.#channel = `portcullis_config:${this.#schema}`;
+    // NOTIFY channels are identifiers (at most 63 bytes): name the schema by a hash.
+    this.#channel = `portcullis_config_${createHash('sha256').update(this.#schema).digest('hex').slice(0, 24)}`;
     this.#pool = new pg.Pool({
       host: opts.host,
       port: opts.port,

@@ -1,0 +1,353 @@
+/**
+ * One contract suite for every store (ARCHITECTURE principle 11): SQLite in a
+ * temporary folder, PostgreSQL (database `test`, a schema of its own dropped
+ * afterwards) and the in-memory store of DB-less mode. Rows are built by the
+ * real validator, as the Admin API builds them.
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { Type } from '@sinclair/typebox';
+import pg from 'pg';
+import { registerPlugin } from '../../src/plugins/index.ts';
+import { prepareEntity } from '../../src/schema/validate.ts';
+import type { ConfigSnapshot, EntityMap, EntityName } from '../../src/schema/entities/types.ts';
+import { createMemoryStore } from '../../src/store/memory.ts';
+import { openStore } from '../../src/store/open.ts';
+import { StoreError, type ChangeEvent, type ListPage, type Store } from '../../src/store/store.ts';
+import { selfSignedPair } from '../unit/schema/certs.ts';
+
+registerPlugin({
+  name: 'store-contract-plugin',
+  version: '1.0.0',
+  priority: 1,
+  schema: Type.Object({ greeting: Type.String({ default: 'hello' }) }),
+  compile: (c: unknown) => c,
+});
+
+const PG = { host: '127.0.0.1', port: 5432, user: 'postgres', password: '', database: 'test' };
+
+function row<E extends EntityName>(entity: E, input: Record<string, unknown>): EntityMap[E] {
+  const r = prepareEntity(entity, input, { mode: 'insert' });
+  if (!r.ok) throw new Error(`invalid ${entity} fixture: ${r.message}`);
+  return r.row;
+}
+
+async function rejects(p: Promise<unknown>, code: StoreError['code'], fields?: Record<string, unknown>, message?: string | RegExp): Promise<void> {
+  await assert.rejects(p, (err: unknown) => {
+    assert.ok(err instanceof StoreError, `expected a StoreError, got ${String(err)}`);
+    assert.equal(err.code, code);
+    if (fields) assert.deepEqual(err.fields, fields);
+    if (typeof message === 'string') assert.equal(err.message, message);
+    else if (message) assert.match(err.message, message);
+    return true;
+  });
+}
+
+const emptyConfig = (): Omit<ConfigSnapshot, 'version'> => ({
+  services: [],
+  routes: [],
+  consumers: [],
+  plugins: [],
+  certificates: [],
+  snis: [],
+  ca_certificates: [],
+  upstreams: [],
+  targets: [],
+});
+
+interface Backend {
+  name: string;
+  open(): Promise<Store>;
+  cleanup(): Promise<void>;
+}
+
+function sqliteBackend(): Backend {
+  let dir = '';
+  return {
+    name: 'sqlite',
+    async open() {
+      dir ||= await mkdtemp(join(tmpdir(), 'portcullis-store-'));
+      return openStore('sqlite', { path: join(dir, 'nested', 'portcullis.db') });
+    },
+    async cleanup() {
+      if (dir) await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+function postgresBackend(): Backend {
+  const schema = `store_contract_${randomUUID().replaceAll('-', '')}`;
+  return {
+    name: 'postgres',
+    open: () => openStore('postgres', { ...PG, schema }),
+    async cleanup() {
+      const c = new pg.Client(PG);
+      await c.connect();
+      await c.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+      await c.end();
+    },
+  };
+}
+
+function memoryBackend(): Backend {
+  return { name: 'memory', open: async () => createMemoryStore(), cleanup: async () => {} };
+}
+
+for (const backend of [sqliteBackend(), postgresBackend(), memoryBackend()]) {
+  describe(`store contract: ${backend.name}`, () => {
+    let store: Store;
+    before(async () => {
+      store = await backend.open();
+    });
+    after(async () => {
+      await store.close();
+      await backend.cleanup();
+    });
+
+    it('stores a service and serves it back by id and by name, then updates and deletes it', async () => {
+      const svc = row('services', { name: 'crud-svc', url: 'http://crud.example:8080/x' });
+      const inserted = await store.insert('services', svc);
+      assert.deepEqual(inserted, svc);
+      assert.deepEqual(await store.get('services', svc.id), svc);
+      assert.deepEqual(await store.getByKey('services', 'crud-svc'), svc);
+      assert.equal(await store.get('services', randomUUID()), null);
+      assert.equal(await store.get('services', 'not-a-uuid'), null);
+
+      const changed = { ...svc, retries: 9, name: 'crud-svc-2' };
+      await store.update('services', changed);
+      assert.equal((await store.get('services', svc.id))?.retries, 9);
+      assert.equal(await store.getByKey('services', 'crud-svc'), null);
+      assert.equal((await store.getByKey('services', 'crud-svc-2'))?.id, svc.id);
+
+      assert.equal(await store.delete('services', svc.id), true);
+      assert.equal(await store.get('services', svc.id), null);
+      assert.equal(await store.delete('services', svc.id), false);
+    });
+
+    it('refuses a second service with the same name with a unique violation naming the field', async () => {
+      await store.insert('services', row('services', { name: 'dup-svc', host: 'a.example' }));
+      await rejects(store.insert('services', row('services', { name: 'dup-svc', host: 'b.example' })), 'UNIQUE_VIOLATION', { name: 'dup-svc' }, `UNIQUE violation detected on '{name="dup-svc"}'`);
+      const other = row('services', { name: 'other-svc', host: 'c.example' });
+      await store.insert('services', other);
+      await rejects(store.update('services', { ...other, name: 'dup-svc' }), 'UNIQUE_VIOLATION', { name: 'dup-svc' });
+    });
+
+    it('refuses duplicate consumer usernames and custom ids', async () => {
+      await store.insert('consumers', row('consumers', { username: 'alice', custom_id: 'c-1' }));
+      await rejects(store.insert('consumers', row('consumers', { username: 'alice' })), 'UNIQUE_VIOLATION', { username: 'alice' });
+      await rejects(store.insert('consumers', row('consumers', { username: 'bob', custom_id: 'c-1' })), 'UNIQUE_VIOLATION', { custom_id: 'c-1' });
+      assert.equal((await store.getByKey('consumers', 'alice'))?.custom_id, 'c-1');
+    });
+
+    it('refuses the same plugin twice on the same service (Kong cache key)', async () => {
+      const svc = row('services', { name: 'plugin-dup-svc', host: 'p.example' });
+      await store.insert('services', svc);
+      await store.insert('plugins', row('plugins', { name: 'store-contract-plugin', service: { id: svc.id } }));
+      await rejects(store.insert('plugins', row('plugins', { name: 'store-contract-plugin', service: { id: svc.id } })), 'UNIQUE_VIOLATION', {
+        name: 'store-contract-plugin',
+        route: null,
+        service: { id: svc.id },
+        consumer: null,
+      });
+      // The same plugin globally is a different key.
+      await store.insert('plugins', row('plugins', { name: 'store-contract-plugin' }));
+    });
+
+    it('refuses a route pointing at a service that does not exist', async () => {
+      const missing = randomUUID();
+      await rejects(
+        store.insert('routes', row('routes', { paths: ['/fk'], service: { id: missing } })),
+        'FOREIGN_KEY_VIOLATION',
+        { service: { id: missing } },
+        `the foreign key '{id="${missing}"}' does not reference an existing 'services' entity.`,
+      );
+    });
+
+    it('refuses to delete a service that still has routes, and deletes its plugins with it once the routes are gone', async () => {
+      const svc = row('services', { name: 'fk-svc', host: 'fk.example' });
+      await store.insert('services', svc);
+      const route = row('routes', { paths: ['/fk-svc'], service: { id: svc.id } });
+      await store.insert('routes', route);
+      const plugin = row('plugins', { name: 'store-contract-plugin', service: { id: svc.id } });
+      await store.insert('plugins', plugin);
+
+      await rejects(store.delete('services', svc.id), 'FOREIGN_KEY_VIOLATION', { '@referenced_by': 'routes' }, "an existing 'routes' entity references this 'services' entity");
+      assert.ok(await store.get('services', svc.id), 'the refused delete left the service');
+
+      assert.equal(await store.delete('routes', route.id), true);
+      assert.equal(await store.delete('services', svc.id), true);
+      assert.equal(await store.get('plugins', plugin.id), null, "the service's plugin went with it");
+    });
+
+    it("deletes a route's and a consumer's plugins with them", async () => {
+      const route = row('routes', { paths: ['/cascade-route'] });
+      await store.insert('routes', route);
+      const consumer = row('consumers', { username: 'cascade-consumer' });
+      await store.insert('consumers', consumer);
+      const onRoute = row('plugins', { name: 'store-contract-plugin', route: { id: route.id } });
+      const onConsumer = row('plugins', { name: 'store-contract-plugin', consumer: { id: consumer.id } });
+      await store.insert('plugins', onRoute);
+      await store.insert('plugins', onConsumer);
+      await store.delete('routes', route.id);
+      await store.delete('consumers', consumer.id);
+      assert.equal(await store.get('plugins', onRoute.id), null);
+      assert.equal(await store.get('plugins', onConsumer.id), null);
+    });
+
+    it("deletes a certificate's SNIs with it, but not a certificate a service uses", async () => {
+      const { cert, key } = selfSignedPair();
+      const certificate = row('certificates', { cert, key });
+      await store.insert('certificates', certificate);
+      const sni = row('snis', { name: 'cascade.example', certificate: { id: certificate.id } });
+      await store.insert('snis', sni);
+      assert.equal((await store.getByKey('snis', 'cascade.example'))?.id, sni.id);
+      await store.delete('certificates', certificate.id);
+      assert.equal(await store.get('snis', sni.id), null);
+
+      const used = row('certificates', { cert, key });
+      await store.insert('certificates', used);
+      await store.insert('services', row('services', { name: 'mtls-svc', url: 'https://mtls.example', client_certificate: { id: used.id } }));
+      await rejects(store.delete('certificates', used.id), 'FOREIGN_KEY_VIOLATION', { '@referenced_by': 'services' });
+    });
+
+    it("deletes an upstream's targets with it and refuses the same target twice", async () => {
+      const up = row('upstreams', { name: 'cascade-upstream' });
+      await store.insert('upstreams', up);
+      const t = row('targets', { target: '10.0.0.1:8080', upstream: { id: up.id } });
+      await store.insert('targets', t);
+      await rejects(store.insert('targets', row('targets', { target: '10.0.0.1:8080', upstream: { id: up.id } })), 'UNIQUE_VIOLATION');
+      const page = await store.list('targets', { size: 10, foreign: { field: 'upstream', id: up.id } });
+      assert.deepEqual(page.data.map((x) => x.id), [t.id]);
+      await store.delete('upstreams', up.id);
+      assert.equal(await store.get('targets', t.id), null);
+    });
+
+    it('pages through a collection with size and offset in a stable order', async () => {
+      const ids: string[] = [];
+      for (let i = 0; i < 5; i++) {
+        const c = row('consumers', { username: `page-${i}`, tags: ['paging'] });
+        await store.insert('consumers', c);
+        ids.push(c.id);
+      }
+      const seen: string[] = [];
+      let offset: string | null = null;
+      let pages = 0;
+      do {
+        const page: ListPage<EntityMap['consumers']> = await store.list('consumers', { size: 2, offset, tags: { values: ['paging'], mode: 'and' } });
+        assert.ok(page.data.length <= 2);
+        seen.push(...page.data.map((c) => c.id));
+        offset = page.offset;
+        pages++;
+      } while (offset !== null);
+      assert.equal(pages, 3);
+      assert.deepEqual([...seen].sort(), [...ids].sort());
+      assert.equal(new Set(seen).size, 5, 'no row twice');
+      await rejects(store.list('consumers', { size: 2, offset: '!!not-an-offset' }), 'INVALID_OFFSET');
+    });
+
+    it('filters by tags: a,b means all of them, a/b means any of them', async () => {
+      const both = row('upstreams', { name: 'tags-both', tags: ['t-red', 't-blue'] });
+      const red = row('upstreams', { name: 'tags-red', tags: ['t-red'] });
+      const none = row('upstreams', { name: 'tags-none' });
+      for (const u of [both, red, none]) await store.insert('upstreams', u);
+      const and = await store.list('upstreams', { size: 100, tags: { values: ['t-red', 't-blue'], mode: 'and' } });
+      assert.deepEqual(and.data.map((u) => u.name), ['tags-both']);
+      const or = await store.list('upstreams', { size: 100, tags: { values: ['t-blue', 't-red'], mode: 'or' } });
+      assert.deepEqual(or.data.map((u) => u.name).sort(), ['tags-both', 'tags-red']);
+    });
+
+    it('bumps the configuration version on every write and tells listeners after the commit', async () => {
+      const events: ChangeEvent[] = [];
+      store.onChange((e) => events.push(e));
+      const before = (await store.snapshot()).version;
+      const c = row('consumers', { username: 'versioned' });
+      await store.insert('consumers', c);
+      await store.update('consumers', { ...c, custom_id: 'v-1' });
+      await store.delete('consumers', c.id);
+      await rejects(store.insert('consumers', row('consumers', { username: 'alice' })), 'UNIQUE_VIOLATION');
+      const after = (await store.snapshot()).version;
+      assert.equal(after, before + 3, 'three committed writes, the refused one does not count');
+      await waitFor(() => events.length >= 3);
+      assert.deepEqual(
+        events.map((e) => e.version),
+        [before + 1, before + 2, before + 3],
+      );
+    });
+
+    it('replaces the whole configuration atomically, and a failing replacement leaves the old one', async () => {
+      const svc = row('services', { name: 'replaced-svc', host: 'r.example' });
+      const route = row('routes', { name: 'replaced-route', paths: ['/r'], service: { id: svc.id } });
+      const consumer = row('consumers', { username: 'replaced-consumer' });
+      const v1 = await store.replaceAll({ ...emptyConfig(), services: [svc], routes: [route], consumers: [consumer] });
+      let snap = await store.snapshot();
+      assert.equal(snap.version, v1);
+      assert.deepEqual(snap.services, [svc]);
+      assert.deepEqual(snap.routes, [route]);
+      assert.deepEqual(snap.consumers, [consumer]);
+      assert.deepEqual(snap.plugins, []);
+
+      const bad = row('routes', { paths: ['/bad'], service: { id: randomUUID() } });
+      await rejects(store.replaceAll({ ...emptyConfig(), services: [row('services', { name: 'never', host: 'n.example' })], routes: [bad] }), 'FOREIGN_KEY_VIOLATION');
+      const dupe = row('consumers', { username: 'twice' });
+      await rejects(store.replaceAll({ ...emptyConfig(), consumers: [dupe, { ...row('consumers', { username: 'twice' }) }] }), 'UNIQUE_VIOLATION');
+      snap = await store.snapshot();
+      assert.equal(snap.version, v1, 'failed replacements do not bump the version');
+      assert.deepEqual(snap.services, [svc]);
+      assert.deepEqual(snap.routes, [route]);
+      assert.equal(await store.getByKey('services', 'never'), null);
+    });
+  });
+}
+
+describe('store contract: memory in DB-less mode', () => {
+  it('refuses entity writes but accepts a whole new configuration', async () => {
+    const svc = row('services', { name: 'dbless', host: 'd.example' });
+    const store = createMemoryStore({ ...emptyConfig(), services: [svc] }, { readOnly: true });
+    assert.equal(store.readOnly, true);
+    assert.deepEqual((await store.snapshot()).services, [svc]);
+    await rejects(store.insert('services', row('services', { host: 'x.example' })), 'READ_ONLY');
+    await rejects(store.delete('services', svc.id), 'READ_ONLY');
+    const v = await store.replaceAll({ ...emptyConfig(), consumers: [row('consumers', { username: 'dbless-user' })] });
+    const snap = await store.snapshot();
+    assert.equal(snap.version, v);
+    assert.deepEqual(snap.services, []);
+    assert.equal(snap.consumers.length, 1);
+    await store.close();
+  });
+});
+
+describe('store contract: postgres across nodes', () => {
+  it("hears about another node's change through LISTEN/NOTIFY", async () => {
+    const schema = `store_nodes_${randomUUID().replaceAll('-', '')}`;
+    const a = await openStore('postgres', { ...PG, schema });
+    const b = await openStore('postgres', { ...PG, schema });
+    try {
+      const heard: number[] = [];
+      b.onChange((e) => heard.push(e.version));
+      const c = row('consumers', { username: 'from-node-a' });
+      await a.insert('consumers', c);
+      await waitFor(() => heard.length > 0);
+      assert.equal(heard.at(-1), (await a.snapshot()).version);
+      assert.equal((await b.get('consumers', c.id))?.username, 'from-node-a');
+    } finally {
+      await a.close();
+      await b.close();
+      const c = new pg.Client(PG);
+      await c.connect();
+      await c.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+      await c.end();
+    }
+  });
+});
+
+async function waitFor(cond: () => boolean, timeoutMs = 5000): Promise<void> {
+  const start = Date.now();
+  while (!cond()) {
+    if (Date.now() - start > timeoutMs) throw new Error('timed out waiting for a condition');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}

@@ -299,8 +299,10 @@ export function prepareEntity<E extends EntityName>(entity: E, input: unknown, o
       }
     }
     if (errors.config === undefined && isObject(row.config) && module.check) {
-      const extra = module.check(row.config);
+      // Field errors are relative to config; '@entity' messages are the plugin's entity checks (Kong reports them at the top).
+      const { '@entity': entityErrors, ...extra } = module.check(row.config);
       if (Object.keys(extra).length > 0) mergeFieldErrors(errors, { config: extra });
+      if (entityErrors !== undefined) mergeFieldErrors(errors, { '@entity': entityErrors });
     }
   }
 

@@ -35,7 +35,7 @@ export interface PrepareOptions<E extends EntityName> {
   mode: PrepareMode;
   /** The stored row (update: required; upsert: keeps its created_at). */
   existing?: EntityMap[E] | null;
-  /** The id from the URL (update/upsert). */
+  /** The id from the URL (update/upsert), or the id to give a new row that has none (insert). */
   id?: string;
   /** Clock, epoch milliseconds (Date.now()); a value below 1e11 is taken as seconds. */
   now?: number;
@@ -258,7 +258,7 @@ export function prepareEntity<E extends EntityName>(entity: E, input: unknown, o
   switch (opts.mode) {
     case 'insert': {
       row = data;
-      if (row.id === undefined || row.id === null) row.id = randomUUID();
+      if (row.id === undefined || row.id === null) row.id = opts.id ?? randomUUID();
       break;
     }
     case 'update': {

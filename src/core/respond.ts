@@ -72,23 +72,23 @@ function firstHeader(v: string | string[] | undefined): string | undefined {
 /**
  * Answer with a catalogued error. `extra` adds headers (426's Upgrade, …).
  * When the response has already started, the connection is cut instead: a
- * half-sent body must not look complete.
+ * half-sent body must not look complete. Returns the body bytes sent.
  */
-export function respondError(ctx: RequestContext, err: unknown, env: RespondEnv, plan: PluginPlan | null, extra?: HeaderBag | null): void {
+export function respondError(ctx: RequestContext, err: unknown, env: RespondEnv, plan: PluginPlan | null, extra?: HeaderBag | null): number {
   const pe = toProxyError(err);
   ctx.errorCode = pe.code;
   logError(ctx, pe, err, env.log);
   const res = ctx.res;
   if (res.headersSent || res.destroyed) {
     res.destroy();
-    return;
+    return 0;
   }
   const headers = ctx.req.headers;
   const { type, body } = errorPayload(pe.code, pe.publicMessage, ctx.id, firstHeader(headers.accept), firstHeader(headers['content-type']));
   ctx.exitStatus = pe.status;
   const out: Record<string, string | string[]> = { 'content-type': type };
   if (extra) mergeInto(out, extra);
-  send(ctx, pe.status, out, body, env, plan);
+  return send(ctx, pe.status, out, body, env, plan);
 }
 
 function logError(ctx: RequestContext, pe: ProxyError, original: unknown, log: Logger): void {
@@ -106,15 +106,15 @@ function logError(ctx: RequestContext, pe: ProxyError, original: unknown, log: L
 }
 
 /** Answer with what a plugin set through pdk.response.exit (ctx.exitStatus/exitBody/exitHeaders). */
-export function respondExit(ctx: RequestContext, env: RespondEnv, plan: PluginPlan | null): void {
+export function respondExit(ctx: RequestContext, env: RespondEnv, plan: PluginPlan | null): number {
   const res = ctx.res;
   if (res.headersSent || res.destroyed) {
     res.destroy();
-    return;
+    return 0;
   }
   const out: Record<string, string | string[]> = {};
   if (ctx.exitHeaders !== null) mergeInto(out, ctx.exitHeaders);
-  send(ctx, ctx.exitStatus, out, ctx.exitBody, env, plan);
+  return send(ctx, ctx.exitStatus, out, ctx.exitBody, env, plan);
 }
 
 /** Copy a header bag (lower-case names; undefined = remove) onto outgoing headers. */
@@ -127,14 +127,16 @@ export function mergeInto(out: Record<string, string | string[]>, bag: HeaderBag
   }
 }
 
-function send(ctx: RequestContext, status: number, out: Record<string, string | string[]>, body: string | Buffer | null, env: RespondEnv, plan: PluginPlan | null): void {
+/** Write the response; returns the body bytes sent. */
+function send(ctx: RequestContext, status: number, out: Record<string, string | string[]>, body: string | Buffer | null, env: RespondEnv, plan: PluginPlan | null): number {
   if (plan !== null) runHeaderFilter(ctx, plan, env.log);
   if (ctx.responseHeaders !== null) mergeInto(out, ctx.responseHeaders);
   let payload: Buffer | string = body ?? '';
   if (plan !== null && plan.hasBodyFilter) {
     payload = runBodyFilter(ctx, plan, typeof payload === 'string' ? Buffer.from(payload) : payload, true, env.log);
   }
-  out['content-length'] = String(typeof payload === 'string' ? Buffer.byteLength(payload) : payload.length);
+  const length = typeof payload === 'string' ? Buffer.byteLength(payload) : payload.length;
+  out['content-length'] = String(length);
   addGatewayHeaders(ctx, out, env);
   const res = ctx.res;
   try {
@@ -149,9 +151,10 @@ function send(ctx: RequestContext, status: number, out: Record<string, string | 
     addGatewayHeaders(ctx, safe, env);
     res.writeHead(500, safe);
     res.end(fallback);
-    return;
+    return Buffer.byteLength(fallback);
   }
   res.end(payload);
+  return length;
 }
 
 /** What Kong adds to every response it generates (kong/runloop/handler.lua header_filter.after, non-proxied branch). */

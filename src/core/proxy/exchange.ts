@@ -12,7 +12,8 @@ import type { Logger } from 'pino';
 import type { RequestContext } from '../context.ts';
 import type { Runtime } from '../runtime-types.ts';
 import type { PluginPlan } from '../pipeline/types.ts';
-import type { RespondEnv } from '../respond.ts';
+import { respondError, respondExit, type RespondEnv } from '../respond.ts';
+import type { HeaderBag } from '../context.ts';
 import type { ProxyMetrics, ResponseSource } from '../metrics.ts';
 import type { AccessLog } from '../access-log.ts';
 import type { RealIpResolver } from './client-ip.ts';
@@ -151,6 +152,18 @@ export class Exchange implements Dispatcher.DispatchHandler {
     this.tunnelSocket = null;
     this.tunnelHead = null;
     this.tunnelStatus = 0;
+  }
+
+  /** Answer with a catalogued error (respond.ts), accounting for it. */
+  answerError(err: unknown, extra?: HeaderBag | null): void {
+    this.source = 'error';
+    this.bytesOut = respondError(this.ctx, err, this.env, this.plan, extra);
+  }
+
+  /** Answer with a plugin's (or the gateway's) exit (respond.ts), accounting for it. */
+  answerExit(): void {
+    this.source = 'exit';
+    this.bytesOut = respondExit(this.ctx, this.env, this.plan);
   }
 
   // ---- undici DispatchHandler: delegated to forward.ts

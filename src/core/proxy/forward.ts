@@ -20,7 +20,7 @@ import type { HeaderBag } from '../context.ts';
 import type { Runtime } from '../runtime-types.ts';
 import type { ServiceEntity } from '../../schema/entities/types.ts';
 import { ProxyError } from '../errors.ts';
-import { HEADER_PROXY_LATENCY, HEADER_REQUEST_ID, HEADER_UPSTREAM_LATENCY, mergeInto, respondError } from '../respond.ts';
+import { HEADER_PROXY_LATENCY, HEADER_REQUEST_ID, HEADER_UPSTREAM_LATENCY, mergeInto } from '../respond.ts';
 import { runBodyFilter, runHeaderFilter } from '../pipeline/runner.ts';
 import type { Exchange } from './exchange.ts';
 import { balancerFor } from './balancer.ts';
@@ -86,7 +86,7 @@ export function forward(ex: Exchange): void {
   const service = ctx.service!;
   const bodyError = prepareBody(ex);
   if (bodyError !== null) {
-    respondError(ctx, bodyError, ex.env, ex.plan);
+    ex.answerError(bodyError);
     return;
   }
   const upstream = ex.runtime.upstreams.get(service.host);
@@ -371,6 +371,5 @@ function fail(ex: Exchange, error: ProxyError): void {
     ctx.res.destroy();
     return;
   }
-  ex.source = 'error';
-  respondError(ctx, error, ex.env, ex.plan);
+  ex.answerError(error);
 }

@@ -17,7 +17,6 @@ import type { TLSSocket } from 'node:tls';
 import { RequestContext } from '../context.ts';
 import { ProxyError } from '../errors.ts';
 import { nextRequestId } from '../request-id.ts';
-import { respondError, respondExit } from '../respond.ts';
 import { runAccess, runLog, runRewrite } from '../pipeline/runner.ts';
 import { normalizePath } from '../router/normalize.ts';
 import { normalizeIp } from '../../shared/ip.ts';
@@ -36,7 +35,7 @@ export function handleRequest(env: ProxyEnv, req: IncomingMessage, res: ServerRe
   try {
     run(ex);
   } catch (err) {
-    respondError(ex.ctx, err, env, ex.plan);
+    ex.answerError(err);
   }
 }
 
@@ -58,7 +57,7 @@ export function handleUpgrade(env: ProxyEnv, req: IncomingMessage, socket: Duple
   try {
     run(ex);
   } catch (err) {
-    respondError(ex.ctx, err, env, ex.plan);
+    ex.answerError(err);
   }
 }
 
@@ -153,7 +152,7 @@ function parseTarget(ex: Exchange): boolean {
 function run(ex: Exchange): void {
   const ctx = ex.ctx;
   if (!parseTarget(ex)) {
-    respondError(ctx, new ProxyError('BAD_REQUEST', 'invalid request target'), ex.env, ex.plan);
+    ex.answerError(new ProxyError('BAD_REQUEST', 'invalid request target'));
     return;
   }
   const gp = ex.runtime.globalPlan;
@@ -185,7 +184,7 @@ function continueAfterAccess(ex: Exchange): void {
 
 function pipelineFailed(ex: Exchange, err: unknown): void {
   if (ex.clientGone) return;
-  respondError(ex.ctx, err, ex.env, ex.plan);
+  ex.answerError(err);
 }
 
 function afterRewrite(ex: Exchange): void {
@@ -193,8 +192,7 @@ function afterRewrite(ex: Exchange): void {
   const env = ex.env;
   if (ex.clientGone) return;
   if (ctx.exitStatus !== 0) {
-    ex.source = 'exit';
-    respondExit(ctx, env, ex.plan);
+    ex.answerExit();
     return;
   }
   const req = ctx.req;
@@ -208,7 +206,7 @@ function afterRewrite(ex: Exchange): void {
     scheme: ctx.scheme,
   });
   if (match === null) {
-    respondError(ctx, new ProxyError('ROUTE_NOT_FOUND'), env, ex.plan);
+    ex.answerError(new ProxyError('ROUTE_NOT_FOUND'));
     return;
   }
   const route = match.route;
@@ -233,12 +231,11 @@ function afterRewrite(ex: Exchange): void {
   if (!plainOk && forwardedProto !== 'https' && (protocols.includes('https') || protocols.includes('wss'))) {
     const code = route.https_redirect_status_code;
     if (code === 426 || code === undefined) {
-      respondError(ctx, new ProxyError('HTTPS_REQUIRED'), env, ex.plan, { connection: 'Upgrade', upgrade: 'TLS/1.2, HTTP/1.1' });
+      ex.answerError(new ProxyError('HTTPS_REQUIRED'), { connection: 'Upgrade', upgrade: 'TLS/1.2, HTTP/1.1' });
     } else {
       ctx.exitStatus = code;
       ctx.exitHeaders = { location: `https://${forwardedHost}${ex.requestUri}` };
-      ex.source = 'exit';
-      respondExit(ctx, env, ex.plan);
+      ex.answerExit();
     }
     return;
   }
@@ -280,12 +277,11 @@ function afterAccess(ex: Exchange): void {
   const ctx = ex.ctx;
   if (ex.clientGone) return;
   if (ctx.exitStatus !== 0) {
-    ex.source = 'exit';
-    respondExit(ctx, ex.env, ex.plan);
+    ex.answerExit();
     return;
   }
   if (ctx.service === null) {
-    respondError(ctx, new ProxyError('NO_SERVICE'), ex.env, ex.plan);
+    ex.answerError(new ProxyError('NO_SERVICE'));
     return;
   }
   if (ex.upgrade) proxyWebSocket(ex);
@@ -318,10 +314,6 @@ export function finish(ex: Exchange): void {
   const proxied = ex.upstreamStartedAt !== 0;
   const kongMs = proxied ? ctx.proxyLatency : total;
   const upstreamMs = ctx.upstreamStatus !== 0 ? ctx.upstreamLatency : -1;
-  if (ex.source !== 'service' && ex.tunnelStatus === 0 && res.headersSent) {
-    const cl = res.getHeader('content-length');
-    if (cl !== undefined) ex.bytesOut = Number(cl);
-  }
   const body = ex.body;
   const bytesIn = body === null ? 0 : Buffer.isBuffer(body) ? body.length : ex.bodyBytesSent;
 

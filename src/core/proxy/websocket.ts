@@ -14,7 +14,7 @@ import { connect as tlsConnect } from 'node:tls';
 import { STATUS_CODES } from 'node:http';
 import type { HeaderBag } from '../context.ts';
 import { ProxyError } from '../errors.ts';
-import { HEADER_PROXY_LATENCY, HEADER_REQUEST_ID, HEADER_UPSTREAM_LATENCY, mergeInto, respondError } from '../respond.ts';
+import { HEADER_PROXY_LATENCY, HEADER_REQUEST_ID, HEADER_UPSTREAM_LATENCY, mergeInto } from '../respond.ts';
 import type { Exchange } from './exchange.ts';
 import { balancerFor } from './balancer.ts';
 import { hostHeaderFor, stripResponseHopByHop } from './headers.ts';
@@ -78,7 +78,7 @@ export function proxyWebSocket(ex: Exchange): void {
   if (upstreamEntry !== undefined) ex.balancer = balancerFor(upstreamEntry);
   const peer = pickPeer(ex);
   if (peer === null) {
-    respondError(ctx, new ProxyError('UPSTREAM_UNAVAILABLE', `upstream '${service.host}' has no healthy targets`), env, ex.plan);
+    ex.answerError(new ProxyError('UPSTREAM_UNAVAILABLE', `upstream '${service.host}' has no healthy targets`));
     return;
   }
   const tls = isTls(service.protocol);
@@ -93,7 +93,7 @@ export function proxyWebSocket(ex: Exchange): void {
   if (ctx.upstreamQuery !== '') target += '?' + ctx.upstreamQuery;
   const lines = [`${ctx.upstreamMethod} ${target} HTTP/1.1`];
   if (!appendHeaders(lines, headers) || /[\s]/.test(target)) {
-    respondError(ctx, new ProxyError('INTERNAL', 'handshake request cannot be serialised'), env, ex.plan);
+    ex.answerError(new ProxyError('INTERNAL', 'handshake request cannot be serialised'));
     return;
   }
   lines.push('', '');
@@ -127,7 +127,7 @@ export function proxyWebSocket(ex: Exchange): void {
     settled = true;
     upstream.destroy();
     env.metrics?.upstreamError(service, err.code);
-    if (!ex.clientGone) respondError(ctx, err, env, ex.plan);
+    if (!ex.clientGone) ex.answerError(err);
   };
 
   upstream.setTimeout(service.connect_timeout);
@@ -210,7 +210,7 @@ function relay(ex: Exchange, upstream: Socket, parsed: ParsedHead, rest: Buffer)
   const lines = [`HTTP/1.1 ${parsed.status} ${STATUS_CODES[parsed.status] ?? 'Unknown'}`];
   if (!appendHeaders(lines, out)) {
     upstream.destroy();
-    respondError(ctx, new ProxyError('UPSTREAM_INVALID_RESPONSE', 'unrelayable handshake response header'), env, ex.plan);
+    ex.answerError(new ProxyError('UPSTREAM_INVALID_RESPONSE', 'unrelayable handshake response header'));
     return;
   }
   lines.push('', '');

@@ -1,0 +1,202 @@
+/**
+ * The proxy alone (no store, no Admin API) over a Runtime compiled by the real
+ * builder (src/core/runtime.ts → compileRouter, plugin plans) from entities
+ * written in the test: for the proxy data-path suites.
+ */
+import { randomUUID } from 'node:crypto';
+import { Writable } from 'node:stream';
+import type { ConfigSnapshot, PluginEntity, RouteEntity, ServiceEntity, TargetEntity, UpstreamEntity } from '../../src/schema/entities/types.ts';
+import { buildRuntime } from '../../src/core/runtime.ts';
+import type { Runtime } from '../../src/core/runtime-types.ts';
+import { startProxy, type ProxyHandle, type ProxySettings } from '../../src/core/server.ts';
+import { ProxyMetrics } from '../../src/core/metrics.ts';
+import { createLogger } from '../../src/shared/log.ts';
+
+const now = (): number => Math.floor(Date.now() / 1000);
+
+export function service(p: Partial<ServiceEntity> & { host: string; port: number }): ServiceEntity {
+  return {
+    id: randomUUID(),
+    created_at: now(),
+    updated_at: now(),
+    tags: null,
+    name: null,
+    retries: 5,
+    protocol: 'http',
+    path: null,
+    connect_timeout: 60000,
+    write_timeout: 60000,
+    read_timeout: 60000,
+    client_certificate: null,
+    tls_verify: null,
+    tls_verify_depth: null,
+    ca_certificates: null,
+    enabled: true,
+    ...p,
+  };
+}
+
+export function route(svc: ServiceEntity | null, p: Partial<RouteEntity>): RouteEntity {
+  return {
+    id: randomUUID(),
+    created_at: now(),
+    updated_at: now(),
+    tags: null,
+    name: null,
+    protocols: ['http', 'https'],
+    methods: null,
+    hosts: null,
+    paths: null,
+    headers: null,
+    https_redirect_status_code: 426,
+    regex_priority: 0,
+    strip_path: true,
+    path_handling: 'v0',
+    preserve_host: false,
+    request_buffering: true,
+    response_buffering: true,
+    snis: null,
+    sources: null,
+    destinations: null,
+    service: svc === null ? null : { id: svc.id },
+    ...p,
+  };
+}
+
+export function plugin(name: string, config: Record<string, unknown>, scope: { route?: RouteEntity; service?: ServiceEntity } = {}): PluginEntity {
+  return {
+    id: randomUUID(),
+    created_at: now(),
+    updated_at: now(),
+    tags: null,
+    name,
+    instance_name: null,
+    route: scope.route ? { id: scope.route.id } : null,
+    service: scope.service ? { id: scope.service.id } : null,
+    consumer: null,
+    config,
+    protocols: ['grpc', 'grpcs', 'http', 'https'],
+    enabled: true,
+    ordering: null,
+  };
+}
+
+export function upstream(name: string): UpstreamEntity {
+  return {
+    id: randomUUID(),
+    created_at: now(),
+    updated_at: now(),
+    tags: null,
+    name,
+    algorithm: 'round-robin',
+    slots: 10000,
+    hash_on: 'none',
+    hash_fallback: 'none',
+    hash_on_header: null,
+    host_header: null,
+    healthchecks: null,
+    use_srv_name: false,
+  };
+}
+
+export function target(up: UpstreamEntity, t: string, weight = 100): TargetEntity {
+  return { id: randomUUID(), created_at: now(), updated_at: now(), upstream: { id: up.id }, target: t, weight, tags: null };
+}
+
+let version = 0;
+
+export function snapshot(parts: Partial<ConfigSnapshot>): ConfigSnapshot {
+  return {
+    version: ++version,
+    services: [],
+    routes: [],
+    consumers: [],
+    plugins: [],
+    certificates: [],
+    snis: [],
+    ca_certificates: [],
+    upstreams: [],
+    targets: [],
+    ...parts,
+  };
+}
+
+export interface LogLines {
+  readonly lines: Array<Record<string, unknown>>;
+  /** Raw text of everything logged. */
+  text(): string;
+  /** Access-log lines (msg "request"). */
+  access(): Array<Record<string, unknown>>;
+}
+
+export interface TestProxy {
+  url: string;
+  httpsUrl: string | null;
+  port: number;
+  httpsPort: number | null;
+  ref: { current: Runtime };
+  logs: LogLines;
+  metrics: ProxyMetrics;
+  handle: ProxyHandle;
+  /** Compile and swap in a new configuration. */
+  apply(config: ConfigSnapshot): void;
+  close(): Promise<void>;
+}
+
+function capture(): { stream: Writable; logs: LogLines } {
+  const lines: Array<Record<string, unknown>> = [];
+  let raw = '';
+  const stream = new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      const text = chunk.toString('utf8');
+      raw += text;
+      for (const line of text.split('\n')) {
+        if (line.trim() === '') continue;
+        try {
+          lines.push(JSON.parse(line) as Record<string, unknown>);
+        } catch {
+          lines.push({ msg: line });
+        }
+      }
+      cb();
+    },
+  });
+  return { stream, logs: { lines, text: () => raw, access: () => lines.filter((l) => l.msg === 'request') } };
+}
+
+export async function startTestProxy(config: ConfigSnapshot, options: { settings?: Partial<ProxySettings>; ssl?: boolean } = {}): Promise<TestProxy> {
+  const { stream, logs } = capture();
+  const log = createLogger('info', stream);
+  const buildOptions = {
+    settings: { sessionSecret: 'test-secret', sessionSecretGenerated: false, redisUrl: null, trustedIps: options.settings?.trustedIps ?? [] },
+    log,
+  };
+  const ref = { current: buildRuntime(config, buildOptions) };
+  const metrics = new ProxyMetrics();
+  const listen = [{ host: '127.0.0.1', port: 0, ssl: false }];
+  if (options.ssl) listen.push({ host: '127.0.0.1', port: 0, ssl: true });
+  const handle = await startProxy({
+    listen,
+    runtime: ref,
+    settings: { trustedIps: [], serverTokens: true, latencyTokens: true, ...options.settings },
+    logger: log,
+    metrics,
+  });
+  const addrs = handle.addresses();
+  const plain = addrs.find((a) => !a.ssl)!;
+  const tls = addrs.find((a) => a.ssl) ?? null;
+  return {
+    url: `http://127.0.0.1:${plain.port}`,
+    httpsUrl: tls ? `https://127.0.0.1:${tls.port}` : null,
+    port: plain.port,
+    httpsPort: tls?.port ?? null,
+    ref,
+    logs,
+    metrics,
+    handle,
+    apply(next) {
+      ref.current = buildRuntime(next, buildOptions);
+    },
+    close: () => handle.close(1000),
+  };
+}

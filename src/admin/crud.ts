@@ -16,7 +16,7 @@ import { coerceFormInput } from '../schema/validate.ts';
 import { foreignKeysOf } from '../schema/entities/index.ts';
 import type { EntityName } from '../schema/entities/types.ts';
 import { bodyObject } from './body.ts';
-import { invalidOffset, methodNotAllowed, notFound } from './errors.ts';
+import { methodNotAllowed, notFound } from './errors.ts';
 import {
   byFieldOf,
   deleteEntity,
@@ -31,7 +31,6 @@ import {
 import { nextNested, nextTopLevel, parsePaging } from './paging.ts';
 import type { AdminRouter } from './router.ts';
 import type { AdminContext, AdminRequest, AdminResponse } from './types.ts';
-import { StoreError } from '../store/store.ts';
 
 /** Per-entity behaviour beyond the generic endpoints (certificates' SNIs). */
 export interface EntityAdapter {
@@ -102,9 +101,6 @@ export async function listPage(
     });
   } catch (err) {
     // an offset the store cannot decode is the client's mistake (Kong code 7)
-    if (paging.offset !== null && !(err instanceof StoreError && err.code === 'STORE_UNAVAILABLE')) {
-      throw invalidOffset(paging.offset, 'bad base64 encoding');
-    }
     throw storeFailure(ctx, err, entity, 'create');
   }
   const data: Row[] = [];

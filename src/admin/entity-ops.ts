@@ -10,7 +10,7 @@
  * leaves a half-written entity.
  */
 import { isUuid } from '../schema/checks.ts';
-import { ENTITIES, foreignKeysOf, referencesTo } from '../schema/entities/index.ts';
+import { ENTITIES, foreignKeysOf } from '../schema/entities/index.ts';
 import type { EntityMap, EntityName } from '../schema/entities/types.ts';
 import { prepareEntity, type PrepareExtras, type PrepareMode } from '../schema/validate.ts';
 import { StoreError } from '../store/store.ts';
@@ -20,6 +20,7 @@ import {
   foreignKeyInvalid,
   foreignKeyRestricted,
   foreignKeysUnresolved,
+  invalidOffset,
   invalidPrimaryKey,
   notFound,
   operationUnsupported,
@@ -79,6 +80,11 @@ export function storeFailure(ctx: AdminContext, err: unknown, entity: EntityName
       case 'UNIQUE_VIOLATION':
         return uniqueViolation(err.fields);
       case 'FOREIGN_KEY_VIOLATION': {
+        // the stores word these as Kong does; a CA certificate still used by services is
+        // Kong's "referenced by others" (code 19), not a foreign key violation
+        if (err.message.startsWith('ca certificate ')) {
+          return new AdminError(400, { code: 19, name: 'referenced by others', message: err.message });
+        }
         const referencedBy = err.fields['@referenced_by'];
         if (typeof referencedBy === 'string') return foreignKeyRestricted(entity, referencedBy);
         for (const [field, fk] of Object.entries(err.fields)) {
@@ -87,6 +93,8 @@ export function storeFailure(ctx: AdminContext, err: unknown, entity: EntityName
         }
         return new AdminError(400, { code: 4, name: 'foreign key violation', message: err.message, fields: err.fields });
       }
+      case 'INVALID_OFFSET':
+        return invalidOffset(String(err.fields.offset ?? ''), err.message);
       case 'NOT_FOUND':
         return notFound();
       case 'READ_ONLY':
@@ -234,23 +242,14 @@ export async function upsertEntity(ctx: AdminContext, entity: EntityName, idOrKe
 
 /**
  * DELETE: 204 whether or not the entity existed (Kong). Children with an
- * on-delete "restrict" reference (a service's routes) refuse the delete with
- * Kong's foreign key violation; "cascade" children go with it (the store).
+ * on-delete "restrict" reference (a service's routes) make the store refuse
+ * with Kong's foreign key violation; "cascade" children go with it.
  */
 export async function deleteEntity(ctx: AdminContext, entity: EntityName, existing: Row | null, byField: string | null): Promise<void> {
   if (existing === null) return;
   if (ctx.store.readOnly) throw operationUnsupported('remove', entity, byField);
   const id = String(existing.id);
-  for (const ref of referencesTo(entity)) {
-    if (ref.onDelete !== 'restrict') continue;
-    let page;
-    try {
-      page = await ctx.store.list(ref.entity, { size: 1, foreign: { field: ref.field, id } });
-    } catch (err) {
-      throw storeFailure(ctx, err, entity, 'remove', byField);
-    }
-    if (page.data.length > 0) throw foreignKeyRestricted(entity, ref.entity);
-  }
+  // restrict / cascade rules are enforced by the store inside its transaction
   try {
     await ctx.store.delete(entity, id);
   } catch (err) {

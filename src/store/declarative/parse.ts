@@ -121,8 +121,13 @@ export function parseDeclarative(text: string, opts: { format?: 'yaml' | 'json' 
 interface Collected {
   type: EntityName;
   row: Record<string, unknown>;
-  /** Where reference / uniqueness errors are reported (Kong: endpoint key, else id, else index). */
+  /**
+   * Where reference and unique-field errors are reported: the endpoint key
+   * when the entity has one, else its 1-based position (top level), else its id.
+   */
   at: string;
+  /** 1-based position in its top-level section; null when nested. Duplicate ids and keys are reported there. */
+  index: number | null;
   /** Top-level string references to resolve: field → value as written. */
   refs: Array<{ relation: Relation; value: string }>;
 }
@@ -214,8 +219,8 @@ function walkEntity(
     }
     const childRel = children.find((r) => r.child === key);
     if (childRel !== undefined) {
-      if (!Array.isArray(value)) errors[key] = 'expected an array';
-      else childLists.push({ relation: childRel, items: value });
+      if (Array.isArray(value)) childLists.push({ relation: childRel, items: value });
+      else if (value !== null) errors[key] = 'expected an array';
       continue;
     }
     input[key] = value;
@@ -267,7 +272,8 @@ function walkEntity(
     const row = prepared.row as unknown as Record<string, unknown>;
     const endpointKey = ENDPOINT_KEYS[type];
     const keyValue = endpointKey !== undefined ? row[endpointKey] : undefined;
-    state.rows.push({ type, row, at: typeof keyValue === 'string' ? keyValue : String(row.id), refs });
+    const index = parent === null ? Number(/\[(\d+)\]$/.exec(position)?.[1] ?? 0) + 1 : null;
+    state.rows.push({ type, row, at: typeof keyValue === 'string' ? keyValue : index !== null ? String(index) : String(row.id), index, refs });
   }
   return null;
 }
@@ -289,7 +295,8 @@ export function loadDeclarative(doc: Record<string, unknown>, hash: string = con
       }
     } else if (!(ENTITY_ORDER as readonly string[]).includes(key)) {
       tree[key] = 'unknown field';
-    } else if (!Array.isArray(value)) {
+    } else if (!Array.isArray(value) && value !== null) {
+      // `plugins:` with nothing under it is an empty list (YAML null)
       tree[key] = 'expected an array';
     }
   }
@@ -313,11 +320,20 @@ export function loadDeclarative(doc: Record<string, unknown>, hash: string = con
   const byId = new Map<string, Map<string, Record<string, unknown>>>();
   const refErrors: ErrTree = {};
   const conflicted = new Set<Record<string, unknown>>();
+  /** Kong reports one message per place for uniqueness problems… */
   const report = (type: string, at: string, message: string): void => {
     const section = (refErrors[type] ??= {}) as ErrTree;
-    const list = (section[at] ??= {}) as ErrTree;
-    list[String(Object.keys(list).length + 1)] = message;
+    if (section[at] === undefined) section[at] = message;
   };
+  /** …and a list of messages per entity for unresolved references. */
+  const reportRef = (type: string, at: string, message: string): void => {
+    const section = (refErrors[type] ??= {}) as ErrTree;
+    const list = (typeof section[at] === 'object' && section[at] !== null ? section[at] : (section[at] = {})) as ErrTree;
+    const messages = [...Object.values(list), message].map(String).sort();
+    for (const k of Object.keys(list)) delete list[k];
+    messages.forEach((m, i) => (list[String(i + 1)] = m));
+  };
+  const place = (c: Collected): string => (c.index !== null ? String(c.index) : c.at);
 
   for (const c of state.rows) {
     const ids = byId.get(c.type) ?? new Map<string, Record<string, unknown>>();
@@ -329,14 +345,14 @@ export function loadDeclarative(doc: Record<string, unknown>, hash: string = con
       const keys = byKey.get(c.type) ?? new Map<string, Record<string, unknown>>();
       byKey.set(c.type, keys);
       if (keys.has(key)) {
-        report(c.type, c.at, `uniqueness violation: '${c.type}' entity with ${endpointKey} set to '${key}' already declared`);
+        report(c.type, place(c), `uniqueness violation: '${c.type}' entity with ${endpointKey} set to '${key}' already declared`);
         conflicted.add(c.row);
         continue;
       }
       keys.set(key, c.row);
     }
     if (ids.has(id)) {
-      report(c.type, c.at, `uniqueness violation: '${c.type}' entity with primary key set to '${id}' already declared`);
+      report(c.type, place(c), `uniqueness violation: '${c.type}' entity with primary key set to '${id}' already declared`);
       conflicted.add(c.row);
       continue;
     }
@@ -347,7 +363,7 @@ export function loadDeclarative(doc: Record<string, unknown>, hash: string = con
     for (const { relation, value } of c.refs) {
       const found = byKey.get(relation.parent)?.get(value) ?? byId.get(relation.parent)?.get(value);
       if (found === undefined) {
-        report(c.type, c.at, `invalid reference '${relation.field}: ${value}' (no such entry in '${relation.parent}')`);
+        reportRef(c.type, c.at, `invalid reference '${relation.field}: ${value}' (no such entry in '${relation.parent}')`);
       } else {
         c.row[relation.field] = { id: found.id };
       }

@@ -7,7 +7,7 @@
 import { getPlugin } from '../plugins/index.ts';
 import { ENTITIES } from './entities/index.ts';
 import type { EntityName } from './entities/types.ts';
-import { HTTP_PROTOCOLS, kongOf } from './typedefs.ts';
+import { HTTP_PROTOCOLS, effectiveSchema, kongOf } from './typedefs.ts';
 
 type Obj = Record<string, unknown>;
 
@@ -48,11 +48,13 @@ function kongType(schema: Obj): string {
 }
 
 /** One field definition in Kong's format. */
-export function toKongField(schema: Obj, required: boolean): Obj {
+export function toKongField(raw: Obj, required: boolean): Obj {
+  const schema = effectiveSchema(raw);
   const k = kongOf(schema);
   const type = kongType(schema);
   const out: Obj = { type };
-  if (required) out.required = true;
+  // A field defaulting to null is optional in Kong's terms, whatever its TypeBox modifier.
+  if (required && schema.default !== null) out.required = true;
   if (schema.default !== undefined) out.default = structuredClone(schema.default);
   const literals = literalValues(schema);
   if (literals) out.one_of = literals;

@@ -9,6 +9,7 @@
  */
 import { getPlugin } from '../plugins/index.ts';
 import { ENTITIES } from './entities/index.ts';
+import { effectiveSchema } from './typedefs.ts';
 import type { EntityName } from './entities/types.ts';
 
 type Obj = Record<string, unknown>;
@@ -36,8 +37,9 @@ function indexedToArray(v: Obj): unknown[] | null {
 }
 
 /** Convert one value to the type its schema asks for; leave what cannot be converted to the validator. */
-export function coerceValue(schema: Obj, value: unknown): unknown {
+export function coerceValue(raw: Obj, value: unknown): unknown {
   if (value === '') return null;
+  const schema = effectiveSchema(raw);
   const types = typesOf(schema);
   if (types.includes('array')) {
     let arr: unknown[];

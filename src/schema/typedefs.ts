@@ -105,3 +105,20 @@ export const typedefs = {
 export function kongOf(schema: TSchema | Record<string, unknown>): KongAnnotation {
   return ((schema as { kong?: KongAnnotation }).kong ?? {}) as KongAnnotation;
 }
+
+/**
+ * The schema a value is really checked against when a field is written as
+ * `Type.Union([X, Type.Null()])` (nullable X): X, with the outer default and
+ * description. Other schemas are returned as they are.
+ */
+export function effectiveSchema(schema: Record<string, unknown>): Record<string, unknown> {
+  for (const k of ['anyOf', 'oneOf'] as const) {
+    const list = schema[k];
+    if (!Array.isArray(list)) continue;
+    const nonNull = list.filter((b) => (b as Record<string, unknown>).type !== 'null') as Record<string, unknown>[];
+    if (nonNull.length !== 1 || nonNull.length === list.length) return schema;
+    const { [k]: _drop, ...outer } = schema;
+    return { ...nonNull[0], ...outer };
+  }
+  return schema;
+}

@@ -22,7 +22,7 @@ import { pluginSchema } from './entities/plugins.ts';
 import type { EntityDefinition, FieldErrors } from './entities/definition.ts';
 import type { EntityMap, EntityName } from './entities/types.ts';
 import { mapAjvErrors, mergeFieldErrors, schemaViolationMessage } from './errors.ts';
-import { HTTP_PROTOCOLS, kongOf, typedefs } from './typedefs.ts';
+import { HTTP_PROTOCOLS, effectiveSchema, kongOf, typedefs } from './typedefs.ts';
 
 export { coerceFormInput } from './coerce.ts';
 export { schemaForAdmin, pluginSchemaForAdmin } from './admin-schema.ts';
@@ -58,8 +58,9 @@ function isObject(v: unknown): v is Obj {
   return v !== null && typeof v === 'object' && !Array.isArray(v);
 }
 
+/** A schema node, seen through a nullable union (`Type.Union([X, Type.Null()])` is checked as X here). */
 function asSchema(s: unknown): Obj {
-  return (s ?? {}) as Obj;
+  return effectiveSchema((s ?? {}) as Obj);
 }
 
 /** A record in Kong's sense: an object schema with declared fields (not a map, not a foreign key). */
@@ -132,7 +133,7 @@ function normalizeNulls(schema: Obj, value: Obj, errors: FieldErrors, path: stri
   for (const [key, prop] of Object.entries(props)) {
     const p = asSchema(prop);
     const v = value[key];
-    if (v === null && !allowsNull(p)) {
+    if (v === null && !allowsNull(prop as Obj)) {
       delete value[key];
       if (required.has(key)) mergeFieldErrors(errors, { [key]: 'required field missing' }, path);
       continue;

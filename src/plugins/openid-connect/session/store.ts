@@ -1,0 +1,213 @@
+/**
+ * Server-side session storage: the cookie then carries only the authenticated
+ * header (with the session id), the encrypted data lives in the store under
+ * base64url(SHA-256(session id)), with a TTL of the rolling timeout.
+ *
+ * - `memory`: this process only (single node); entries expire by the clock
+ *   the caller passes, so tests can drive time.
+ * - `redis`: shared by every node (Kong's `session_storage=redis`), ioredis.
+ *
+ * A store that cannot be reached raises SessionStoreError: "could not check"
+ * is not "no session" (ARCHITECTURE principle 4) — the caller answers 5xx.
+ */
+import { Redis, type RedisOptions } from 'ioredis';
+
+export interface SessionStore {
+  get(key: string, now: number): Promise<string | null>;
+  /** ttl in seconds (≥ 1). */
+  set(key: string, value: string, ttl: number, now: number): Promise<void>;
+  /** Shortens an entry's remaining life (a replaced session stays readable for `stale_ttl`). */
+  expire(key: string, ttl: number, now: number): Promise<void>;
+  delete(key: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+export class SessionStoreError extends Error {
+  readonly code = 'SESSION_STORE_UNAVAILABLE';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'SessionStoreError';
+  }
+}
+
+interface MemoryEntry {
+  value: string;
+  /** epoch seconds */
+  expiresAt: number;
+}
+
+const SWEEP_EVERY = 512;
+
+/** In-process store. One shared instance backs every `memory` session manager (see sharedMemoryStore). */
+export class MemorySessionStore implements SessionStore {
+  readonly #entries = new Map<string, MemoryEntry>();
+  #writes = 0;
+
+  async get(key: string, now: number): Promise<string | null> {
+    const e = this.#entries.get(key);
+    if (e === undefined) return null;
+    if (e.expiresAt <= now) {
+      this.#entries.delete(key);
+      return null;
+    }
+    return e.value;
+  }
+
+  async set(key: string, value: string, ttl: number, now: number): Promise<void> {
+    this.#entries.set(key, { value, expiresAt: now + Math.max(1, ttl) });
+    if (++this.#writes >= SWEEP_EVERY) this.#sweep(now);
+  }
+
+  async expire(key: string, ttl: number, now: number): Promise<void> {
+    const e = this.#entries.get(key);
+    if (e !== undefined) e.expiresAt = Math.min(e.expiresAt, now + Math.max(1, ttl));
+  }
+
+  async delete(key: string): Promise<void> {
+    this.#entries.delete(key);
+  }
+
+  async close(): Promise<void> {
+    // Shared across managers: nothing to release.
+  }
+
+  get size(): number {
+    return this.#entries.size;
+  }
+
+  #sweep(now: number): void {
+    this.#writes = 0;
+    for (const [k, e] of this.#entries) if (e.expiresAt <= now) this.#entries.delete(k);
+  }
+}
+
+let memory: MemorySessionStore | null = null;
+
+/** The process-wide memory store (sessions survive plugin recompiles). */
+export function sharedMemoryStore(): MemorySessionStore {
+  memory ??= new MemorySessionStore();
+  return memory;
+}
+
+/** Kong's `redis` record fields used for session storage (snake_case, as configured). */
+export interface RedisStoreOptions {
+  host?: string;
+  port?: number;
+  /** Unix socket path (Kong's `redis.socket`); wins over host/port. */
+  socket?: string;
+  username?: string;
+  password?: string;
+  database?: number;
+  ssl?: boolean;
+  ssl_verify?: boolean;
+  server_name?: string;
+  /** ms */
+  connect_timeout?: number;
+  /** ms, per command */
+  read_timeout?: number;
+  /** Key prefix (Kong's `redis.prefix`). */
+  prefix?: string;
+}
+
+interface SharedClient {
+  client: Redis;
+  refs: number;
+}
+
+const clients = new Map<string, SharedClient>();
+
+function connectionKey(o: RedisStoreOptions): string {
+  return JSON.stringify([o.socket, o.host, o.port, o.username, o.password, o.database, o.ssl, o.ssl_verify, o.server_name, o.connect_timeout, o.read_timeout]);
+}
+
+function acquire(o: RedisStoreOptions): Redis {
+  const key = connectionKey(o);
+  const found = clients.get(key);
+  if (found !== undefined) {
+    found.refs++;
+    return found.client;
+  }
+  const options: RedisOptions = {
+    username: o.username,
+    password: o.password,
+    db: o.database ?? 0,
+    connectTimeout: o.connect_timeout ?? 2000,
+    commandTimeout: o.read_timeout ?? 2000,
+    // Fail a command quickly while Redis is away instead of queueing forever.
+    maxRetriesPerRequest: 1,
+    lazyConnect: false,
+    ...(o.socket !== undefined ? { path: o.socket } : { host: o.host ?? '127.0.0.1', port: o.port ?? 6379 }),
+    ...(o.ssl === true ? { tls: { rejectUnauthorized: o.ssl_verify !== false, servername: o.server_name } } : {}),
+  };
+  const client = new Redis(options);
+  // Errors surface on the commands; without a listener ioredis would crash the process.
+  client.on('error', () => {});
+  clients.set(key, { client, refs: 1 });
+  return client;
+}
+
+async function release(o: RedisStoreOptions, client: Redis): Promise<void> {
+  const key = connectionKey(o);
+  const found = clients.get(key);
+  if (found === undefined || found.client !== client) return;
+  if (--found.refs > 0) return;
+  clients.delete(key);
+  try {
+    await client.quit();
+  } catch {
+    client.disconnect();
+  }
+}
+
+export class RedisSessionStore implements SessionStore {
+  readonly #options: RedisStoreOptions;
+  readonly #prefix: string;
+  #client: Redis | null;
+
+  constructor(options: RedisStoreOptions, namespace: string) {
+    this.#options = options;
+    this.#prefix = `${options.prefix ?? ''}${namespace}:`;
+    this.#client = acquire(options);
+  }
+
+  #redis(): Redis {
+    if (this.#client === null) throw new SessionStoreError('session store closed');
+    return this.#client;
+  }
+
+  async #run<T>(what: string, op: (r: Redis) => Promise<T>): Promise<T> {
+    try {
+      return await op(this.#redis());
+    } catch (err) {
+      if (err instanceof SessionStoreError) throw err;
+      throw new SessionStoreError(`redis session store: ${what} failed`, { cause: err });
+    }
+  }
+
+  get(key: string): Promise<string | null> {
+    return this.#run('get', (r) => r.get(this.#prefix + key));
+  }
+
+  async set(key: string, value: string, ttl: number): Promise<void> {
+    await this.#run('set', (r) => r.set(this.#prefix + key, value, 'EX', Math.max(1, Math.floor(ttl))));
+  }
+
+  async expire(key: string, ttl: number): Promise<void> {
+    // Only ever shortens the remaining life (EXPIRE … LT needs Redis 7; TTL + EXPIRE works everywhere).
+    await this.#run('expire', async (r) => {
+      const k = this.#prefix + key;
+      const left = await r.ttl(k);
+      if (left < 0 || left > ttl) await r.expire(k, Math.max(1, Math.floor(ttl)));
+    });
+  }
+
+  async delete(key: string): Promise<void> {
+    await this.#run('delete', (r) => r.del(this.#prefix + key));
+  }
+
+  async close(): Promise<void> {
+    const c = this.#client;
+    this.#client = null;
+    if (c !== null) await release(this.#options, c);
+  }
+}

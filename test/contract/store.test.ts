@@ -18,7 +18,7 @@ import type { ConfigSnapshot, EntityMap, EntityName } from '../../src/schema/ent
 import { createMemoryStore } from '../../src/store/memory.ts';
 import { openStore } from '../../src/store/open.ts';
 import { StoreError, type ChangeEvent, type ListPage, type Store } from '../../src/store/store.ts';
-import { selfSignedPair } from '../unit/schema/certs.ts';
+import { CA_CERT, selfSignedPair } from '../unit/schema/certs.ts';
 
 registerPlugin({
   name: 'store-contract-plugin',
@@ -212,6 +212,17 @@ for (const backend of [sqliteBackend(), postgresBackend(), memoryBackend()]) {
       await store.insert('certificates', used);
       await store.insert('services', row('services', { name: 'mtls-svc', url: 'https://mtls.example', client_certificate: { id: used.id } }));
       await rejects(store.delete('certificates', used.id), 'FOREIGN_KEY_VIOLATION', { '@referenced_by': 'services' });
+    });
+
+    it('refuses to delete a CA certificate a service trusts, and the same CA twice', async () => {
+      const ca = row('ca_certificates', { cert: CA_CERT });
+      await store.insert('ca_certificates', ca);
+      await rejects(store.insert('ca_certificates', row('ca_certificates', { cert: CA_CERT })), 'UNIQUE_VIOLATION', { cert_digest: ca.cert_digest });
+      const svc = row('services', { name: 'trusting-svc', url: 'https://t.example', ca_certificates: [ca.id] });
+      await store.insert('services', svc);
+      await rejects(store.delete('ca_certificates', ca.id), 'FOREIGN_KEY_VIOLATION', { '@referenced_by': 'services' });
+      await store.delete('services', svc.id);
+      assert.equal(await store.delete('ca_certificates', ca.id), true);
     });
 
     it("deletes an upstream's targets with it and refuses the same target twice", async () => {

@@ -13,7 +13,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { DatabaseSync, type SQLInputValue } from 'node:sqlite';
+import { DatabaseSync, type SQLInputValue, type StatementSync } from 'node:sqlite';
 import { INSERT_ORDER } from '../../schema/entities/index.ts';
 import { ENTITY_NAMES, type ConfigSnapshot, type EntityMap, type EntityName } from '../../schema/entities/types.ts';
 import { SQLITE_MIGRATIONS } from '../migrations/sqlite.ts';
@@ -60,6 +60,17 @@ export function migrateSqlite(db: DatabaseSync, migrations: readonly Migration[]
   return applied;
 }
 
+const statements = new WeakMap<DatabaseSync, Map<string, StatementSync>>();
+
+/** Prepared statements are compiled once per connection and SQL text. */
+function stmt(db: DatabaseSync, sql: string): StatementSync {
+  let cache = statements.get(db);
+  if (!cache) statements.set(db, (cache = new Map()));
+  let s = cache.get(sql);
+  if (!s) cache.set(sql, (s = db.prepare(sql)));
+  return s;
+}
+
 function openConnection(path: string): DatabaseSync {
   const db = new DatabaseSync(path, { enableForeignKeyConstraints: true, timeout: 5000 });
   db.exec('PRAGMA journal_mode = WAL');
@@ -97,11 +108,11 @@ class SqliteStore implements Store {
     return {
       get: async (entity, id) => this.#get(db, entity, id),
       findBy: async (entity, column, value) => {
-        const r = db.prepare(`SELECT data FROM ${entity} WHERE ${column} = ?`).get(value) as { data: string } | undefined;
+        const r = stmt(db, `SELECT data FROM ${entity} WHERE ${column} = ?`).get(value) as { data: string } | undefined;
         return r ? parse<Row>(r.data) : null;
       },
       referencing: async (entity, field, id) =>
-        (db.prepare(`SELECT id FROM ${entity} WHERE ${field}_id = ?`).all(id) as { id: string }[]).map((r) => r.id),
+        (stmt(db, `SELECT id FROM ${entity} WHERE ${field}_id = ?`).all(id) as { id: string }[]).map((r) => r.id),
       servicesUsingCaCertificate: async (id) =>
         (
           db
@@ -112,7 +123,7 @@ class SqliteStore implements Store {
   }
 
   #get(db: DatabaseSync, entity: EntityName, id: string): Row | null {
-    const r = db.prepare(`SELECT data FROM ${entity} WHERE id = ?`).get(id) as { data: string } | undefined;
+    const r = stmt(db, `SELECT data FROM ${entity} WHERE id = ?`).get(id) as { data: string } | undefined;
     return r ? parse<Row>(r.data) : null;
   }
 
@@ -127,14 +138,14 @@ class SqliteStore implements Store {
       ...COLUMNS[entity].map((c) => cols[c] ?? null),
     ];
     if (mode === 'insert') {
-      this.#w.prepare(`INSERT INTO ${entity} (${names.join(', ')}) VALUES (${names.map(() => '?').join(', ')})`).run(...values);
+      stmt(this.#w, `INSERT INTO ${entity} (${names.join(', ')}) VALUES (${names.map(() => '?').join(', ')})`).run(...values);
     } else {
-      this.#w.prepare(`UPDATE ${entity} SET ${names.slice(1).map((n) => `${n} = ?`).join(', ')} WHERE id = ?`).run(...values.slice(1), values[0]!);
+      stmt(this.#w, `UPDATE ${entity} SET ${names.slice(1).map((n) => `${n} = ?`).join(', ')} WHERE id = ?`).run(...values.slice(1), values[0]!);
     }
   }
 
   #bump(): number {
-    const r = this.#w.prepare('UPDATE config_version SET version = version + 1 WHERE id = 1 RETURNING version').get() as { version: number };
+    const r = stmt(this.#w, 'UPDATE config_version SET version = version + 1 WHERE id = 1 RETURNING version').get() as { version: number };
     return Number(r.version);
   }
 
@@ -202,7 +213,7 @@ class SqliteStore implements Store {
       params.push(c.createdAt, c.createdAt, c.id);
     }
     const sql = `SELECT data FROM ${entity}${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at, id LIMIT ?`;
-    const rows = (this.#r.prepare(sql).all(...params, size + 1) as { data: string }[]).map((r) => parse<Row>(r.data));
+    const rows = (stmt(this.#r, sql).all(...params, size + 1) as { data: string }[]).map((r) => parse<Row>(r.data));
     const more = rows.length > size;
     const data = more ? rows.slice(0, size) : rows;
     return { data: data as unknown as EntityMap[E][], offset: more ? encodeOffset(data[data.length - 1]!) : null };
@@ -215,7 +226,7 @@ class SqliteStore implements Store {
   async getByKey<E extends EntityName>(entity: E, key: string): Promise<EntityMap[E] | null> {
     const column = endpointKeyOf(entity);
     if (column === null) return null;
-    const r = this.#r.prepare(`SELECT data FROM ${entity} WHERE ${column} = ?`).get(key) as { data: string } | undefined;
+    const r = stmt(this.#r, `SELECT data FROM ${entity} WHERE ${column} = ?`).get(key) as { data: string } | undefined;
     return r ? parse<EntityMap[E]>(r.data) : null;
   }
 
@@ -246,7 +257,7 @@ class SqliteStore implements Store {
     return this.#transaction(async () => {
       if (this.#get(this.#w, entity, id) === null) return false;
       const plan = await planDelete(this.#access(this.#w), entity, id);
-      for (const step of plan) this.#w.prepare(`DELETE FROM ${step.entity} WHERE id = ?`).run(step.id);
+      for (const step of plan) stmt(this.#w, `DELETE FROM ${step.entity} WHERE id = ?`).run(step.id);
       return true;
     });
   }
@@ -255,10 +266,10 @@ class SqliteStore implements Store {
     // One read transaction: every table and the version from the same instant.
     this.#r.exec('BEGIN');
     try {
-      const version = Number((this.#r.prepare('SELECT version FROM config_version WHERE id = 1').get() as { version: number }).version);
+      const version = Number((stmt(this.#r, 'SELECT version FROM config_version WHERE id = 1').get() as { version: number }).version);
       const out = { version } as ConfigSnapshot;
       for (const e of ENTITY_NAMES) {
-        (out as unknown as Record<string, unknown>)[e] = (this.#r.prepare(`SELECT data FROM ${e} ORDER BY created_at, id`).all() as { data: string }[]).map(
+        (out as unknown as Record<string, unknown>)[e] = (stmt(this.#r, `SELECT data FROM ${e} ORDER BY created_at, id`).all() as { data: string }[]).map(
           (r) => parse<Row>(r.data),
         );
       }

@@ -116,7 +116,8 @@ function messageFor(e: ErrorObject): string {
       const min = parent?.minimum as number | undefined;
       const max = parent?.maximum as number | undefined;
       if (min !== undefined && max !== undefined) return `value should be between ${min} and ${max}`;
-      if (min !== undefined) return parent?.type === 'integer' ? `value must be greater than ${min - 1}` : `value must be greater than or equal to ${min}`;
+      // Kong's `gt = n` on an integer field reads as minimum n + 1 here.
+      if (min !== undefined) return parent?.type === 'integer' && min >= 1 ? `value must be greater than ${min - 1}` : `value must be greater than or equal to ${min}`;
       return `value must be less than or equal to ${max}`;
     }
     case 'exclusiveMinimum':

@@ -263,3 +263,15 @@ test('the authorization cookie round-trips state, nonce, PKCE verifier and URL, 
   // A session cookie is not an authorization cookie (separate keys).
   assert.notEqual(sealAuthorizationState(data, SECRET, 600, T0), sealed, 'fresh IV every time');
 });
+
+test('inspect says why a cookie was not accepted, for the debug log', async () => {
+  const m = manager({ idlingTimeout: 60 });
+  const cookie = jar(await m.save(null, { sub: 'u' }, T0, false));
+  assert.deepEqual(await m.inspect(undefined, T0), { session: null, reason: 'missing session cookie' });
+  assert.equal((await m.inspect(cookie, T0 + 61)).reason, 'session idling timeout exceeded');
+  assert.equal((await m.inspect('session=x', T0)).reason, 'invalid session header');
+  assert.equal((await manager({ secret: 'other-secret-value' }).inspect(cookie, T0)).reason, 'invalid session header or message authentication code');
+  const ok = await m.inspect(cookie, T0 + 1);
+  assert.equal(ok.reason, null);
+  assert.deepEqual(ok.session?.data, { sub: 'u' });
+});

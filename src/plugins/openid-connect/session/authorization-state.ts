@@ -48,8 +48,9 @@ function nowSeconds(): number {
 }
 
 /** Encrypts `data` for `ttl` seconds from `now` (epoch seconds). */
-export function sealAuthorizationState(data: AuthorizationState | Record<string, unknown>, secret: string, ttl: number, now: number = nowSeconds()): string {
+export function sealAuthorizationState(data: object, secret: string, ttl: number, now: number = nowSeconds()): string {
   if (typeof secret !== 'string' || secret === '') throw new TypeError('authorization state needs a secret');
+  if (data === null || typeof data !== 'object' || Array.isArray(data)) throw new TypeError('authorization state must be an object');
   const iv = randomBytes(12);
   const cipher = createCipheriv('aes-256-gcm', keyFor(secret), iv);
   cipher.setAAD(AAD);

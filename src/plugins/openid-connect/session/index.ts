@@ -7,6 +7,7 @@
  *
  *   const sessions = createSessionManager(options);         // once per compiled config
  *   const s = await sessions.open(req.headers.cookie, now);  // Session | null
+ *   // (or sessions.inspect(...) → { session, reason } to log why a cookie was refused)
  *   if (s) {
  *     setCookies.push(...await sessions.refresh(s, now, isHttps));   // touch / roll
  *     upstreamCookie = sessions.stripCookies(req.headers.cookie);    // never forward it
@@ -75,6 +76,8 @@ export class SessionTooLargeError extends Error {
 export interface SessionManager {
   readonly options: ResolvedSessionOptions;
   open(cookieHeader: string | undefined, now: number): Promise<Session | null>;
+  /** Like open, plus why no session was found (lua-resty-session's wording, for debug logs; never secrets). */
+  inspect(cookieHeader: string | undefined, now: number): Promise<{ session: Session | null; reason: string | null }>;
   save(session: Session | null, data: SessionData, now: number, secure: boolean): Promise<string[]>;
   refresh(session: Session, now: number, secure: boolean): Promise<string[]>;
   destroy(session: Session | null, cookieHeader: string | undefined, secure?: boolean): Promise<string[]>;
@@ -97,6 +100,12 @@ interface CookieMeta {
 interface SessionMeta {
   main: CookieMeta | null;
   remember: CookieMeta | null;
+}
+
+interface Opened {
+  data: SessionData;
+  meta: CookieMeta;
+  timeouts: Session['timeouts'];
 }
 
 const META = new WeakMap<Session, SessionMeta>();
@@ -138,21 +147,21 @@ export function createSessionManager(input: SessionOptions): SessionManager {
   const mainLimits: Limits = { idling: o.idlingTimeout, rolling: o.rollingTimeout, absolute: o.absoluteTimeout };
   const rememberLimits: Limits = { idling: 0, rolling: o.rememberRollingTimeout, absolute: o.rememberAbsoluteTimeout };
 
-  function remaining(h: Header, l: Limits, now: number): Session['timeouts'] | null {
+  function remaining(h: Header, l: Limits, now: number): Session['timeouts'] | string {
     const absoluteElapsed = now - h.creationTime;
     const rollingElapsed = absoluteElapsed - h.rollingOffset;
     const idlingElapsed = rollingElapsed - h.idlingOffset;
     const out: { idling?: number; rolling?: number; absolute?: number; timeout?: number } = {};
     if (l.absolute > 0) {
-      if (absoluteElapsed > l.absolute) return null;
+      if (absoluteElapsed > l.absolute) return 'session absolute timeout exceeded';
       out.absolute = l.absolute - absoluteElapsed;
     }
     if (l.rolling > 0) {
-      if (rollingElapsed > l.rolling) return null;
+      if (rollingElapsed > l.rolling) return 'session rolling timeout exceeded';
       out.rolling = l.rolling - rollingElapsed;
     }
     if (l.idling > 0) {
-      if (idlingElapsed > l.idling) return null;
+      if (idlingElapsed > l.idling) return 'session idling timeout exceeded';
       out.idling = l.idling - idlingElapsed;
     }
     const all = [out.idling, out.rolling, out.absolute].filter((v): v is number => v !== undefined);
@@ -161,42 +170,44 @@ export function createSessionManager(input: SessionOptions): SessionManager {
   }
 
   /** Opens one cookie family (`name`, `name2`…); null for anything invalid. */
-  async function openOne(cookies: Map<string, string>, name: string, remember: boolean, now: number): Promise<{ data: SessionData; meta: CookieMeta; timeouts: Session['timeouts'] } | null> {
+  async function openOne(cookies: Map<string, string>, name: string, remember: boolean, now: number): Promise<Opened | string> {
     const value = cookies.get(name);
-    if (value === undefined || value.length < HEADER_ENCODED_SIZE) return null;
+    if (value === undefined) return 'missing session cookie';
+    if (value.length < HEADER_ENCODED_SIZE) return 'invalid session header';
     const opened = openHeader(value.slice(0, HEADER_ENCODED_SIZE), ikms, remember);
-    if (opened === null) return null;
+    if (opened === null) return 'invalid session header or message authentication code';
     const { header, ikm } = opened;
-    if (((header.flags & FLAG_STORAGE) !== 0) !== serverSide) return null;
-    if (((header.flags & FLAG_REMEMBER) !== 0) !== remember) return null;
+    if (((header.flags & FLAG_STORAGE) !== 0) !== serverSide) return 'invalid session flags (storage mismatch)';
+    if (((header.flags & FLAG_REMEMBER) !== 0) !== remember) return 'invalid session flags';
     const timeouts = remaining(header, remember ? rememberLimits : mainLimits, now);
-    if (timeouts === null) return null;
+    if (typeof timeouts === 'string') return remember ? timeouts.replace('session ', 'session remember ') : timeouts;
 
     let payload: string;
     let chunks = 1;
     let initialChunk = '';
     let key: string | undefined;
     if (store !== null) {
-      if (value.length !== HEADER_ENCODED_SIZE) return null;
+      if (value.length !== HEADER_ENCODED_SIZE) return 'invalid session payload';
       key = storeKey(name, header.sid);
       const stored = await store.get(key, now);
-      if (stored === null) return null;
+      if (stored === null) return 'unable to load session (not in the store)';
       payload = stored;
     } else {
       const n = chunkCount(name.length, HEADER_ENCODED_SIZE, header.payloadSize);
-      if (n === null) return null;
+      if (n === null) return 'cookie size limit exceeded';
       chunks = n;
       initialChunk = value.slice(HEADER_ENCODED_SIZE);
       const parts = [initialChunk];
       for (let i = 2; i <= n; i++) {
         const part = cookies.get(chunkName(name, i));
-        if (part === undefined) return null;
+        if (part === undefined) return 'missing session cookie chunk';
         parts.push(part);
       }
       payload = parts.join('');
     }
+    if (payload.length !== header.payloadSize) return 'invalid session payload';
     const data = openPayload(header, ikm, payload);
-    if (data === null || typeof data !== 'object' || Array.isArray(data)) return null;
+    if (data === null || typeof data !== 'object' || Array.isArray(data)) return 'unable to decrypt session data';
     return { data: data as SessionData, meta: { header, ikm, chunks, initialChunk, key }, timeouts };
   }
 
@@ -212,18 +223,23 @@ export function createSessionManager(input: SessionOptions): SessionManager {
     return s;
   }
 
-  async function open(cookieHeader: string | undefined, now: number): Promise<Session | null> {
+  async function inspect(cookieHeader: string | undefined, now: number): Promise<{ session: Session | null; reason: string | null }> {
     const cookies = parseCookieHeader(cookieHeader);
     const main = await openOne(cookies, o.cookieName, false, now);
-    let remember: Awaited<ReturnType<typeof openOne>> = null;
+    let remember: Opened | string | null = null;
     if (o.remember && cookies.has(o.rememberCookieName)) remember = await openOne(cookies, o.rememberCookieName, true, now);
-    if (main !== null) {
-      return makeSession(main.data, main.meta.header, false, main.timeouts, { main: main.meta, remember: remember?.meta ?? null });
+    const rememberOk = remember !== null && typeof remember !== 'string' ? remember : null;
+    if (typeof main !== 'string') {
+      return { session: makeSession(main.data, main.meta.header, false, main.timeouts, { main: main.meta, remember: rememberOk?.meta ?? null }), reason: null };
     }
-    if (remember !== null) {
-      return makeSession(remember.data, remember.meta.header, true, remember.timeouts, { main: null, remember: remember.meta });
+    if (rememberOk !== null) {
+      return { session: makeSession(rememberOk.data, rememberOk.meta.header, true, rememberOk.timeouts, { main: null, remember: rememberOk.meta }), reason: null };
     }
-    return null;
+    return { session: null, reason: main };
+  }
+
+  async function open(cookieHeader: string | undefined, now: number): Promise<Session | null> {
+    return (await inspect(cookieHeader, now)).session;
   }
 
   /** Writes one cookie family; returns its Set-Cookie values and new meta. */
@@ -329,6 +345,7 @@ export function createSessionManager(input: SessionOptions): SessionManager {
   return {
     options: o,
     open,
+    inspect,
     save,
     refresh,
     destroy,

@@ -105,7 +105,7 @@ export async function startTestAdmin(opts: TestAdminOptions = {}): Promise<TestA
 
   async function call(method: string, path: string, body?: unknown, o: CallOptions = {}): Promise<CallResult> {
     const headers: Record<string, string> = { ...o.headers };
-    let payload: BodyInit | undefined;
+    let payload: string | URLSearchParams | FormData | undefined;
     if (body instanceof URLSearchParams || body instanceof FormData) {
       payload = body;
     } else if (typeof body === 'string') {

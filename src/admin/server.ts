@@ -138,8 +138,12 @@ export async function startAdmin(opts: StartAdminOptions): Promise<AdminServer> 
         if (presented === null || !timingSafeEqual(digest(presented), tokenDigest)) throw unauthorized();
       }
 
-      const url = new URL(req.url ?? '/', 'http://admin.invalid');
-      const match = router.match(method, url.pathname, extensionRoutes());
+      // split by hand: `new URL()` would read `//x` as a host and resolve dot segments
+      const rawUrl = req.url ?? '/';
+      const q = rawUrl.indexOf('?');
+      const pathname = q === -1 ? rawUrl : rawUrl.slice(0, q);
+      const query = new URLSearchParams(q === -1 ? '' : rawUrl.slice(q + 1));
+      const match = router.match(method, pathname, extensionRoutes());
       if (method === 'OPTIONS') {
         if (match.kind === 'none') throw notFound();
         const allowed = match.kind === 'ok' ? [match.route.method] : match.allowed;
@@ -167,9 +171,9 @@ export async function startAdmin(opts: StartAdminOptions): Promise<AdminServer> 
 
       const adminReq: AdminRequest = {
         method,
-        path: url.pathname,
+        path: pathname,
         params: match.params,
-        query: url.searchParams,
+        query,
         headers: req.headers,
         body,
       };

@@ -8,12 +8,14 @@ import { requestTransformer } from './request-transformer/index.ts';
 import { rateLimiting } from './rate-limiting/index.ts';
 import { acl } from './acl/index.ts';
 import { cors } from './cors/index.ts';
+import { openidConnect } from './openid-connect/index.ts';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type AnyPlugin = PluginModule<any, any>;
 
 const BUNDLED: AnyPlugin[] = [
   // (plugins register here, one import + one entry each)
+  openidConnect,
   correlationId,
   requestTransformer,
   rateLimiting,

@@ -156,15 +156,20 @@ function claimValue(h: ClaimHeader, s: HeaderSources): string | null {
   return null;
 }
 
+/** Collects downstream headers; they are appended to the client's response in header_filter. */
+export interface DownstreamSink {
+  addDownstream(name: string, value: string): void;
+}
+
 /** Set the upstream headers and queue the downstream ones. */
-export function injectHeaders(ctx: RequestContext, plan: HeaderPlan, s: HeaderSources): void {
+export function injectHeaders(ctx: RequestContext, plan: HeaderPlan, s: HeaderSources, sink: DownstreamSink): void {
   for (const h of plan.upstreamClaims) {
     const v = claimValue(h, s);
     if (v !== null) pdk.serviceRequest.setHeader(ctx, h.header, v);
   }
   for (const h of plan.downstreamClaims) {
     const v = claimValue(h, s);
-    if (v !== null) pdk.response.addHeader(ctx, h.header, v);
+    if (v !== null) sink.addDownstream(h.header, v);
   }
   for (const kind of TOKEN_HEADER_KINDS) {
     const u = plan.upstream[kind];
@@ -173,6 +178,6 @@ export function injectHeaders(ctx: RequestContext, plan: HeaderPlan, s: HeaderSo
     const v = valueFor(kind, s);
     if (v === null) continue;
     if (u !== undefined) pdk.serviceRequest.setHeader(ctx, u.name, u.prefix + v);
-    if (d !== undefined) pdk.response.addHeader(ctx, d.name, d.prefix + v);
+    if (d !== undefined) sink.addDownstream(d.name, d.prefix + v);
   }
 }

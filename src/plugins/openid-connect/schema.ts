@@ -14,7 +14,7 @@
  * without defaults and translated by compile.ts, the new field winning only
  * when the legacy one is absent (Kong's shorthand translation).
  */
-import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import { Type, type Static, type TSchema, type TUnsafe } from '@sinclair/typebox';
 import { Ajv, type ValidateFunction } from 'ajv';
 import addFormatsModule from 'ajv-formats';
 
@@ -48,7 +48,9 @@ function optEnum<const V extends readonly string[]>(values: V, description?: str
   return Type.Unsafe<V[number] | null>({ anyOf: [{ type: 'string', enum: [...values] }, { type: 'null' }], default: null, ...(description ? { description } : {}) });
 }
 
-function enumArray<const V extends readonly string[]>(values: V, dflt: readonly V[number][] | null, description?: string) {
+function enumArray<const V extends readonly string[]>(values: V, dflt: null, description?: string): TUnsafe<V[number][] | null>;
+function enumArray<const V extends readonly string[]>(values: V, dflt: readonly V[number][], description?: string): TUnsafe<V[number][]>;
+function enumArray<const V extends readonly string[]>(values: V, dflt: readonly V[number][] | null, description?: string): TUnsafe<V[number][] | null> | TUnsafe<V[number][]> {
   const items = { type: 'string', enum: [...values] };
   if (dflt === null) return Type.Unsafe<V[number][] | null>({ anyOf: [{ type: 'array', items }, { type: 'null' }], default: null, ...(description ? { description } : {}) });
   return Type.Unsafe<V[number][]>({ type: 'array', items, default: [...dflt], ...(description ? { description } : {}) });

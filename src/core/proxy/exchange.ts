@@ -103,8 +103,12 @@ export class Exchange implements Dispatcher.DispatchHandler {
   headersWritten: boolean;
   /** The client went away before the response completed. */
   clientGone: boolean;
-  writeTimer: NodeJS.Timeout | null;
+  /** The one upstream timer: write_timeout while sending a streamed body, then read_timeout. */
+  timer: NodeJS.Timeout | null;
+  timerPhase: number;
+  timerMs: number;
   writeTimeoutMs: number;
+  readTimeoutMs: number;
 
   // ---- accounting
   bytesIn: number;
@@ -143,8 +147,11 @@ export class Exchange implements Dispatcher.DispatchHandler {
     this.upstreamStartedAt = 0;
     this.headersWritten = false;
     this.clientGone = false;
-    this.writeTimer = null;
+    this.timer = null;
+    this.timerPhase = 0;
+    this.timerMs = 0;
     this.writeTimeoutMs = 0;
+    this.readTimeoutMs = 0;
     this.bytesIn = 0;
     this.bytesOut = 0;
     this.source = 'error';

@@ -4,9 +4,11 @@
  * streamed back without buffering (unless a body_filter plugin transforms it).
  *
  * Timeouts are the service's (Kong): connect_timeout (pool connect option),
- * read_timeout (to the response headers and between body chunks: undici
- * headersTimeout/bodyTimeout), write_timeout (no request-body progress
- * while the upstream is not accepting it).
+ * write_timeout (no request-body progress while the upstream is not accepting
+ * it), read_timeout (from the request sent to the response headers, and
+ * between response body chunks, as nginx proxy_read_timeout). Read and write
+ * timeouts use one native timer per request rather than undici's
+ * header/body timers, whose ~1 s granularity would stretch short timeouts.
  *
  * Retries (service.retries, nginx proxy_next_upstream error): a try that
  * failed to connect is repeated on the next target; a try whose request went
@@ -105,12 +107,14 @@ export function forward(ex: Exchange): void {
     method: ctx.upstreamMethod as Dispatcher.HttpMethod,
     headers: ctx.upstreamHeaders as Record<string, string | string[]>,
     body: ex.body,
-    headersTimeout: service.read_timeout,
-    bodyTimeout: service.read_timeout,
+    // Timed here (armTimer): undici's own timers are disabled.
+    headersTimeout: 0,
+    bodyTimeout: 0,
     upgrade: null,
     reset: false,
   };
   ex.writeTimeoutMs = service.write_timeout;
+  ex.readTimeoutMs = service.read_timeout;
   ctx.proxyLatency = performance.now() - ctx.startedAt;
   attempt(ex);
 }
@@ -191,6 +195,62 @@ function attempt(ex: Exchange): void {
 
 // ---------------------------------------------------------------- handler callbacks
 
+const PHASE_NONE = 0;
+const PHASE_WRITE = 1;
+const PHASE_READ = 2;
+
+function armTimer(ex: Exchange, phase: number, ms: number): void {
+  ex.timerPhase = phase;
+  if (ex.timer !== null && ex.timerMs === ms) {
+    ex.timer.refresh();
+    return;
+  }
+  if (ex.timer !== null) clearTimeout(ex.timer);
+  ex.timerMs = ms;
+  ex.timer = setTimeout(onTimer, ms, ex);
+}
+
+export function clearUpstreamTimer(ex: Exchange): void {
+  if (ex.timer !== null) {
+    clearTimeout(ex.timer);
+    ex.timer = null;
+  }
+  ex.timerPhase = PHASE_NONE;
+}
+
+function timeoutError(message: string, code: string): Error {
+  const err = new Error(message) as Error & { code: string };
+  err.code = code;
+  return err;
+}
+
+/**
+ * A timer fired. write_timeout is the upstream's fault only if the client's
+ * bytes are waiting for it (the stream is paused with data buffered); a slow
+ * client is not an upstream timeout. read_timeout does not count while the
+ * gateway itself holds the upstream back (client backpressure).
+ */
+function onTimer(ex: Exchange): void {
+  const c = ex.controller;
+  if (c === null || ex.timer === null) return;
+  if (ex.timerPhase === PHASE_WRITE) {
+    const req = ex.ctx.req;
+    if (req.readableLength > 0 || req.isPaused()) {
+      clearUpstreamTimer(ex);
+      c.abort(timeoutError(`no request body progress for ${ex.writeTimeoutMs} ms`, 'PORTCULLIS_WRITE_TIMEOUT'));
+    } else {
+      ex.timer.refresh();
+    }
+  } else if (ex.timerPhase === PHASE_READ) {
+    if (c.paused) {
+      ex.timer.refresh();
+    } else {
+      clearUpstreamTimer(ex);
+      c.abort(timeoutError(`nothing read from the upstream for ${ex.readTimeoutMs} ms`, 'PORTCULLIS_READ_TIMEOUT'));
+    }
+  }
+}
+
 export function onUpstreamStart(ex: Exchange, controller: Dispatcher.DispatchController): void {
   ex.controller = controller;
   ex.started = true;
@@ -198,14 +258,12 @@ export function onUpstreamStart(ex: Exchange, controller: Dispatcher.DispatchCon
     controller.abort(new Error('client closed the connection'));
     return;
   }
-  if (ex.body !== null && !Buffer.isBuffer(ex.body) && ex.writeTimeoutMs > 0) {
-    ex.writeTimer = setTimeout(onWriteTimeout, ex.writeTimeoutMs, ex);
-  }
+  if (ex.body !== null && !Buffer.isBuffer(ex.body)) armTimer(ex, PHASE_WRITE, ex.writeTimeoutMs);
 }
 
 export function onUpstreamBodySent(ex: Exchange, chunk: Buffer): void {
   ex.bodyBytesSent += chunk.length;
-  if (ex.writeTimer !== null) ex.writeTimer.refresh();
+  if (ex.timerPhase === PHASE_WRITE) ex.timer!.refresh();
   const limit = ex.env.maxRequestBodyBytes;
   if (limit !== null && ex.bodyBytesSent > limit && ex.controller !== null && !Buffer.isBuffer(ex.body)) {
     ex.controller.abort(new ProxyError('PAYLOAD_TOO_LARGE', `streamed body exceeds ${limit} bytes`));
@@ -214,32 +272,8 @@ export function onUpstreamBodySent(ex: Exchange, chunk: Buffer): void {
 
 export function onUpstreamRequestSent(ex: Exchange): void {
   ex.requestSent = true;
-  clearWriteTimer(ex);
-}
-
-function clearWriteTimer(ex: Exchange): void {
-  if (ex.writeTimer !== null) {
-    clearTimeout(ex.writeTimer);
-    ex.writeTimer = null;
-  }
-}
-
-/**
- * write_timeout elapsed without body progress. It is the upstream's fault
- * only if the client's bytes are waiting for it (the stream is paused with
- * data buffered); a slow client is not an upstream timeout, so re-arm.
- */
-function onWriteTimeout(ex: Exchange): void {
-  ex.writeTimer = null;
-  if (ex.requestSent || ex.controller === null) return;
-  const req = ex.ctx.req;
-  if (req.readableLength > 0 || req.isPaused()) {
-    const err = new Error(`no request body progress for ${ex.writeTimeoutMs} ms`) as Error & { code: string };
-    err.code = 'PORTCULLIS_WRITE_TIMEOUT';
-    ex.controller.abort(err);
-    return;
-  }
-  ex.writeTimer = setTimeout(onWriteTimeout, ex.writeTimeoutMs, ex);
+  // The upstream may have answered early (before the whole body): then reading is already timed.
+  if (ex.timerPhase !== PHASE_READ) armTimer(ex, PHASE_READ, ex.readTimeoutMs);
 }
 
 export function onUpstreamHeaders(ex: Exchange, controller: Dispatcher.DispatchController, status: number, headers: Record<string, string | string[] | undefined>): void {
@@ -250,7 +284,7 @@ export function onUpstreamHeaders(ex: Exchange, controller: Dispatcher.DispatchC
   ctx.upstreamLatency = now - ex.upstreamStartedAt;
   ctx.upstreamStatus = status;
   ctx.upstreamResponseHeaders = headers as IncomingHttpHeaders;
-  clearWriteTimer(ex);
+  armTimer(ex, PHASE_READ, ex.readTimeoutMs); // now between body chunks
   if (ex.clientGone) {
     controller.abort(new Error('client closed the connection'));
     return;
@@ -292,6 +326,7 @@ export function onUpstreamData(ex: Exchange, controller: Dispatcher.DispatchCont
     if (chunk.length === 0) return;
   }
   ex.bytesOut += chunk.length;
+  if (ex.timer !== null) ex.timer.refresh();
   if (!ctx.res.write(chunk)) {
     // Backpressure: stop reading the upstream until the client drains (handle.ts resumes on 'drain').
     controller.pause();
@@ -299,7 +334,7 @@ export function onUpstreamData(ex: Exchange, controller: Dispatcher.DispatchCont
 }
 
 export function onUpstreamEnd(ex: Exchange): void {
-  clearWriteTimer(ex);
+  clearUpstreamTimer(ex);
   ex.controller = null;
   if (!ex.headersWritten) return;
   const ctx = ex.ctx;
@@ -317,7 +352,10 @@ export function onUpstreamEnd(ex: Exchange): void {
 /** Resume reading the upstream once the client's socket drained. */
 export function resumeUpstream(ex: Exchange): void {
   const c = ex.controller;
-  if (c !== null && c.paused) c.resume();
+  if (c !== null && c.paused) {
+    if (ex.timer !== null) ex.timer.refresh();
+    c.resume();
+  }
 }
 
 function canRetry(ex: Exchange): boolean {
@@ -330,7 +368,7 @@ function canRetry(ex: Exchange): boolean {
 }
 
 export function onUpstreamError(ex: Exchange, err: Error): void {
-  clearWriteTimer(ex);
+  clearUpstreamTimer(ex);
   ex.controller = null;
   const ctx = ex.ctx;
   if (ex.clientGone) return; // logged as 499 when the response closes

@@ -22,7 +22,7 @@ import { normalizePath } from '../router/normalize.ts';
 import { normalizeIp } from '../../shared/ip.ts';
 import { Exchange, type ProxyEnv } from './exchange.ts';
 import { copyRequestHeaders } from './headers.ts';
-import { forward, resumeUpstream } from './forward.ts';
+import { clearUpstreamTimer, forward, resumeUpstream } from './forward.ts';
 import { proxyWebSocket } from './websocket.ts';
 
 const kExchange = Symbol('portcullis.exchange');
@@ -304,10 +304,7 @@ export function finish(ex: Exchange): void {
       c.abort(new Error('client closed the connection'));
     }
   }
-  if (ex.writeTimer !== null) {
-    clearTimeout(ex.writeTimer);
-    ex.writeTimer = null;
-  }
+  clearUpstreamTimer(ex);
   // nginx logs 499 when the client closed before a response was sent.
   const status = ex.tunnelStatus !== 0 ? ex.tunnelStatus : res.headersSent ? res.statusCode : 499;
   const total = performance.now() - ctx.startedAt;

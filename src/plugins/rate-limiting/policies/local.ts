@@ -32,9 +32,18 @@ export function usage(periodIndex: number, start: number, key: string): number {
   return bucket(periodIndex, start).counts.get(key) ?? 0;
 }
 
+/**
+ * Most counters one window keeps. Kong's shared dict is bounded too (LRU);
+ * past this, the counter created first in the window is forgotten, so a flood
+ * of distinct identifiers cannot grow memory without end.
+ */
+export const MAX_COUNTERS_PER_WINDOW = 500_000;
+
 export function increment(periodIndex: number, start: number, key: string): void {
   const counts = bucket(periodIndex, start).counts;
-  counts.set(key, (counts.get(key) ?? 0) + 1);
+  const cur = counts.get(key);
+  if (cur === undefined && counts.size >= MAX_COUNTERS_PER_WINDOW) counts.delete(counts.keys().next().value!);
+  counts.set(key, (cur ?? 0) + 1);
 }
 
 /** For tests: forget every counter. */

@@ -20,7 +20,6 @@ export const openidConnect: PluginModule<OidcConfig, CompiledOidc> = {
   version: '3.15.0',
   priority: OIDC_PRIORITY,
   schema: configSchema,
-  protocols: ['grpc', 'grpcs', 'http', 'https', 'ws', 'wss'],
   check: checkConfig,
   compile: compileOidc,
   close: (compiled) => compiled.sessions.close(),

@@ -69,9 +69,11 @@ function entitiesById(config: Record<string, unknown>): Record<string, Record<st
 
 async function postConfig(req: AdminRequest, ctx: AdminContext) {
   const bodyParams = req.body.kind === 'json' || req.body.kind === 'form' || req.body.kind === 'multipart' ? req.body.value : {};
-  const params: Record<string, unknown> = { ...Object.fromEntries(req.query.entries()), ...(isObject(bodyParams) ? bodyParams : {}) };
-  const flatten = truthy(params.flatten_errors);
-  const checkHash = String(params.check_hash) === '1';
+  const params: Record<string, unknown> = { ...(isObject(bodyParams) ? bodyParams : {}) };
+  // Kong merges query and body arguments; only the two options are taken from the query here,
+  // so an unrelated query argument never turns into a top-level key of the file
+  const flatten = truthy(params.flatten_errors ?? req.query.get('flatten_errors'));
+  const checkHash = String(params.check_hash ?? req.query.get('check_hash')) === '1';
   delete params.flatten_errors;
   delete params.check_hash;
 

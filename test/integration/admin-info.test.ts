@@ -147,21 +147,21 @@ describe('tags', () => {
 
 describe('extension endpoints', () => {
   it('a plugin can add an Admin API endpoint with registerAdminRoute, live at once', async () => {
-    registerAdminRoute('GET', '/openid-connect/issuers', () => ({ status: 200, body: { data: [], next: null } }));
-    registerAdminRoute('DELETE', '/openid-connect/issuers/:issuer', (req) => ({ status: 204, headers: { 'x-issuer': req.params.issuer! } }));
+    registerAdminRoute('GET', '/test-extension/items', () => ({ status: 200, body: { data: [], next: null } }));
+    registerAdminRoute('DELETE', '/test-extension/items/:item', (req) => ({ status: 204, headers: { 'x-item': req.params.item! } }));
     try {
-      const res = await t.call('GET', '/openid-connect/issuers');
+      const res = await t.call('GET', '/test-extension/items');
       assert.equal(res.status, 200);
       assert.deepEqual(res.body, { data: [], next: null });
-      const del = await t.call('DELETE', '/openid-connect/issuers/abc');
+      const del = await t.call('DELETE', '/test-extension/items/abc');
       assert.equal(del.status, 204);
-      assert.equal(del.headers.get('x-issuer'), 'abc');
-      assert.equal((await t.call('POST', '/openid-connect/issuers', {})).status, 405);
+      assert.equal(del.headers.get('x-item'), 'abc');
+      assert.equal((await t.call('POST', '/test-extension/items', {})).status, 405);
     } finally {
-      unregisterAdminRoute('GET', '/openid-connect/issuers');
-      unregisterAdminRoute('DELETE', '/openid-connect/issuers/:issuer');
+      unregisterAdminRoute('GET', '/test-extension/items');
+      unregisterAdminRoute('DELETE', '/test-extension/items/:item');
     }
-    assert.equal((await t.call('GET', '/openid-connect/issuers')).status, 404);
+    assert.equal((await t.call('GET', '/test-extension/items')).status, 404);
   });
 
   it('an extension handler that throws is answered as a bare 500 and logged', async () => {

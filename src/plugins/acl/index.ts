@@ -84,6 +84,8 @@ export const acl: PluginModule<AclConfig, CompiledAcl> = {
   name: 'acl',
   version: VERSION,
   priority: 950,
+  // Kong: consumer = typedefs.no_consumer (cannot be attached to a consumer).
+  scopes: { consumer: false, route: true, service: true },
   schema,
   check,
   compile(config) {

@@ -147,6 +147,8 @@ export const cors: PluginModule<CorsConfig, CompiledCors> = {
   name: NAME,
   version: VERSION,
   priority: 2000,
+  // Kong: consumer = typedefs.no_consumer (cannot be attached to a consumer).
+  scopes: { consumer: false, route: true, service: true },
   schema,
   check,
   compile(config) {

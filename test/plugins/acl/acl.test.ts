@@ -119,3 +119,10 @@ test('configuration: exactly one of allow / deny, with Kong’s messages', async
   assert.deepEqual(r.body.config, { allow: ['a'], deny: null, hide_groups_header: false, include_consumer_groups: false, always_use_authenticated_groups: false });
   await gw.admin('DELETE', `/plugins/${r.body.id}`);
 });
+
+test('acl cannot be attached to a consumer (Kong: no_consumer)', async () => {
+  const c = await gw.admin('POST', '/consumers', { username: 'bob' });
+  const r = await gw.admin('POST', `/consumers/${c.body.id}/plugins`, { name: 'acl', config: { allow: ['a'] } });
+  assert.equal(r.status, 400);
+  assert.equal(r.body.fields.consumer, 'value must be null');
+});

@@ -1,15 +1,16 @@
 /**
- * Proxy metrics (prom-client), named as Kong's Prometheus plugin names them
- * so existing dashboards work: kong_http_requests_total,
- * kong_request_latency_ms, kong_upstream_latency_ms, kong_kong_latency_ms,
- * kong_bandwidth_bytes; plus portcullis_config_version and
- * portcullis_upstream_errors_total.
+ * Proxy metrics, named as Kong's Prometheus plugin names them so existing
+ * dashboards work: kong_http_requests_total, kong_request_latency_ms,
+ * kong_upstream_latency_ms, kong_kong_latency_ms, kong_bandwidth_bytes; plus
+ * portcullis_config_version and portcullis_upstream_errors_total.
  *
- * Labelled children are cached per route object (a Runtime's entities are
- * immutable, so a config change naturally starts new cache entries), keeping
- * label hashing off the hot path.
+ * The per-request metrics are plain counters in one object per (service,
+ * route), found through a WeakMap on the route entity: recording a request
+ * costs a few additions, no label hashing or allocation (prom-client hashes
+ * label sets on every observe). They are rendered into prom-client's format
+ * only when scraped, by small metric objects registered in the Registry.
  */
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, Gauge, Registry } from 'prom-client';
 import type { RouteEntity, ServiceEntity } from '../schema/entities/types.ts';
 
 /** Kong prometheus exporter's default latency buckets (ms). */
@@ -19,67 +20,108 @@ const WORKSPACE = 'default';
 /** Kong's kong.response.get_source(): who produced the response. */
 export type ResponseSource = 'service' | 'exit' | 'error';
 
-interface Series {
-  service: string;
-  route: string;
-  requestLatency: Histogram.Internal<string>;
-  upstreamLatency: Histogram.Internal<string>;
-  kongLatency: Histogram.Internal<string>;
-  ingress: Counter.Internal;
-  egress: Counter.Internal;
-  requests: Map<number, Counter.Internal>;
+class Distribution {
+  readonly counts = new Float64Array(BUCKETS.length + 1);
+  sum = 0;
+  count = 0;
+
+  observe(v: number): void {
+    let i = 0;
+    while (i < BUCKETS.length && v > BUCKETS[i]!) i++;
+    this.counts[i]!++;
+    this.sum += v;
+    this.count++;
+  }
 }
 
-const NO_ROUTE = {};
+interface RequestCount {
+  code: string;
+  source: ResponseSource;
+  value: number;
+}
+
+class Series {
+  readonly service: string;
+  readonly route: string;
+  readonly requestLatency = new Distribution();
+  readonly upstreamLatency = new Distribution();
+  readonly kongLatency = new Distribution();
+  ingress = 0;
+  egress = 0;
+  /** By status + source offset (service 0, exit 1000, error 2000). */
+  readonly requests = new Map<number, RequestCount>();
+
+  constructor(service: string, route: string) {
+    this.service = service;
+    this.route = route;
+  }
+}
+
+/** One sample line as prom-client's Registry renders it. */
+interface Sample {
+  value: number;
+  labels: Record<string, string | number>;
+  metricName?: string;
+}
+
+interface Collected {
+  name: string;
+  help: string;
+  type: string;
+  aggregator: 'sum';
+  values: Sample[];
+}
+
+/** A read-only metric rendered from the series at scrape time (what Registry needs of a metric). */
+class View {
+  readonly name: string;
+  readonly help: string;
+  readonly type: string;
+  readonly aggregator = 'sum' as const;
+  private readonly render: () => Sample[];
+  private readonly clear: () => void;
+
+  constructor(name: string, help: string, type: 'counter' | 'histogram', render: () => Sample[], clear: () => void) {
+    this.name = name;
+    this.help = help;
+    this.type = type;
+    this.render = render;
+    this.clear = clear;
+  }
+
+  get(): Promise<Collected> {
+    return Promise.resolve({ name: this.name, help: this.help, type: this.type, aggregator: this.aggregator, values: this.render() });
+  }
+
+  reset(): void {
+    this.clear();
+  }
+}
 
 export class ProxyMetrics {
   readonly registry: Registry;
-  private readonly requests: Counter<string>;
-  private readonly requestLatency: Histogram<string>;
-  private readonly upstreamLatency: Histogram<string>;
-  private readonly kongLatency: Histogram<string>;
-  private readonly bandwidth: Counter<string>;
   private readonly upstreamErrors: Counter<string>;
   private readonly configVersion: Gauge<string>;
-  private readonly series = new WeakMap<object, Series>();
+  /** Series by label values (stable across configuration versions). */
+  private readonly byLabels = new Map<string, Series>();
+  /** Hot-path cache: entity object → series. */
+  private readonly byEntity = new WeakMap<object, Series>();
+  private readonly none = new Series('', '');
   private lastVersion = -1;
 
   constructor(registry: Registry = new Registry()) {
     this.registry = registry;
     const registers = [registry];
-    this.requests = new Counter({
-      name: 'kong_http_requests_total',
-      help: 'HTTP status codes per consumer/service/route in Kong',
-      labelNames: ['service', 'route', 'code', 'source', 'workspace', 'consumer'],
-      registers,
-    });
-    this.requestLatency = new Histogram({
-      name: 'kong_request_latency_ms',
-      help: 'Total latency incurred during requests for each service/route in Kong',
-      labelNames: ['service', 'route', 'workspace'],
-      buckets: BUCKETS,
-      registers,
-    });
-    this.upstreamLatency = new Histogram({
-      name: 'kong_upstream_latency_ms',
-      help: 'Latency added by upstream response for each service/route in Kong',
-      labelNames: ['service', 'route', 'workspace'],
-      buckets: BUCKETS,
-      registers,
-    });
-    this.kongLatency = new Histogram({
-      name: 'kong_kong_latency_ms',
-      help: 'Latency added by Kong and enabled plugins for each service/route in Kong',
-      labelNames: ['service', 'route', 'workspace'],
-      buckets: BUCKETS,
-      registers,
-    });
-    this.bandwidth = new Counter({
-      name: 'kong_bandwidth_bytes',
-      help: 'Total bandwidth (ingress/egress) throughput in bytes',
-      labelNames: ['service', 'route', 'direction', 'workspace', 'consumer'],
-      registers,
-    });
+    this.byLabels.set('|', this.none);
+    const clear = (): void => this.clearSeries();
+    const views = [
+      new View('kong_http_requests_total', 'HTTP status codes per consumer/service/route in Kong', 'counter', () => this.renderRequests(), clear),
+      new View('kong_request_latency_ms', 'Total latency incurred during requests for each service/route in Kong', 'histogram', () => this.renderHistogram('kong_request_latency_ms', (s) => s.requestLatency), clear),
+      new View('kong_upstream_latency_ms', 'Latency added by upstream response for each service/route in Kong', 'histogram', () => this.renderHistogram('kong_upstream_latency_ms', (s) => s.upstreamLatency), clear),
+      new View('kong_kong_latency_ms', 'Latency added by Kong and enabled plugins for each service/route in Kong', 'histogram', () => this.renderHistogram('kong_kong_latency_ms', (s) => s.kongLatency), clear),
+      new View('kong_bandwidth_bytes', 'Total bandwidth (ingress/egress) throughput in bytes', 'counter', () => this.renderBandwidth(), clear),
+    ];
+    for (const v of views) registry.registerMetric(v as unknown as Counter<string>);
     this.upstreamErrors = new Counter({
       name: 'portcullis_upstream_errors_total',
       help: 'Requests the gateway could not complete with the upstream, by service and error code',
@@ -100,27 +142,24 @@ export class ProxyMetrics {
   }
 
   private seriesFor(route: RouteEntity | null, service: ServiceEntity | null): Series {
-    const key = route ?? service ?? NO_ROUTE;
-    let s = this.series.get(key);
+    const key = route ?? service;
+    if (key === null) return this.none;
+    let s = this.byEntity.get(key);
     if (s !== undefined) return s;
     // Kong's exporter: service name, else host; route name, else id.
     const svc = service === null ? '' : (service.name ?? service.host);
     const rt = route === null ? '' : (route.name ?? route.id);
-    s = {
-      service: svc,
-      route: rt,
-      requestLatency: this.requestLatency.labels(svc, rt, WORKSPACE),
-      upstreamLatency: this.upstreamLatency.labels(svc, rt, WORKSPACE),
-      kongLatency: this.kongLatency.labels(svc, rt, WORKSPACE),
-      ingress: this.bandwidth.labels(svc, rt, 'ingress', WORKSPACE, ''),
-      egress: this.bandwidth.labels(svc, rt, 'egress', WORKSPACE, ''),
-      requests: new Map(),
-    };
-    this.series.set(key, s);
+    const labelKey = `${svc}|${rt}`;
+    s = this.byLabels.get(labelKey);
+    if (s === undefined) {
+      s = new Series(svc, rt);
+      this.byLabels.set(labelKey, s);
+    }
+    this.byEntity.set(key, s);
     return s;
   }
 
-  /** One finished request. Latencies in ms; upstream latency < 0 when the upstream was not reached. */
+  /** One finished request. Latencies in ms; upstream latency < 0 when the upstream did not answer. */
   observe(
     route: RouteEntity | null,
     service: ServiceEntity | null,
@@ -134,21 +173,61 @@ export class ProxyMetrics {
   ): void {
     const s = this.seriesFor(route, service);
     const key = source === 'service' ? status : source === 'exit' ? status + 1000 : status + 2000;
-    let counter = s.requests.get(key);
-    if (counter === undefined) {
-      counter = this.requests.labels(s.service, s.route, String(status), source, WORKSPACE, '');
-      s.requests.set(key, counter);
-    }
-    counter.inc();
+    const count = s.requests.get(key);
+    if (count === undefined) s.requests.set(key, { code: String(status), source, value: 1 });
+    else count.value++;
     s.requestLatency.observe(totalMs);
     s.kongLatency.observe(kongMs);
     if (upstreamMs >= 0) s.upstreamLatency.observe(upstreamMs);
-    if (bytesIn > 0) s.ingress.inc(bytesIn);
-    if (bytesOut > 0) s.egress.inc(bytesOut);
+    s.ingress += bytesIn;
+    s.egress += bytesOut;
   }
 
   upstreamError(service: ServiceEntity | null, code: string): void {
     this.upstreamErrors.labels(service === null ? '' : (service.name ?? service.host), code).inc();
+  }
+
+  private clearSeries(): void {
+    this.byLabels.clear();
+    this.byLabels.set('|', this.none);
+    this.none.requests.clear();
+  }
+
+  private renderRequests(): Sample[] {
+    const out: Sample[] = [];
+    for (const s of this.byLabels.values()) {
+      for (const r of s.requests.values()) {
+        out.push({ value: r.value, labels: { service: s.service, route: s.route, code: r.code, source: r.source, workspace: WORKSPACE, consumer: '' } });
+      }
+    }
+    return out;
+  }
+
+  private renderBandwidth(): Sample[] {
+    const out: Sample[] = [];
+    for (const s of this.byLabels.values()) {
+      if (s.requests.size === 0) continue;
+      out.push({ value: s.ingress, labels: { service: s.service, route: s.route, direction: 'ingress', workspace: WORKSPACE, consumer: '' } });
+      out.push({ value: s.egress, labels: { service: s.service, route: s.route, direction: 'egress', workspace: WORKSPACE, consumer: '' } });
+    }
+    return out;
+  }
+
+  private renderHistogram(name: string, pick: (s: Series) => Distribution): Sample[] {
+    const out: Sample[] = [];
+    for (const s of this.byLabels.values()) {
+      const d = pick(s);
+      if (d.count === 0) continue;
+      let cumulative = 0;
+      for (let i = 0; i <= BUCKETS.length; i++) {
+        cumulative += d.counts[i]!;
+        const le = i < BUCKETS.length ? BUCKETS[i]! : '+Inf';
+        out.push({ metricName: `${name}_bucket`, value: cumulative, labels: { le, service: s.service, route: s.route, workspace: WORKSPACE } });
+      }
+      out.push({ metricName: `${name}_sum`, value: d.sum, labels: { service: s.service, route: s.route, workspace: WORKSPACE } });
+      out.push({ metricName: `${name}_count`, value: d.count, labels: { service: s.service, route: s.route, workspace: WORKSPACE } });
+    }
+    return out;
   }
 }
 

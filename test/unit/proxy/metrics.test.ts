@@ -17,7 +17,7 @@ test('requests are counted per service, route (name, else id), status and source
   const text = await m.registry.metrics();
   assert.match(text, /kong_http_requests_total\{service="orders",route="r1",code="200",source="service",workspace="default",consumer=""\} 2/);
   assert.match(text, /kong_http_requests_total\{service="orders",route="r1",code="401",source="exit",workspace="default",consumer=""\} 1/);
-  assert.match(text, /kong_request_latency_ms_bucket\{le="15",service="orders",route="r1",workspace="default"\} 1/);
+  assert.match(text, /kong_request_latency_ms_bucket\{le="15",service="orders",route="r1",workspace="default"\} 2/);
   assert.match(text, /kong_request_latency_ms_bucket\{le="\+Inf",service="orders",route="r1",workspace="default"\} 3/);
   assert.match(text, /kong_request_latency_ms_sum\{service="orders",route="r1",workspace="default"\} 43/);
   assert.match(text, /kong_upstream_latency_ms_count\{service="orders",route="r1",workspace="default"\} 2/);

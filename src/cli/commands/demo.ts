@@ -12,8 +12,8 @@ import { resolveSettings, type FlagMap } from '../settings.ts';
 import { configureLogger, type LogLevel } from '../../shared/log.ts';
 import { startGateway } from '../../gateway.ts';
 import { parseDeclarative } from '../../store/declarative/index.ts';
-import { startIdp } from '../../dev/idp.ts';
-import { startEcho } from '../../dev/echo.ts';
+import { startIdp, type Idp } from '../../dev/idp.ts';
+import { startEcho, type Echo } from '../../dev/echo.ts';
 
 export class PortInUseError extends Error {
   override name = 'PortInUseError';
@@ -63,16 +63,39 @@ export function demoConfig(echoUrl: string, issuer: string, proxyPort: number): 
 
 function num(flags: FlagMap, flag: string, env: string, dflt: number): number {
   const v = flags[flag] ?? process.env[env];
-  const n = typeof v === 'string' ? Number(v) : dflt;
-  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new Error(`--${flag}: expected a port number`);
+  if (v === undefined || v === '') return dflt;
+  const n = typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : NaN;
+  // Port 0 would print an unusable URL and redirect_uri, so the demo wants a real port.
+  if (!Number.isInteger(n) || n < 1 || n > 65535) throw new Error(`--${flag} (${env}): expected a port number between 1 and 65535`);
   return n;
 }
+
+interface Closable {
+  close(): Promise<void>;
+}
+
+/** Closes what was started, newest first; never throws. */
+async function closeAll(parts: Closable[]): Promise<void> {
+  for (const part of parts.reverse()) await part.close().catch(() => undefined);
+}
+
+/** If stopping hangs (a stuck connection), give up after this long rather than ignore Ctrl-C forever. */
+const STOP_DEADLINE_MS = 10_000;
 
 export async function demo(flags: FlagMap): Promise<number> {
   const idpPort = num(flags, 'idp-port', 'PORTCULLIS_DEMO_IDP_PORT', 9000);
   const echoPort = num(flags, 'echo-port', 'PORTCULLIS_DEMO_ECHO_PORT', 9100);
   const proxyPort = num(flags, 'proxy-port', 'PORTCULLIS_DEMO_PROXY_PORT', 8000);
   const adminPort = num(flags, 'admin-port', 'PORTCULLIS_DEMO_ADMIN_PORT', 8001);
+  const ports = new Map<number, string>();
+  for (const [port, what] of [[idpPort, 'IdP'], [echoPort, 'Echo'], [proxyPort, 'Proxy'], [adminPort, 'Admin']] as const) {
+    const other = ports.get(port);
+    if (other !== undefined) {
+      process.stderr.write(`demo: port ${port} is given to both the ${other} and the ${what}; choose distinct ports\n`);
+      return 1;
+    }
+    ports.set(port, what);
+  }
   try {
     await assertPortFree('127.0.0.1', idpPort, 'IdP');
     await assertPortFree('127.0.0.1', echoPort, 'Echo');
@@ -84,21 +107,36 @@ export async function demo(flags: FlagMap): Promise<number> {
   }
   const log = configureLogger(((flags['log-level'] as string | undefined) ?? 'notice') as LogLevel);
   const dataDir = await mkdtemp(join(tmpdir(), 'portcullis-demo-'));
-  const idp = await startIdp({ host: '127.0.0.1', port: idpPort });
-  const echo = await startEcho({ host: '127.0.0.1', port: echoPort });
-  const settings = resolveSettings({
-    'proxy-listen': `127.0.0.1:${proxyPort}`,
-    'admin-listen': `127.0.0.1:${adminPort}`,
-    'data-dir': dataDir,
-    database: 'sqlite',
-    workers: '1',
-    'session-secret': (flags['session-secret'] as string | undefined) ?? `demo-${Math.random().toString(36).slice(2)}${Date.now()}`,
-  });
-  const gateway = await startGateway(settings, { logger: log });
-  const parsed = parseDeclarative(demoConfig(echo.url, idp.issuer, proxyPort), { format: 'json' });
-  if (!parsed.ok) throw new Error(`demo configuration is invalid: ${parsed.message}`);
-  await gateway.store.replaceAll(parsed.config);
-  await gateway.runtime.reload();
+  // Everything started so far, so a failure half-way (a port taken between the
+  // check above and the bind) stops the rest instead of leaving a process that
+  // neither works nor exits.
+  const started: Closable[] = [{ close: () => rm(dataDir, { recursive: true, force: true }) }];
+  let idp: Idp;
+  let echo: Echo;
+  try {
+    idp = await startIdp({ host: '127.0.0.1', port: idpPort });
+    started.push(idp);
+    echo = await startEcho({ host: '127.0.0.1', port: echoPort });
+    started.push(echo);
+    const settings = resolveSettings({
+      'proxy-listen': `127.0.0.1:${proxyPort}`,
+      'admin-listen': `127.0.0.1:${adminPort}`,
+      'data-dir': dataDir,
+      database: 'sqlite',
+      workers: '1',
+      'session-secret': (flags['session-secret'] as string | undefined) ?? `demo-${Math.random().toString(36).slice(2)}${Date.now()}`,
+    });
+    const gateway = await startGateway(settings, { logger: log });
+    started.push(gateway);
+    const parsed = parseDeclarative(demoConfig(echo.url, idp.issuer, proxyPort), { format: 'json' });
+    if (!parsed.ok) throw new Error(`demo configuration is invalid: ${parsed.message}`);
+    await gateway.store.replaceAll(parsed.config);
+    await gateway.runtime.reload();
+  } catch (err) {
+    await closeAll(started);
+    process.stderr.write(`demo: could not start: ${(err as Error).message}\n`);
+    return 1;
+  }
 
   process.stdout.write(`
 Portcullis demo is running — zero trust with a local identity provider.
@@ -115,18 +153,22 @@ Press Ctrl-C to stop everything.
 `);
   let stopping = false;
   const stop = (): void => {
+    // Ctrl-C under `npm run demo` reaches this process twice (the terminal
+    // signals the whole process group and npm forwards the signal to its
+    // child), so the handlers stay installed and repeats are ignored: with
+    // `once`, the second SIGINT would kill the process mid-cleanup.
     if (stopping) return;
     stopping = true;
-    void (async () => {
-      await gateway.close().catch(() => undefined);
-      await echo.close().catch(() => undefined);
-      await idp.close().catch(() => undefined);
-      await rm(dataDir, { recursive: true, force: true });
+    setTimeout(() => {
+      process.stderr.write('demo: could not stop cleanly within 10 s; exiting anyway\n');
+      process.exit(1);
+    }, STOP_DEADLINE_MS).unref();
+    void closeAll(started).then(() => {
       process.stdout.write('demo stopped\n');
       process.exit(0);
-    })();
+    });
   };
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
   return -1;
 }

@@ -126,6 +126,15 @@ describe('unsupported Kong parameters are refused by name', () => {
   });
 });
 
+describe('coverage table', () => {
+  test('docs/plugins/openid-connect.md lists every Kong parameter the schema knows, with a status', async () => {
+    const { readFile } = await import('node:fs/promises');
+    const doc = await readFile(new URL('../../../docs/plugins/openid-connect.md', import.meta.url), 'utf8');
+    for (const f of CONFIG_FIELDS) assert.match(doc, new RegExp(`\\| \`${f}\` \\| [^|]* \\| (supported|partial|planned|not applicable)`), f);
+    for (const [field] of UNSUPPORTED_RULES) assert.match(doc, new RegExp(`\\| \`${field}\` \\| [^|]* \\| (partial|planned|not applicable)`), `${field} is refused, the table must not say supported`);
+  });
+});
+
 describe('through the Admin API', () => {
   let gw: TestGateway;
   before(async () => {

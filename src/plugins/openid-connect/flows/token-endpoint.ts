@@ -143,9 +143,14 @@ export async function requestTokens(
   for (const [k, v] of Object.entries(req.params)) form.set(k, v);
   if (plan.scope !== null && req.grant !== 'authorization_code' && req.grant !== 'refresh_token') form.set('scope', plan.scope);
   for (const [n, v] of plan.postArgs) form.set(n, v);
-  for (const n of plan.postArgsClient) {
-    const v = pdk.request.getQueryArg(ctx, n) ?? pdk.request.getHeader(ctx, n.toLowerCase()) ?? null;
-    if (v !== null) form.set(n, v);
+  if (plan.postArgsClient.length > 0) {
+    // Kong: "the client can pass them using query parameters, request body or request header".
+    const body = await pdk.request.getBodyArgs(ctx).catch(() => null);
+    for (const n of plan.postArgsClient) {
+      const fromBody = body !== null && typeof body[n] === 'string' ? (body[n] as string) : null;
+      const v = pdk.request.getQueryArg(ctx, n) ?? fromBody ?? pdk.request.getHeader(ctx, n.toLowerCase()) ?? null;
+      if (v !== null) form.set(n, v);
+    }
   }
   const headers: Record<string, string> = { accept: 'application/json' };
   for (const [n, v] of plan.headers) headers[n] = v;

@@ -133,14 +133,13 @@ function accessLocal(ctx: RequestContext, conf: CompiledRateLimiting): void {
   const id = identifier(ctx, conf);
   const periods = conf.periods;
   const usage = scratchUsage;
-  const keys = scratchKeys;
+  // Counters are found by (window, scope, identifier): no key string is built per request.
   for (let i = 0; i < periods.length; i++) {
     const p = periods[i]!;
-    keys[i] = key(conf, id, starts[p.index]!, p.name);
-    usage[i] = local.usage(p.index, starts[p.index]!, keys[i]!);
+    usage[i] = local.usage(p.index, starts[p.index]!, conf.keyPrefix, id);
   }
   if (decide(ctx, conf, usage, now)) return;
-  for (let i = 0; i < periods.length; i++) local.increment(periods[i]!.index, starts[periods[i]!.index]!, keys[i]!);
+  for (let i = 0; i < periods.length; i++) local.increment(periods[i]!.index, starts[periods[i]!.index]!, conf.keyPrefix, id);
 }
 
 function accessSynced(ctx: RequestContext, conf: CompiledRateLimiting, synced: SyncedCounters): void {

@@ -19,22 +19,22 @@ test('windows start at the UTC second, minute, hour, day, month and year (Kongâ€
 
 test('a new window starts every counter from zero', () => {
   local.resetLocalCounters();
-  local.increment(1, 60_000, 'k');
-  local.increment(1, 60_000, 'k');
-  assert.equal(local.usage(1, 60_000, 'k'), 2);
-  assert.equal(local.usage(1, 120_000, 'k'), 0);
-  local.increment(1, 120_000, 'k');
-  assert.equal(local.usage(1, 120_000, 'k'), 1);
+  local.increment(1, 60_000, 's', 'k');
+  local.increment(1, 60_000, 's', 'k');
+  assert.equal(local.usage(1, 60_000, 's', 'k'), 2);
+  assert.equal(local.usage(1, 120_000, 's', 'k'), 0);
+  local.increment(1, 120_000, 's', 'k');
+  assert.equal(local.usage(1, 120_000, 's', 'k'), 1);
 });
 
 test('one window keeps a bounded number of counters, forgetting the oldest first', () => {
   local.resetLocalCounters();
   const start = 1_000;
-  for (let i = 0; i < local.MAX_COUNTERS_PER_WINDOW; i++) local.increment(0, start, `id${i}`);
-  local.increment(0, start, 'id0'); // an existing counter never evicts
-  assert.equal(local.usage(0, start, 'id0'), 2);
-  local.increment(0, start, 'newcomer');
-  assert.equal(local.usage(0, start, 'id0'), 0, 'the first counter of the window was forgotten');
-  assert.equal(local.usage(0, start, 'newcomer'), 1);
+  for (let i = 0; i < local.MAX_COUNTERS_PER_WINDOW; i++) local.increment(0, start, i % 2 === 0 ? 'a' : 'b', `id${i}`);
+  local.increment(0, start, 'a', 'id0'); // an existing counter never evicts
+  assert.equal(local.usage(0, start, 'a', 'id0'), 2);
+  local.increment(0, start, 'b', 'newcomer');
+  assert.equal(local.usage(0, start, 'a', 'id0'), 0, 'the first counter of the window was forgotten');
+  assert.equal(local.usage(0, start, 'b', 'newcomer'), 1);
   local.resetLocalCounters();
 });

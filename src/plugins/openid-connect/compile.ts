@@ -128,7 +128,10 @@ export function compileOidc(raw: unknown, env: CompileEnv): CompiledOidc {
   const c = applyLegacy(normalizeConfig(raw), log, env.pluginId);
 
   const http: HttpPolicy = Object.freeze({ timeoutMs: c.timeout, sslVerify: c.ssl_verify, keepalive: c.keepalive });
-  if (!c.ssl_verify) log.warn('[openid-connect] ssl_verify is off: the identity provider certificate SHOULD be verified (RFC 9700 §4.1)');
+  if (!c.ssl_verify && !warned.has(`${env.pluginId}:ssl_verify`)) {
+    warned.add(`${env.pluginId}:ssl_verify`);
+    log.warn('[openid-connect] ssl_verify is off: the identity provider certificate SHOULD be verified (RFC 9700 §4.1)');
+  }
   const discoveryUrl = discoveryUrlFor(c.issuer);
   const discoveryHeaders = pairsToHeaders(c.discovery_headers_names, c.discovery_headers_values);
   const issuer: IssuerPlan = Object.freeze({

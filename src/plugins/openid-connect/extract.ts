@@ -57,7 +57,7 @@ export function compileExtract(c: {
     refresh: Object.freeze([...c.refresh_token_param_type]),
     idTokenParam: c.id_token_param_name,
     idToken: Object.freeze([...c.id_token_param_type]),
-    maxBodyBytes: 1024 * 1024,
+    maxBodyBytes: MAX_BODY_BYTES,
   });
 }
 
@@ -96,11 +96,27 @@ function bodyKind(ctx: RequestContext): 'form' | 'json' | null {
   return null;
 }
 
-/** Request body arguments (form or JSON), read at most once per request; null when there is none. */
+/** Largest body read to look for a credential or protocol parameter. */
+const MAX_BODY_BYTES = 1024 * 1024;
+
 async function bodyArgs(ctx: RequestContext, plan: ExtractPlan): Promise<Record<string, unknown> | null> {
+  return readBodyArgs(ctx, plan.maxBodyBytes);
+}
+
+/**
+ * Request body arguments (form or JSON), read at most once per request; null
+ * when there is none or it is not safe to read.
+ */
+export async function readBodyArgs(ctx: RequestContext, maxBytes = MAX_BODY_BYTES): Promise<Record<string, unknown> | null> {
   if (bodyKind(ctx) === null) return null;
-  const len = Number(pdk.request.getHeader(ctx, 'content-length') ?? '0');
-  if (len > plan.maxBodyBytes) return null;
+  if (ctx.requestBody === null) {
+    // Only a body of known, bounded length is read: a chunked or large upload keeps streaming
+    // untouched (reading part of it would truncate what the upstream receives).
+    const cl = pdk.request.getHeader(ctx, 'content-length');
+    if (cl === undefined) return null;
+    const len = Number(cl);
+    if (!Number.isInteger(len) || len > maxBytes) return null;
+  }
   try {
     return await pdk.request.getBodyArgs(ctx);
   } catch {

@@ -7,12 +7,15 @@
  */
 import { Counter } from 'prom-client';
 import type { Logger } from 'pino';
+import { defaultMetrics } from '../../core/metrics.ts';
 import type { IdpUnavailable } from './http.ts';
 
+/** In the gateway's process-wide registry, so it is served with Kong's metrics. */
 export const idpFailures = new Counter({
   name: 'portcullis_openid_connect_idp_failures_total',
   help: 'Requests the openid-connect plugin could not decide because the identity provider (discovery, JWKS, token, introspection, userinfo) failed',
   labelNames: ['endpoint'] as const,
+  registers: [defaultMetrics().registry],
 });
 
 const BURST_WINDOW_MS = 10_000;

@@ -22,7 +22,7 @@ import type { RequestContext } from '../../../core/context.ts';
 import * as pdk from '../../../pdk/index.ts';
 import type { ClientConfig } from '../clients.ts';
 import { unauthorized } from '../errors.ts';
-import { removeBodyArgs, removeQueryArgs } from '../extract.ts';
+import { readBodyArgs, removeBodyArgs, removeQueryArgs } from '../extract.ts';
 import { codeChallengeS256, codeVerifier, randomToken } from '../pkce.ts';
 import type { Provider } from '../provider.ts';
 import type { AuthorizationState } from '../session-port.ts';
@@ -146,7 +146,7 @@ export async function callbackParams(ctx: RequestContext): Promise<CallbackParam
   if (ctx.method === 'POST' && code === null && state === null && error === null) {
     const t = (pdk.request.getHeader(ctx, 'content-type') ?? '').toLowerCase();
     if (t.startsWith('application/x-www-form-urlencoded')) {
-      const body = await pdk.request.getBodyArgs(ctx);
+      const body = await readBodyArgs(ctx);
       if (body !== null) {
         const s = (k: string): string | null => (typeof body[k] === 'string' ? (body[k] as string) : null);
         code = s('code');

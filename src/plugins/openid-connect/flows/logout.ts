@@ -16,6 +16,7 @@
 import type { Logger } from 'pino';
 import type { RequestContext } from '../../../core/context.ts';
 import * as pdk from '../../../pdk/index.ts';
+import { readBodyArgs } from '../extract.ts';
 import { authenticateClient, chooseMethod } from '../client-auth.ts';
 import type { ClientConfig, ClientPlan } from '../clients.ts';
 import { IdpUnavailable, send, type HttpPolicy } from '../http.ts';
@@ -64,7 +65,7 @@ export async function isLogout(ctx: RequestContext, plan: LogoutPlan): Promise<b
   if (plan.postArg !== null) {
     const t = (pdk.request.getHeader(ctx, 'content-type') ?? '').toLowerCase();
     if (t.startsWith('application/x-www-form-urlencoded') || t.startsWith('application/json')) {
-      const body = await pdk.request.getBodyArgs(ctx).catch(() => null);
+      const body = await readBodyArgs(ctx);
       if (body !== null && body[plan.postArg] !== undefined) return true;
     }
   }

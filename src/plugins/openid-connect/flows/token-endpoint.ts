@@ -13,6 +13,7 @@
  */
 import type { RequestContext } from '../../../core/context.ts';
 import * as pdk from '../../../pdk/index.ts';
+import { readBodyArgs } from '../extract.ts';
 import { cacheKey, caches, positiveTtlMs, type CachePolicy, type Verdict } from '../cache.ts';
 import { authenticateClient, chooseMethod } from '../client-auth.ts';
 import type { ClientConfig, ClientPlan } from '../clients.ts';
@@ -145,7 +146,7 @@ export async function requestTokens(
   for (const [n, v] of plan.postArgs) form.set(n, v);
   if (plan.postArgsClient.length > 0) {
     // Kong: "the client can pass them using query parameters, request body or request header".
-    const body = await pdk.request.getBodyArgs(ctx).catch(() => null);
+    const body = await readBodyArgs(ctx);
     for (const n of plan.postArgsClient) {
       const fromBody = body !== null && typeof body[n] === 'string' ? (body[n] as string) : null;
       const v = pdk.request.getQueryArg(ctx, n) ?? fromBody ?? pdk.request.getHeader(ctx, n.toLowerCase()) ?? null;

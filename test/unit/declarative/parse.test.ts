@@ -72,7 +72,8 @@ describe('declarative parse: Kong error bodies', () => {
   });
 
   it('references to missing entities are listed for the referencing entity', () => {
-    const r = bad('_format_version: "1.1"\nplugins:\n- name: cors\n  service: svc1\n  consumer: my-consumer\n');
+    // rate-limiting may be bound to a consumer (cors may not, so its scope error would come first).
+    const r = bad('_format_version: "1.1"\nplugins:\n- name: rate-limiting\n  config:\n    minute: 1\n  service: svc1\n  consumer: my-consumer\n');
     assert.deepEqual(r.fields, {
       plugins: [
         [

@@ -27,6 +27,7 @@ import { clientByArg, compileClients, selectClient } from '../../../src/plugins/
 import { authenticateClient, chooseMethod } from '../../../src/plugins/openid-connect/client-auth.ts';
 import { codeChallengeS256, codeVerifier } from '../../../src/plugins/openid-connect/pkce.ts';
 import { wwwAuthenticate, realmOf } from '../../../src/plugins/openid-connect/errors.ts';
+import { logoutLocation } from '../../../src/plugins/openid-connect/flows/logout.ts';
 import { IdpUnavailable } from '../../../src/plugins/openid-connect/http.ts';
 
 const consumers: ConsumerIndex = { byId: () => null, byUsername: () => null, byCustomId: () => null };
@@ -233,6 +234,19 @@ describe('clients', () => {
     await authenticateClient('client_secret_jwt', c, 'https://idp/token', f2, {});
     assert.equal(f2.get('client_assertion_type'), 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer');
     assert.equal(f2.get('client_assertion')!.split('.').length, 3);
+  });
+});
+
+describe('logout target', () => {
+  test('end session endpoint with id_token_hint, post_logout_redirect_uri and client_id; else logout_redirect_uri; else none (204)', () => {
+    const c = compileClients({ client_id: ['kong'], client_secret: null, client_auth: null, client_alg: null, client_jwk: null, redirect_uri: null, login_redirect_uri: null, logout_redirect_uri: ['https://app/bye'], forbidden_redirect_uri: null, unauthorized_redirect_uri: null, unexpected_redirect_uri: null, client_arg: 'client_id', token_endpoint_auth_method: null, introspection_endpoint_auth_method: null, revocation_endpoint_auth_method: null }).clients[0]!;
+    const u = new URL(logoutLocation('https://idp/logout?x=1', c, 'idt')!);
+    assert.equal(u.searchParams.get('x'), '1');
+    assert.equal(u.searchParams.get('id_token_hint'), 'idt');
+    assert.equal(u.searchParams.get('post_logout_redirect_uri'), 'https://app/bye');
+    assert.equal(u.searchParams.get('client_id'), 'kong');
+    assert.equal(logoutLocation(null, c, 'idt'), 'https://app/bye');
+    assert.equal(logoutLocation(null, { ...c, logoutRedirectUri: null }, undefined), null);
   });
 });
 

@@ -12,6 +12,8 @@ export const PROXY_ERRORS = {
   ROUTE_NOT_FOUND: { status: 404, message: 'no Route matched with those values' },
   HTTPS_REQUIRED: { status: 426, message: 'Please use HTTPS protocol' },
   BAD_REQUEST: { status: 400, message: 'Bad request' },
+  // The client stopped sending its body (nginx client_body_timeout; kong/error_handlers.lua s408).
+  REQUEST_TIMEOUT: { status: 408, message: 'Request timeout' },
   REQUEST_TOO_LARGE: { status: 413, message: 'Request size limit exceeded' },
   // The gateway's own body limit (nginx client_max_body_size; kong/error_handlers.lua s413).
   PAYLOAD_TOO_LARGE: { status: 413, message: 'Payload too large' },

@@ -41,12 +41,16 @@ export const HEADER_UPSTREAM_LATENCY = 'x-kong-upstream-latency';
  */
 const ERROR_PAGE_CODES: ReadonlySet<ProxyErrorCode> = new Set<ProxyErrorCode>([
   'BAD_REQUEST',
+  'REQUEST_TIMEOUT',
   'HEADERS_TOO_LARGE',
   'PAYLOAD_TOO_LARGE',
   'UPSTREAM_INVALID_RESPONSE',
   'UPSTREAM_TIMEOUT',
   'INTERNAL',
 ]);
+
+/** Errors about the request body itself: the connection is closed after answering. */
+const CLOSING_CODES: ReadonlySet<ProxyErrorCode> = new Set<ProxyErrorCode>(['BAD_REQUEST', 'REQUEST_TIMEOUT', 'PAYLOAD_TOO_LARGE']);
 
 /** Errors Kong answers with kong.response.exit and a bare `{"message": …}` (no request id, always JSON). */
 const EXIT_SHAPED_CODES: ReadonlySet<ProxyErrorCode> = new Set<ProxyErrorCode>(['NO_SERVICE']);
@@ -87,6 +91,8 @@ export function respondError(ctx: RequestContext, err: unknown, env: RespondEnv,
   const { type, body } = errorPayload(pe.code, pe.publicMessage, ctx.id, firstHeader(headers.accept), firstHeader(headers['content-type']));
   ctx.exitStatus = pe.status;
   const out: Record<string, string | string[]> = { 'content-type': type };
+  // The rest of an unread, broken or oversized body is not worth draining: close (nginx lingering close).
+  if (CLOSING_CODES.has(pe.code) && !ctx.req.complete) out['connection'] = 'close';
   if (extra) mergeInto(out, extra);
   return send(ctx, pe.status, out, body, env, plan);
 }

@@ -148,6 +148,39 @@ test('a path that cannot be normalised gets 400 "Bad request"', async () => {
   assert.equal(res.json.message, 'Bad request');
 });
 
+test('an upstream that stops reading the request body gets 504 after write_timeout', async () => {
+  const stuck = await raw((socket) => {
+    socket.pause(); // never read: the kernel buffers fill up and the gateway cannot write
+  });
+  const p = await proxyTo(service({ host: '127.0.0.1', port: stuck.port, write_timeout: 300, retries: 0 }));
+  const res = await send(`${p.url}/upload`, { method: 'POST', headers: { accept: 'application/json' }, body: Buffer.alloc(32 * 1024 * 1024, 1) }).catch((e: Error) => e);
+  // The gateway answers 504 while the client is still sending (or cuts the upload right after answering).
+  if (res instanceof Error) assert.match(res.message, /EPIPE|ECONNRESET/);
+  else {
+    assert.equal(res.status, 504);
+    assert.equal(res.json.message, 'The upstream server is timing out');
+  }
+  const line = p.logs.access().at(-1)!;
+  assert.equal(line.status, 504);
+  assert.equal(line.error_code, 'UPSTREAM_TIMEOUT');
+});
+
+test('a client that stops sending its body gets 408 after write_timeout', async () => {
+  const up = await startUpstream();
+  cleanups.push(() => up.close());
+  const p = await proxyTo(service({ host: '127.0.0.1', port: up.port, write_timeout: 300 }));
+  const answer = await new Promise<string>((resolve, reject) => {
+    const sock = connect(p.port, '127.0.0.1');
+    let data = '';
+    sock.on('data', (c) => (data += c.toString()));
+    sock.on('close', () => resolve(data));
+    sock.on('error', reject);
+    sock.write('POST /stall HTTP/1.1\r\nhost: a\r\naccept: application/json\r\ncontent-length: 100\r\n\r\nonly-a-part');
+  });
+  assert.match(answer, /^HTTP\/1\.1 408 Request Timeout\r\n/);
+  assert.match(answer, /"message":"Request timeout"/);
+});
+
 test('a client that hangs up mid-request is logged as 499 and the upstream request is abandoned', async () => {
   const upstreamClosed = Promise.withResolvers<void>();
   const slow = await raw((socket) => {

@@ -33,6 +33,11 @@ registerPlugin({
       });
     }
     if (pdk.request.getHeader(ctx, 'x-test-throw') !== undefined) throw new Error('boom with secret-token-123');
+    if (pdk.request.getHeader(ctx, 'x-test-body') !== undefined) {
+      return pdk.request.getRawBody(ctx).then((body) => {
+        pdk.serviceRequest.setBody(ctx, `${body.toString('utf8').toUpperCase()} (rewritten)`);
+      });
+    }
     pdk.serviceRequest.setHeader(ctx, 'x-added-by-plugin', '1');
   },
   header_filter(ctx: RequestContext) {
@@ -291,6 +296,13 @@ test('plugins change the upstream request in access (sync and async) and the res
   assert.equal(res.headers['x-header-filter'], '200');
   const asyncRes = await send(`${proxy.url}/phases/x`, { headers: { 'x-test-async': '1' } });
   assert.equal(asyncRes.json.headers['x-async'], 'done');
+});
+
+test('a body buffered and replaced by a plugin reaches the upstream with a matching Content-Length', async () => {
+  const res = await send(`${proxy.url}/phases/x`, { method: 'POST', headers: { 'x-test-body': '1', 'content-type': 'text/plain' }, body: 'small body' });
+  assert.equal(res.status, 200);
+  assert.equal(res.json.body, 'SMALL BODY (rewritten)');
+  assert.equal(res.json.headers['content-length'], String(Buffer.byteLength('SMALL BODY (rewritten)')));
 });
 
 test('a plugin that throws gives 500 with Kong’s message; the cause is logged with the plugin name, not sent', async () => {

@@ -225,29 +225,31 @@ function timeoutError(message: string, code: string): Error {
 }
 
 /**
- * A timer fired. write_timeout is the upstream's fault only if the client's
- * bytes are waiting for it (the stream is paused with data buffered); a slow
- * client is not an upstream timeout. read_timeout does not count while the
- * gateway itself holds the upstream back (client backpressure).
+ * A timer fired: nothing moved for a whole timeout. Whose fault is it?
+ * - Sending the body: if the client's bytes are waiting (stream paused, data
+ *   buffered), the upstream is not accepting them → write_timeout, 504.
+ *   Otherwise the client stopped sending → nginx client_body_timeout, 408.
+ * - Reading the response: if the gateway holds the upstream back because the
+ *   client does not read (backpressure), the client is cut (nginx
+ *   send_timeout); else the upstream is silent → read_timeout, 504.
  */
 function onTimer(ex: Exchange): void {
   const c = ex.controller;
   if (c === null || ex.timer === null) return;
-  if (ex.timerPhase === PHASE_WRITE) {
+  const phase = ex.timerPhase;
+  clearUpstreamTimer(ex);
+  if (phase === PHASE_WRITE) {
     const req = ex.ctx.req;
     if (req.readableLength > 0 || req.isPaused()) {
-      clearUpstreamTimer(ex);
       c.abort(timeoutError(`no request body progress for ${ex.writeTimeoutMs} ms`, 'PORTCULLIS_WRITE_TIMEOUT'));
     } else {
-      ex.timer.refresh();
+      c.abort(new ProxyError('REQUEST_TIMEOUT', `client sent no body bytes for ${ex.writeTimeoutMs} ms`));
     }
-  } else if (ex.timerPhase === PHASE_READ) {
-    if (c.paused) {
-      ex.timer.refresh();
-    } else {
-      clearUpstreamTimer(ex);
-      c.abort(timeoutError(`nothing read from the upstream for ${ex.readTimeoutMs} ms`, 'PORTCULLIS_READ_TIMEOUT'));
-    }
+  } else if (c.paused) {
+    ex.env.log.info({ request_id: ex.ctx.id }, `client read nothing for ${ex.readTimeoutMs} ms; closing`);
+    ex.ctx.res.destroy();
+  } else {
+    c.abort(timeoutError(`nothing read from the upstream for ${ex.readTimeoutMs} ms`, 'PORTCULLIS_READ_TIMEOUT'));
   }
 }
 

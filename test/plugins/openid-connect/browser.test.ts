@@ -135,6 +135,7 @@ describe('sessions and logout', { skip }, () => {
     await env.protect('refreshing', { client_id: ['kong'], client_secret: ['kong-secret'], leeway: 299 });
     await env.protect('formpost', { client_id: ['kong'], client_secret: ['kong-secret'], response_mode: 'form_post', preserve_query_args: true });
     await env.protect('respond', { client_id: ['kong'], client_secret: ['kong-secret'], login_action: 'response', login_tokens: ['id_token', 'access_token'] });
+    await env.protect('land', { client_id: ['kong'], client_secret: ['kong-secret'], login_action: 'redirect', login_redirect_mode: 'query', login_redirect_uri: [`${env.echo.url}/anything/landing?from=login`] });
   });
 
   async function loggedIn(path: string): Promise<{ page: Page; close: () => Promise<void> }> {
@@ -228,6 +229,20 @@ describe('sessions and logout', { skip }, () => {
       assert.equal(JSON.stringify(reply.form).includes('code'), false);
     } finally {
       await close();
+    }
+  });
+
+  test('login_action redirect sends the browser to login_redirect_uri with the login tokens in the query', async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    try {
+      await page.goto(`${env.gw.proxyUrl}/land`);
+      await login(page, 'Blog_with_scope', DEMO_PASSWORD);
+      assert.ok(page.url().startsWith(`${env.echo.url}/anything/landing?from=login&id_token=`), page.url());
+      const reply = await echoed(page);
+      assert.equal(decodeJwtPayload(reply.args.id_token as string).preferred_username, 'Blog_with_scope');
+    } finally {
+      await context.close();
     }
   });
 

@@ -31,7 +31,7 @@ export function send(url: string, options: SendOptions = {}): Promise<SimpleResp
   return new Promise((resolve, reject) => {
     const req = (isHttps ? httpsRequest : httpRequest)(
       {
-        host: u.hostname,
+        host: u.hostname.replace(/^\[(.*)\]$/, '$1'),
         port: u.port,
         // Raw path as written (URL drops a bare trailing '?').
         path: url.slice(u.origin.length) || '/',

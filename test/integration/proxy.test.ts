@@ -225,6 +225,25 @@ test('proxied responses carry Via, Server, latency headers and X-Kong-Request-Id
   assert.equal(res.headers['x-kong-response-latency'], undefined);
 });
 
+test('with server_tokens and latency_tokens off, no Server, Via or latency headers are added', async () => {
+  const svc = service({ host: '127.0.0.1', port: up.port });
+  const quiet = await startTestProxy(snapshot({ services: [svc], routes: [route(svc, { paths: ['/text'], strip_path: false })] }), { settings: { serverTokens: false, latencyTokens: false } });
+  try {
+    const proxied = await send(`${quiet.url}/text`);
+    assert.equal(proxied.headers['via'], '1.0 upstream-proxy', 'the upstream’s Via passes untouched');
+    assert.equal(proxied.headers['server'], undefined);
+    assert.equal(proxied.headers['x-kong-upstream-latency'], undefined);
+    assert.equal(proxied.headers['x-kong-proxy-latency'], undefined);
+    assert.match(proxied.headers['x-kong-request-id'] as string, /^[0-9a-f]{32}$/);
+    const generated = await send(`${quiet.url}/nothing`);
+    assert.equal(generated.status, 404);
+    assert.equal(generated.headers['server'], undefined);
+    assert.equal(generated.headers['x-kong-response-latency'], undefined);
+  } finally {
+    await quiet.close();
+  }
+});
+
 test('a request no route matches gets 404 with Kong’s message and the request id', async () => {
   const res = await send(`${proxy.url}/nothing-here`, { headers: { accept: 'application/json' } });
   assert.equal(res.status, 404);

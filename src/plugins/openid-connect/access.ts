@@ -12,9 +12,9 @@
  */
 import type { RequestContext } from '../../core/context.ts';
 import * as pdk from '../../pdk/index.ts';
-import { Attempt } from './attempt.ts';
 import { authorize } from './authorize.ts';
-import { acceptGrantTokens, authenticate } from './authenticate.ts';
+import { acceptGrantTokens, authenticate, reverify } from './authenticate.ts';
+import { Attempt, decodeClaims } from './attempt.ts';
 import { clientByArg, selectClient } from './clients.ts';
 import type { CompiledOidc } from './compile.ts';
 import { mapConsumer, sanitizeConsumerHeaders, setAnonymous, setIdentity, type ClaimSources } from './consumer.ts';
@@ -70,7 +70,8 @@ async function run(a: Attempt): Promise<void> {
 
   if ((await authenticate(a)) === 'answered') return;
 
-  await checkExpiry(a);
+  const refreshed = await checkExpiry(a);
+  if (!refreshed && a.method === 'session' && conf.expiry.reverify) await reverify(a);
   checkJwtSessionCookie(a);
 
   // Authorization: opaque tokens without introspection data are introspected to read their claims (Kong).
@@ -122,17 +123,17 @@ async function run(a: Attempt): Promise<void> {
  * refresh of a token that has not actually expired yet lets the request
  * through on the current token (Kong FTI-2999).
  */
-async function checkExpiry(a: Attempt): Promise<void> {
+async function checkExpiry(a: Attempt): Promise<boolean> {
   const { conf } = a;
   const t = a.tokens;
   if (t === null || t.access_token === '') throw unauthorized('access token was not found');
   const exp = a.exp;
-  if (exp === 0) return;
+  if (exp === 0) return false;
   const now = Math.floor(Date.now() / 1000);
   const leeway = conf.expiry.leewaySec;
   const canRefresh = conf.expiry.refreshTokens && t.refresh_token !== undefined;
   const adjusted = leeway === 0 ? exp : canRefresh ? exp - leeway : exp + leeway;
-  if (adjusted > now) return;
+  if (adjusted > now) return false;
 
   if (!conf.expiry.refreshTokens) throw unauthorized('access token has expired and refreshing of tokens was disabled', TOKEN_EXPIRED_DESCRIPTION);
   if (t.refresh_token === undefined) throw unauthorized('access token cannot be refreshed in absence of refresh token', TOKEN_EXPIRED_DESCRIPTION);
@@ -140,19 +141,25 @@ async function checkExpiry(a: Attempt): Promise<void> {
   const stillValid = exp > now;
   let refreshed;
   try {
-    refreshed = await refreshGrant(a.ctx, conf.tokenEndpoint, conf.clients, a.client, a.provided, conf.http, conf.caches, t.refresh_token, t, false);
+    // The previous ID token is not merged in yet: only what the IdP just issued is verified (Kong order).
+    refreshed = await refreshGrant(a.ctx, conf.tokenEndpoint, conf.clients, a.client, a.provided, conf.http, conf.caches, t.refresh_token, null, false);
   } catch (err) {
     if (stillValid && (err instanceof Rejection || err instanceof IdpUnavailable)) {
       conf.log.debug('[openid-connect] continuing request processing with non-expired access token despite the token refresh failure');
       a.proxyDespiteRefreshFailure = true;
-      return;
+      return false;
     }
     if (err instanceof Rejection) throw unauthorized(`unable to refresh access token using refresh token (${err.reason})`, TOKEN_EXPIRED_DESCRIPTION);
     throw err;
   }
-  const method = a.method!;
-  await acceptGrantTokens(a, refreshed, method, null);
+  const preservedIdToken = refreshed.id_token === undefined ? t.id_token : undefined;
+  await acceptGrantTokens(a, refreshed, a.method!, null);
+  if (preservedIdToken !== undefined) {
+    a.tokens!.id_token = preservedIdToken;
+    a.idClaims = decodeClaims(preservedIdToken);
+  }
   if (a.session !== null && a.session.present) a.sessionRegenerate = true;
+  return true;
 }
 
 /** `jwt_session_cookie`: the access token's `jwt_session_claim` must equal that cookie's value. */

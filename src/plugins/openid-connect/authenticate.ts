@@ -56,7 +56,6 @@ export async function authenticate(a: Attempt): Promise<AuthOutcome> {
     a.exp = typeof data.expires === 'number' ? data.expires : expiryOf(a, null, null);
     a.accessClaims = decodeClaims(data.tokens.access_token);
     a.idClaims = decodeClaims(data.tokens.id_token);
-    if (conf.expiry.reverify) await reverify(a);
     return 'authenticated';
   }
 
@@ -222,8 +221,8 @@ export async function acceptGrantTokens(a: Attempt, tokens: TokenSet, method: Au
   a.sessionModified = true;
 }
 
-/** `reverify`: session tokens are verified again on every request. */
-async function reverify(a: Attempt): Promise<void> {
+/** `reverify`: session tokens are verified again on every request (once known not to be expired). */
+export async function reverify(a: Attempt): Promise<void> {
   const t = a.tokens!;
   if (looksLikeJwt(t.access_token)) {
     const v = await verifyJwt(t.access_token, a.conf.jwt, a.provided, a.conf.caches);

@@ -23,6 +23,8 @@ before(async () => {
   await env.protect('refresh-header', { ...client, auth_methods: ['password'], upstream_refresh_token_header: 'x-refresh', downstream_access_token_header: 'x-token' });
   await env.protect('sid', { ...client, auth_methods: ['bearer'], jwt_session_cookie: 'app_sid', jwt_session_claim: 'sid' });
   await env.protect('plain-logout', { auth_methods: ['bearer'], logout_query_arg: 'bye' });
+  await env.protect('cookie-bearer', { auth_methods: ['bearer'], bearer_token_param_type: ['cookie'], bearer_token_cookie_name: 'at' });
+  await env.protect('mapped-session', { ...client, auth_methods: ['bearer', 'session'], consumer_claims: [['preferred_username']] });
 });
 after(() => env?.close());
 
@@ -50,7 +52,31 @@ describe('sessions for programs', () => {
   });
 });
 
+describe('sessions that stop being good enough', () => {
+  test('forbidden_destroy_session: when the session user no longer maps to a consumer, the 403 also deletes the session cookie', async () => {
+    const c = await env.gw.admin('POST', '/consumers', { username: 'Blog_with_scope' });
+    assert.equal(c.status, 201);
+    await env.gw.settle();
+    const login = await env.call('/mapped-session', { headers: { authorization: `Bearer ${token}` } });
+    assert.equal(login.status, 200);
+    const cookie = login.headers.getSetCookie().map((x) => x.split(';')[0]!).join('; ');
+    assert.equal((await env.call('/mapped-session', { headers: { cookie } })).status, 200);
+    assert.equal((await env.gw.admin('DELETE', '/consumers/Blog_with_scope')).status, 204);
+    await env.gw.settle();
+    const r = await env.call('/mapped-session', { headers: { cookie } });
+    assert.equal(r.status, 403);
+    assert.ok(r.headers.getSetCookie().some((x) => /^session=;/.test(x) && /Max-Age=0/.test(x)), r.headers.getSetCookie().join(' | '));
+  });
+});
+
 describe('token checks and headers', () => {
+  test('a bearer token in a cookie (bearer_token_param_type cookie) is used and removed from the upstream cookies', async () => {
+    const r = await env.call('/cookie-bearer', { headers: { cookie: `at=${token}; keep=1` } });
+    assert.equal(r.status, 200);
+    assert.equal(r.body.headers.cookie, 'keep=1');
+    assert.equal(r.body.headers.authorization, `Bearer ${token}`);
+  });
+
   test('introspect_jwt_tokens: a JWT revoked at the IdP is refused although its signature is valid', async () => {
     const t = await env.idp.issueAccessToken({ username: 'Blog_with_scope' });
     assert.equal((await env.call('/revocable', { headers: { authorization: `Bearer ${t}` } })).status, 200);

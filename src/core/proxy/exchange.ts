@@ -193,6 +193,12 @@ export class Exchange implements Dispatcher.DispatchHandler {
     onUpstreamEnd(this);
   }
   onResponseError(_controller: Dispatcher.DispatchController, err: Error): void {
-    onUpstreamError(this, err);
+    // Must not throw: undici would re-emit it as an 'error' event on the pool.
+    try {
+      onUpstreamError(this, err);
+    } catch (bug) {
+      this.env.log.error({ request_id: this.ctx.id, err: bug }, 'failure while handling an upstream error');
+      this.ctx.res.destroy();
+    }
   }
 }

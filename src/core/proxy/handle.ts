@@ -98,7 +98,13 @@ function onResponseDrain(this: ServerResponse): void {
 
 function onResponseClose(this: ServerResponse): void {
   const ex = (this as WithExchange)[kExchange];
-  if (ex !== undefined) finish(ex);
+  if (ex === undefined) return;
+  try {
+    finish(ex);
+  } catch (err) {
+    // An event handler must not throw: it would take the process down.
+    ex.env.log.error({ request_id: ex.ctx.id, err }, 'failure in the log phase');
+  }
 }
 
 /** Split the request target; Host → host/port; normalise the path. False = 400. */
@@ -292,6 +298,15 @@ function afterAccess(ex: Exchange): void {
 export function finish(ex: Exchange): void {
   if (ex.done) return;
   ex.done = true;
+  const env = ex.env;
+  try {
+    logPhase(ex);
+  } finally {
+    if (--env.inflight === 0 && env.onIdle !== null) env.onIdle();
+  }
+}
+
+function logPhase(ex: Exchange): void {
   const ctx = ex.ctx;
   const env = ex.env;
   const res = ctx.res;
@@ -325,5 +340,4 @@ export function finish(ex: Exchange): void {
     );
   }
   env.metrics?.observe(ctx.route, ctx.service, status, ex.source, total, kongMs, upstreamMs, bytesIn, ex.bytesOut);
-  if (--env.inflight === 0 && env.onIdle !== null) env.onIdle();
 }

@@ -134,9 +134,20 @@ export function mergeInto(out: Record<string, string | string[]>, bag: HeaderBag
 }
 
 /** Write the response; returns the body bytes sent. */
-function send(ctx: RequestContext, status: number, out: Record<string, string | string[]>, body: string | Buffer | null, env: RespondEnv, plan: PluginPlan | null): number {
+function send(ctx: RequestContext, status: number, answer: Record<string, string | string[]>, body: string | Buffer | null, env: RespondEnv, plan: PluginPlan | null): number {
+  // Header precedence as in Kong (each step writes ngx.header in turn): headers a
+  // plugin set before the answer, then the answer's own, then header_filter's.
+  let out = answer;
+  const early = ctx.responseHeaders;
+  if (early !== null) {
+    out = {};
+    mergeInto(out, early);
+    mergeInto(out, answer);
+    ctx.responseHeaders = null;
+  }
   if (plan !== null) runHeaderFilter(ctx, plan, env.log);
   if (ctx.responseHeaders !== null) mergeInto(out, ctx.responseHeaders);
+  if (early !== null) ctx.responseHeaders = early;
   let payload: Buffer | string = body ?? '';
   if (plan !== null && plan.hasBodyFilter) {
     payload = runBodyFilter(ctx, plan, typeof payload === 'string' ? Buffer.from(payload) : payload, true, env.log);

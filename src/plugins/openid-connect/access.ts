@@ -20,6 +20,7 @@ import type { CompiledOidc } from './compile.ts';
 import { mapConsumer, sanitizeConsumerHeaders, setAnonymous, setIdentity, type ClaimSources } from './consumer.ts';
 import { logNotice, noCache, realmOf, redirect, Rejection, sendRejection, sendUnexpected, TOKEN_EXPIRED_DESCRIPTION, unauthorized, Unexpected } from './errors.ts';
 import { recordIdpFailure } from './failures.ts';
+import { loginAction } from './flows/login-action.ts';
 import { isLogout, logoutLocation, revokeTokens } from './flows/logout.ts';
 import { refreshGrant } from './flows/refresh.ts';
 import { injectHeaders, sanitizeHeaders } from './headers.ts';
@@ -192,52 +193,6 @@ async function writeSession(a: Attempt, consumer: { id: string; username: string
   }
 }
 
-/** login_action response / redirect after a login method (default: the code flow). */
-function loginAction(a: Attempt): boolean {
-  const { ctx, conf } = a;
-  const action = conf.login.action;
-  if (action === 'upstream' || a.method === null || !conf.methods.loginMethods.has(a.method)) return false;
-  const t = a.tokens!;
-  const wanted = conf.login.tokens;
-  if (action === 'response') {
-    let body: Record<string, unknown> = {};
-    if (wanted.includes('introspection') && a.introspection !== null) body = a.introspection;
-    else if (wanted.includes('tokens')) body = a.tokenResponse ?? { ...t };
-    else for (const name of wanted) if (name !== 'tokens' && name !== 'introspection' && t[name] !== undefined) body[name] = t[name];
-    noCache(ctx);
-    pdk.response.exit(ctx, 200, body);
-    return true;
-  }
-  let target = a.client.loginRedirectUri ?? a.dynamicLoginUri;
-  if (target === null) {
-    logNotice(conf.log, 'login action was set to redirect but no login redirect uri was specified');
-    return false;
-  }
-  const hash = target.indexOf('#');
-  let fragment = hash === -1 ? '' : target.slice(hash + 1);
-  if (hash !== -1) target = target.slice(0, hash);
-  const q = target.indexOf('?');
-  let query = q === -1 ? '' : target.slice(q + 1).replace(/&+$/, '');
-  if (q !== -1) target = target.slice(0, q);
-  if (a.client.loginRedirectUri !== null && a.preservedArgs !== null) query = query === '' ? a.preservedArgs : `${query}&${a.preservedArgs}`;
-  const args: string[] = [];
-  for (const name of wanted) {
-    let value: unknown;
-    if (name === 'tokens') value = a.tokenResponse ?? t;
-    else if (name === 'introspection') value = a.introspection;
-    else value = t[name];
-    if (value === undefined || value === null) continue;
-    const text = typeof value === 'object' ? Buffer.from(JSON.stringify(value)).toString('base64url') : String(value);
-    args.push(`${name}=${encodeURIComponent(text)}`);
-  }
-  if (args.length > 0) {
-    if (conf.login.redirectMode === 'query') query = query === '' ? args.join('&') : `${query}&${args.join('&')}`;
-    else fragment = fragment === '' ? args.join('&') : `${fragment}&${args.join('&')}`;
-  }
-  redirect(ctx, target + (query !== '' ? `?${query}` : '') + (fragment !== '' ? `#${fragment}` : ''));
-  return true;
-}
-
 async function logout(a: Attempt): Promise<void> {
   const { ctx, conf } = a;
   const data = a.session?.present ? a.session.data : null;
@@ -254,7 +209,10 @@ async function logout(a: Attempt): Promise<void> {
   const endSession = conf.issuer.overrides.end_session_endpoint ?? provider?.endpoints.endSession ?? null;
   const location = logoutLocation(endSession, a.client, data?.tokens.id_token);
   if (location !== null) redirect(ctx, location);
-  else pdk.response.exit(ctx, 204);
+  else {
+    noCache(ctx);
+    pdk.response.exit(ctx, 204);
+  }
 }
 
 /** Turn a failure into Kong's answer. */

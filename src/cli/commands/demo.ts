@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { resolveSettings, type FlagMap } from '../settings.ts';
 import { configureLogger, type LogLevel } from '../../shared/log.ts';
+import { generateSecret } from '../../shared/secret.ts';
 import { startGateway } from '../../gateway.ts';
 import { parseDeclarative } from '../../store/declarative/index.ts';
 import { startIdp, type Idp } from '../../dev/idp.ts';
@@ -124,7 +125,9 @@ export async function demo(flags: FlagMap): Promise<number> {
       'data-dir': dataDir,
       database: 'sqlite',
       workers: '1',
-      'session-secret': (flags['session-secret'] as string | undefined) ?? `demo-${Math.random().toString(36).slice(2)}${Date.now()}`,
+      // A fresh random secret per run: demo sessions need not survive a restart,
+      // and a fixed one would be a secret in the source.
+      'session-secret': typeof flags['session-secret'] === 'string' ? flags['session-secret'] : generateSecret(),
     });
     const gateway = await startGateway(settings, { logger: log });
     started.push(gateway);

@@ -10,7 +10,7 @@
  * label sets on every observe). They are rendered into prom-client's format
  * only when scraped, by small metric objects registered in the Registry.
  */
-import { Counter, Gauge, Registry } from 'prom-client';
+import { Counter, Gauge, Registry, register as globalRegistry } from 'prom-client';
 import type { RouteEntity, ServiceEntity } from '../schema/entities/types.ts';
 
 /** Kong prometheus exporter's default latency buckets (ms). */
@@ -233,9 +233,13 @@ export class ProxyMetrics {
 
 let processMetrics: ProxyMetrics | null = null;
 
-/** The process-wide proxy metrics (what GET /metrics serves). */
+/**
+ * The process-wide proxy metrics (what GET /metrics serves). They live in
+ * prom-client's global registry: that is the one prom-client's
+ * AggregatorRegistry collects from cluster workers.
+ */
 export function defaultMetrics(): ProxyMetrics {
-  if (processMetrics === null) processMetrics = new ProxyMetrics();
+  if (processMetrics === null) processMetrics = new ProxyMetrics(globalRegistry);
   return processMetrics;
 }
 

@@ -85,6 +85,9 @@ export const AUTH_METHODS = [
 ] as const;
 export type AuthMethod = (typeof AUTH_METHODS)[number];
 
+/** Kong's documented default, in Kong's order (the order has no effect: methods are tried in a fixed order). */
+const AUTH_METHODS_DEFAULT: readonly AuthMethod[] = ['password', 'client_credentials', 'authorization_code', 'bearer', 'introspection', 'userinfo', 'kong_oauth2', 'refresh_token', 'session'];
+
 export const CLIENT_AUTH_METHODS = [
   'client_secret_basic',
   'client_secret_jwt',
@@ -298,7 +301,7 @@ export const configSchema = requireOnly(Type.Object(
     no_proxy: opt(Str()),
 
     // -- authentication methods and where credentials are read
-    auth_methods: enumArray(AUTH_METHODS, AUTH_METHODS),
+    auth_methods: enumArray(AUTH_METHODS, AUTH_METHODS_DEFAULT),
     bearer_token_param_type: enumArray(BEARER_PARAM_TYPES, ['header', 'query', 'body']),
     bearer_token_cookie_name: opt(Str()),
     client_credentials_param_type: enumArray(PARAM_TYPES, ['header', 'query', 'body']),

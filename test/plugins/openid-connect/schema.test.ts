@@ -15,7 +15,7 @@ const ISSUER = 'http://127.0.0.1:9/realms/demo';
 describe('defaults (Kong 3.15 reference)', () => {
   const c = normalizeConfig({ issuer: ISSUER });
   const expected: Record<string, unknown> = {
-    auth_methods: ['authorization_code', 'bearer', 'client_credentials', 'introspection', 'kong_oauth2', 'password', 'refresh_token', 'session', 'userinfo'],
+    auth_methods: ['password', 'client_credentials', 'authorization_code', 'bearer', 'introspection', 'userinfo', 'kong_oauth2', 'refresh_token', 'session'],
     scopes: ['openid'],
     client_auth: null,
     client_arg: 'client_id',

@@ -15,6 +15,7 @@ import type { ConfigSnapshot } from './schema/entities/types.ts';
 import { startGateway, gatewaySettingsFrom, type GatewayHandle } from './gateway.ts';
 import { RuntimeManager } from './core/runtime-manager.ts';
 import { startProxy } from './core/server.ts';
+import { closePools } from './core/proxy/pools.ts';
 import { readFile } from 'node:fs/promises';
 
 interface ConfigMessage {
@@ -98,6 +99,9 @@ export async function startPrimary(settings: Settings, log: Logger): Promise<Clu
 
 /** Worker side: wait for the first snapshot, start the proxy, apply later snapshots. */
 export async function runWorker(settings: Settings, log: Logger): Promise<void> {
+  // Constructing an AggregatorRegistry in a worker installs prom-client's IPC listener, so the
+  // primary's GET /metrics can collect this worker's registry.
+  new AggregatorRegistry();
   const gatewaySettings = gatewaySettingsFrom(settings, log, process.env.PORTCULLIS_INHERITED_SESSION_SECRET);
   const first = await new Promise<ConfigSnapshot>((resolve) => {
     const onMessage = (m: unknown): void => {
@@ -132,7 +136,11 @@ export async function runWorker(settings: Settings, log: Logger): Promise<void> 
   });
   process.send?.({ type: 'portcullis:ready' } satisfies ReadyMessage);
   const stop = (): void => {
-    void proxy.close().then(() => manager.close()).finally(() => process.exit(0));
+    void proxy
+      .close()
+      .then(() => manager.close())
+      .then(() => closePools())
+      .finally(() => process.exit(0));
   };
   process.once('SIGTERM', stop);
   process.once('SIGINT', () => undefined); // the primary decides; Ctrl-C reaches the whole group

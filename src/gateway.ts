@@ -115,6 +115,7 @@ export async function startGateway(settings: Settings, options: StartOptions = {
         logger: log,
       });
       const p = proxy;
+      // Upstream pools are process-wide (shared by every Runtime); the CLI closes them at exit.
       closers.push(() => p.close());
     }
     const info = (): AdminInfo => ({

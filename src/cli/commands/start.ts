@@ -4,6 +4,7 @@ import { resolveSettings, SettingsError, type FlagMap } from '../settings.ts';
 import { configureLogger, type LogLevel } from '../../shared/log.ts';
 import { startGateway, StartupError } from '../../gateway.ts';
 import { startPrimary, runWorker } from '../../cluster.ts';
+import { closePools } from '../../core/proxy/pools.ts';
 
 export async function start(flags: FlagMap): Promise<number> {
   let settings;
@@ -38,7 +39,9 @@ export async function start(flags: FlagMap): Promise<number> {
       if (stopping) return;
       stopping = true;
       log.info({ signal }, 'stopping: draining in-flight requests');
-      void close().then(
+      void close()
+        .then(() => closePools())
+        .then(
         () => process.exit(0),
         (err: unknown) => {
           log.error({ err: (err as Error).message }, 'error while stopping');

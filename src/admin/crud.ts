@@ -71,10 +71,10 @@ function hooksFor(ctx: AdminContext, entity: EntityName, req: AdminRequest, inpu
   return adapters[entity]?.hooks?.(ctx, req, input) ?? {};
 }
 
-/** The request body as entity input; form values are converted to the schema's types. */
-export function entityInput(req: AdminRequest, entity: EntityName): Row {
+/** The request body as entity input; form values are converted to the schema's types (of `existing` on PATCH). */
+export function entityInput(req: AdminRequest, entity: EntityName, existing: Row | null = null): Row {
   const obj = bodyObject(req.body);
-  if (req.body.kind === 'form' || req.body.kind === 'multipart') return coerceFormInput(entity, obj) as Row;
+  if (req.body.kind === 'form' || req.body.kind === 'multipart') return coerceFormInput(entity, obj, existing) as Row;
   return structuredClone(obj);
 }
 
@@ -169,7 +169,7 @@ function collectionHandlers(router: AdminRouter, entity: EntityName): void {
   router.add('PATCH', `/${entity}/:id`, async (req, ctx) => {
     const raw = req.params.id!;
     const existing = await mustLookup(ctx, entity, raw, 'PATCH');
-    const input = entityInput(req, entity);
+    const input = entityInput(req, entity, existing);
     const row = await updateEntity(ctx, entity, existing, input, byFieldOf(entity, raw), hooksFor(ctx, entity, req, input));
     return { status: 200, body: await present(ctx, entity, row) };
   });
@@ -271,7 +271,7 @@ function nestedHandlers(router: AdminRouter, parent: EntityName, child: EntityNa
 
   router.add('PATCH', item, async (req, ctx) => {
     const { parentRow, childRow } = await owned(req, ctx);
-    const input = entityInput(req, child);
+    const input = entityInput(req, child, childRow);
     if (input[field] === undefined) input[field] = { id: parentRow.id };
     const row = await updateEntity(ctx, child, childRow, input, byFieldOf(child, req.params.child!), hooksFor(ctx, child, req, input));
     return { status: 200, body: await present(ctx, child, row) };

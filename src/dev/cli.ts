@@ -79,11 +79,15 @@ function defaultIo(io: Partial<DevCommandIo>): DevCommandIo {
 function untilStopped(signal: AbortSignal | undefined): Promise<string> {
   return new Promise((resolve) => {
     const done = (why: string): void => {
+      // Keep swallowing repeated signals while shutting down (npm forwards Ctrl-C a second time).
+      process.on('SIGINT', ignore);
+      process.on('SIGTERM', ignore);
       process.off('SIGINT', onInt);
       process.off('SIGTERM', onTerm);
       signal?.removeEventListener('abort', onAbort);
       resolve(why);
     };
+    const ignore = (): void => undefined;
     const onInt = (): void => done('SIGINT');
     const onTerm = (): void => done('SIGTERM');
     const onAbort = (): void => done('abort');

@@ -85,12 +85,14 @@ function coerceObject(schema: Obj, value: Obj, overrides: Record<string, Obj> = 
 }
 
 /** Convert form-decoded input for `entity` to its schema's types (plugins: config by the named plugin's schema). */
-export function coerceFormInput(entity: EntityName, input: unknown): unknown {
+export function coerceFormInput(entity: EntityName, input: unknown, existing?: { name?: unknown } | null): unknown {
   if (!isObject(input)) return input;
   const schema = ENTITIES[entity].schema as unknown as Obj;
   const overrides: Record<string, Obj> = {};
-  if (entity === 'plugins' && typeof input.name === 'string') {
-    const module = getPlugin(input.name);
+  // A PATCH body usually omits the plugin name: the stored plugin's name picks the config schema.
+  const pluginName = typeof input.name === 'string' ? input.name : typeof existing?.name === 'string' ? existing.name : null;
+  if (entity === 'plugins' && pluginName !== null) {
+    const module = getPlugin(pluginName);
     if (module) overrides.config = module.schema as unknown as Obj;
   }
   if (entity === 'certificates') overrides.snis = { type: 'array', items: { type: 'string' } };

@@ -20,6 +20,7 @@ import type { GatewaySettings } from './plugins/types.ts';
 import { enabledPlugins } from './plugins/index.ts';
 import { startAdmin, type AdminInfo } from './admin/server.ts';
 import { startProxy, type ProxyHandle } from './core/server.ts';
+import { metricsText } from './core/metrics.ts';
 
 export class StartupError extends Error {
   override name = 'StartupError';
@@ -139,7 +140,7 @@ export async function startGateway(settings: Settings, options: StartOptions = {
       info,
       declarative: settings.database === 'off',
       onConfigReplaced: () => void runtime.reload(),
-      metricsText: options.metricsText,
+      metricsText: options.metricsText ?? metricsText,
     });
     closers.push(() => admin.close());
     return {

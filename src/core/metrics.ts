@@ -131,6 +131,8 @@ export class ProxyMetrics {
     this.configVersion = new Gauge({
       name: 'portcullis_config_version',
       help: 'Version of the configuration the proxy is serving',
+      // Across cluster workers the version is the newest one served, not a sum.
+      aggregator: 'max',
       registers,
     });
   }

@@ -1,0 +1,199 @@
+/**
+ * Portcullis as the CLI starts it — `node src/cli/main.ts start` in DB-less
+ * mode with a generated declarative file, `--workers` processes, proxy and
+ * Admin API on loopback ports — configured per scenario.
+ */
+import { existsSync, writeFileSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { randomBytes } from 'node:crypto';
+import { freePort, spawnService, waitForHttp } from '../lib/proc.ts';
+import type { BenchEnv, SystemSpec, Target } from '../lib/types.ts';
+import type { BenchIdp } from '../lib/idp.ts';
+import type { RequestSpec } from '../lib/load.ts';
+import { browserLogin } from '../lib/login.ts';
+import { routesDocument, sampleRequests } from '../lib/routes.ts';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+
+/** null when the gateway's entry points exist in this tree, else what is missing. */
+export function portcullisUnavailable(root = ROOT): string | null {
+  for (const f of ['src/cli/main.ts', 'src/core/server.ts']) {
+    if (!existsSync(join(root, f))) return `Portcullis is not built yet (${f} missing)`;
+  }
+  return null;
+}
+
+export interface PortcullisOptions {
+  name: string;
+  document: Record<string, unknown>;
+  extraArgs?: string[];
+}
+
+export interface RunningPortcullis {
+  base: string;
+  admin: string;
+  pid: number;
+  stop(): Promise<void>;
+}
+
+export async function startPortcullis(env: BenchEnv, opts: PortcullisOptions): Promise<RunningPortcullis> {
+  const dir = join(env.tmp, opts.name);
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, 'kong.json');
+  writeFileSync(file, JSON.stringify(opts.document, null, 1));
+  const port = await freePort();
+  const adminPort = await freePort();
+  const args = [
+    join(env.root, 'src/cli/main.ts'),
+    'start',
+    '--proxy-listen', `127.0.0.1:${port}`,
+    '--admin-listen', `127.0.0.1:${adminPort}`,
+    '--workers', String(env.workers),
+    '--declarative-config', file,
+    // Access logs off in every system (nginx access_log off, no CustomLog in Apache).
+    '--log-level', 'warn',
+    '--session-secret', randomBytes(32).toString('base64url'),
+    ...(opts.extraArgs ?? []),
+  ];
+  const service = spawnService(opts.name, env.node, args, { logDir: env.tmp, cwd: dir, env: { ...process.env, NODE_ENV: 'production' } });
+  const base = `http://127.0.0.1:${port}`;
+  const admin = `http://127.0.0.1:${adminPort}`;
+  try {
+    await waitForHttp(`${admin}/status`, { service, timeoutMs: 60_000, expect: (s) => s === 200 });
+    // Workers bind after the primary; the proxy answers (any status) once they are up.
+    await waitForHttp(`${base}/__bench/ready`, { service, timeoutMs: 60_000 });
+  } catch (err) {
+    await service.stop();
+    throw err;
+  }
+  return { base, admin, pid: service.pid, stop: () => service.stop() };
+}
+
+function portcullisTarget(p: RunningPortcullis, label: string, requests: RequestSpec[], notes: string[]): Target {
+  return { kind: 'portcullis', label, base: p.base, pids: [p.pid], requests, notes, stop: () => p.stop() };
+}
+
+function service(env: BenchEnv, routes: Array<Record<string, unknown>>, plugins: Array<Record<string, unknown>> = []): Record<string, unknown> {
+  return {
+    _format_version: '3.0',
+    services: [{ name: 'bench', url: env.upstream.base, routes }],
+    ...(plugins.length > 0 ? { plugins } : {}),
+  };
+}
+
+const CLAIM_HEADER = 'x-sub';
+
+/** openid-connect settings shared by the bearer and introspection scenarios: the same checks as Apache's `Require claim`. */
+function oidcBase(idp: BenchIdp): Record<string, unknown> {
+  return {
+    issuer: idp.issuer,
+    client_id: [idp.clientId],
+    client_secret: [idp.clientSecret],
+    scopes_required: [idp.requiredScope],
+    audience_required: [idp.clientId],
+    upstream_headers_claims: ['sub'],
+    upstream_headers_names: [CLAIM_HEADER],
+  };
+}
+
+const spec = (label: string, start: (env: BenchEnv) => Promise<Target>): SystemSpec => ({
+  kind: 'portcullis',
+  label,
+  unavailable: () => portcullisUnavailable(),
+  start,
+});
+
+/** Scenario (a): one route, no plugins. */
+export function portcullisPlainProxy(): SystemSpec {
+  return spec('portcullis', async (env) => {
+    const p = await startPortcullis(env, { name: 'portcullis-proxy', document: service(env, [{ name: 'all', paths: ['/'] }]) });
+    return portcullisTarget(p, 'portcullis', [{ path: '/' }], [`${env.workers} workers, one route (paths /), no plugins`]);
+  });
+}
+
+/** Scenario (b): openid-connect with auth_methods [bearer]. */
+export function portcullisBearer(tokens: 'one' | 'many'): SystemSpec {
+  return spec('portcullis', async (env) => {
+    const idp = await env.idp();
+    const p = await startPortcullis(env, {
+      name: `portcullis-bearer-${tokens}`,
+      document: service(env, [{ name: 'all', paths: ['/'], plugins: [{ name: 'openid-connect', config: { ...oidcBase(idp), auth_methods: ['bearer'], bearer_token_param_type: ['header'] } }] }]),
+    });
+    const list = tokens === 'one' ? [idp.oneToken] : await idp.manyTokens(1000);
+    return portcullisTarget(p, 'portcullis', list.map((t) => ({ path: '/', headers: { Authorization: `Bearer ${t}` } })), [
+      `openid-connect auth_methods [bearer], JWKS discovered from the issuer, scopes_required [${idp.requiredScope}], audience_required [${idp.clientId}], upstream_headers_claims [sub] → ${CLAIM_HEADER}`,
+    ]);
+  });
+}
+
+/** Scenario (d): openid-connect with auth_methods [introspection], cache_introspection on (Kong's default). */
+export function portcullisIntrospection(): SystemSpec {
+  return spec('portcullis', async (env) => {
+    const idp = await env.idp();
+    const p = await startPortcullis(env, {
+      name: 'portcullis-introspection',
+      document: service(env, [{ name: 'all', paths: ['/'], plugins: [{ name: 'openid-connect', config: { ...oidcBase(idp), auth_methods: ['introspection'], bearer_token_param_type: ['header'], cache_introspection: true } }] }]),
+    });
+    const list = await idp.introspectionTokens();
+    return portcullisTarget(p, 'portcullis', list.map((t) => ({ path: '/', headers: { Authorization: `Bearer ${t}` } })), [
+      'openid-connect auth_methods [introspection] (endpoint from discovery, client_secret_basic), cache_introspection true, same scope/audience checks and claim header',
+    ]);
+  });
+}
+
+/** Scenario (c): openid-connect with session + authorization_code; one browser-style login, the cookie replayed. */
+export function portcullisSession(): SystemSpec {
+  return spec('portcullis', async (env) => {
+    const idp = await env.idp();
+    const p = await startPortcullis(env, {
+      name: 'portcullis-session',
+      document: service(env, [{
+        name: 'app',
+        paths: ['/app'],
+        plugins: [{
+          name: 'openid-connect',
+          config: {
+            issuer: idp.issuer,
+            client_id: [idp.clientId],
+            client_secret: [idp.clientSecret],
+            auth_methods: ['session', 'authorization_code'],
+            scopes: ['openid', 'profile', 'email', idp.requiredScope],
+            upstream_headers_claims: ['sub'],
+            upstream_headers_names: [CLAIM_HEADER],
+          },
+        }],
+      }]),
+    });
+    const login = await browserLogin(`${p.base}/app/`, idp.username, idp.password);
+    return portcullisTarget(p, 'portcullis', [{ path: '/app/', headers: { Cookie: login.cookieHeader } }], [
+      `openid-connect auth_methods [session, authorization_code], ${login.steps} HTTP steps to log in once, cookie ${login.cookieNames.join(', ')} replayed; sub → ${CLAIM_HEADER}`,
+    ]);
+  });
+}
+
+/** Scenario (e): N routes (prefix/host/regex mix); requests rotate over 100 of them spread across the table. */
+export function portcullisRoutes(count: number): SystemSpec {
+  return spec(`portcullis ${count.toLocaleString('en')} route${count === 1 ? '' : 's'}`, async (env) => {
+    const document = count === 1 ? service(env, [{ name: 'all', paths: ['/'] }]) : routesDocument(count, env.upstream.base);
+    const p = await startPortcullis(env, { name: `portcullis-routes-${count}`, document });
+    return portcullisTarget(p, `portcullis ${count.toLocaleString('en')} route${count === 1 ? '' : 's'}`, sampleRequests(count === 1 ? 10_000 : count, 100), [
+      count === 1 ? 'one route (paths /) receiving the same 100-request mix' : `${count} routes (60% prefix, 20% host, 20% regex) in ${Math.ceil(count / 100)} services; 100 requests spread over the table`,
+    ]);
+  });
+}
+
+/** Scenario (f): rate-limiting on the plain route, local or redis policy, limits far above the offered load. */
+export function portcullisRateLimited(policy: 'local' | 'redis'): SystemSpec {
+  return spec(`portcullis rate-limiting ${policy}`, async (env) => {
+    const config: Record<string, unknown> = { second: 1_000_000, hour: 1_000_000_000, policy, limit_by: 'ip' };
+    if (policy === 'redis') config.redis = { host: '127.0.0.1', port: 6379 };
+    const p = await startPortcullis(env, {
+      name: `portcullis-rl-${policy}`,
+      document: service(env, [{ name: 'all', paths: ['/'], plugins: [{ name: 'rate-limiting', config }] }]),
+    });
+    return portcullisTarget(p, `portcullis rate-limiting ${policy}`, [{ path: '/' }], [
+      `rate-limiting policy ${policy}${policy === 'redis' ? ' (127.0.0.1:6379)' : ''}, limit_by ip, second 1,000,000 and hour 1,000,000,000 (never 429)`,
+    ]);
+  });
+}

@@ -36,6 +36,9 @@ export interface GatewayHandle {
   close(): Promise<void>;
 }
 
+/** Kong's configuration_hash of the declarative file loaded at start (DB-less), for GET /status. */
+let startupConfigHash: string | null = null;
+
 /** Open the configured store; DB-less mode loads the declarative file into a read-only memory store. */
 export async function openConfiguredStore(settings: Settings, log: Logger): Promise<Store> {
   if (settings.database === 'off') {
@@ -52,6 +55,7 @@ export async function openConfiguredStore(settings: Settings, log: Logger): Prom
         throw new StartupError(`declarative config ${settings.declarativeConfig} is invalid: ${parsed.message}`);
       }
       config = parsed.config;
+      startupConfigHash = parsed.hash;
     }
     return openStore('memory', { snapshot: config, readOnly: true });
   }
@@ -130,6 +134,7 @@ export async function startGateway(settings: Settings, options: StartOptions = {
       proxyListeners: settings.proxyListen,
       adminListeners: settings.adminListen,
       workers: settings.workers,
+      configuration_hash: startupConfigHash,
     });
     const admin = await startAdmin({
       listen: settings.adminListen,

@@ -18,13 +18,13 @@
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import type { Dispatcher } from 'undici';
 import { isIP } from 'node:net';
-import type { HeaderBag } from '../context.ts';
+import type { HeaderBag, RequestContext } from '../context.ts';
 import type { Runtime } from '../runtime-types.ts';
 import type { ServiceEntity } from '../../schema/entities/types.ts';
 import { ProxyError } from '../errors.ts';
 import { HEADER_PROXY_LATENCY, HEADER_REQUEST_ID, HEADER_UPSTREAM_LATENCY, mergeInto } from '../respond.ts';
 import { runBodyFilter, runHeaderFilter } from '../pipeline/runner.ts';
-import type { Exchange } from './exchange.ts';
+import type { Exchange, ProxyEnv } from './exchange.ts';
 import { balancerFor } from './balancer.ts';
 import { hostHeaderFor, stripResponseHopByHop } from './headers.ts';
 import { poolFor, poolKey, type PoolSpec } from './pools.ts';
@@ -298,17 +298,7 @@ export function onUpstreamHeaders(ex: Exchange, controller: Dispatcher.DispatchC
   const out = headers as Record<string, string | string[]>;
   if (ctx.responseHeaders !== null) mergeInto(out, ctx.responseHeaders as HeaderBag);
   if (plan.hasBodyFilter && out['content-length'] !== undefined) delete out['content-length'];
-  // kong/runloop/handler.lua header_filter.after, proxied branch.
-  if (env.latencyTokens) {
-    out[HEADER_UPSTREAM_LATENCY] = String(Math.round(ctx.upstreamLatency));
-    out[HEADER_PROXY_LATENCY] = String(Math.round(ctx.proxyLatency));
-  }
-  if (env.serverTokens) {
-    const via = out['via'];
-    out['via'] = via === undefined ? env.viaToken : `${Array.isArray(via) ? via.join(', ') : via}, ${env.viaToken}`;
-    if (out['server'] === undefined) out['server'] = env.serverHeader;
-  }
-  out[HEADER_REQUEST_ID] = ctx.id;
+  addProxiedResponseHeaders(ctx, env, out);
   const res = ctx.res;
   try {
     res.writeHead(status, out);
@@ -412,4 +402,22 @@ function fail(ex: Exchange, error: ProxyError): void {
     return;
   }
   ex.answerError(error);
+}
+
+/**
+ * The gateway's own headers on a response that came from the upstream
+ * (kong/runloop/handler.lua header_filter.after, proxied branch): latency
+ * tokens, Via/Server, and the request id. Shared by HTTP and WebSocket upgrades.
+ */
+export function addProxiedResponseHeaders(ctx: RequestContext, env: ProxyEnv, out: Record<string, string | string[]>): void {
+  if (env.latencyTokens) {
+    out[HEADER_UPSTREAM_LATENCY] = String(Math.round(ctx.upstreamLatency));
+    out[HEADER_PROXY_LATENCY] = String(Math.round(ctx.proxyLatency));
+  }
+  if (env.serverTokens) {
+    const via = out['via'];
+    out['via'] = via === undefined ? env.viaToken : `${Array.isArray(via) ? via.join(', ') : via}, ${env.viaToken}`;
+    if (out['server'] === undefined) out['server'] = env.serverHeader;
+  }
+  out[HEADER_REQUEST_ID] = ctx.id;
 }

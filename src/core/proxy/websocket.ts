@@ -14,11 +14,11 @@ import { connect as tlsConnect } from 'node:tls';
 import { STATUS_CODES } from 'node:http';
 import type { HeaderBag } from '../context.ts';
 import { ProxyError } from '../errors.ts';
-import { HEADER_PROXY_LATENCY, HEADER_REQUEST_ID, HEADER_UPSTREAM_LATENCY, mergeInto } from '../respond.ts';
+import { mergeInto } from '../respond.ts';
 import type { Exchange } from './exchange.ts';
 import { balancerFor } from './balancer.ts';
 import { hostHeaderFor, stripResponseHopByHop } from './headers.ts';
-import { isTls, pickPeer, sniFrom, trustedCas } from './forward.ts';
+import { addProxiedResponseHeaders, isTls, pickPeer, sniFrom, trustedCas } from './forward.ts';
 
 const MAX_RESPONSE_HEAD = 64 * 1024;
 const UNSAFE_HEADER = /[\r\n\0]/;
@@ -196,16 +196,7 @@ function relay(ex: Exchange, upstream: Socket, parsed: ParsedHead, rest: Buffer)
   stripResponseHopByHop(out, switching);
   if (!switching && framing !== undefined) out['transfer-encoding'] = framing;
   if (ctx.responseHeaders !== null) mergeInto(out, ctx.responseHeaders as HeaderBag);
-  if (env.latencyTokens) {
-    out[HEADER_UPSTREAM_LATENCY] = String(Math.round(ctx.upstreamLatency));
-    out[HEADER_PROXY_LATENCY] = String(Math.round(ctx.proxyLatency));
-  }
-  if (env.serverTokens) {
-    const via = out['via'];
-    out['via'] = via === undefined ? env.viaToken : `${Array.isArray(via) ? via.join(', ') : via}, ${env.viaToken}`;
-    if (out['server'] === undefined) out['server'] = env.serverHeader;
-  }
-  out[HEADER_REQUEST_ID] = ctx.id;
+  addProxiedResponseHeaders(ctx, env, out);
   if (!switching) out['connection'] = 'close';
   const lines = [`HTTP/1.1 ${parsed.status} ${STATUS_CODES[parsed.status] ?? 'Unknown'}`];
   if (!appendHeaders(lines, out)) {

@@ -195,7 +195,11 @@ export function rssBytes(pid: number): number {
 export interface RssSample {
   /** Sum over the process tree. */
   total: number;
-  /** The largest single process (a worker). */
+  /**
+   * The largest worker: the largest descendant of a root (nginx, Apache and
+   * Portcullis workers are children of their master / primary), or the root
+   * itself when it has no children (a single-process server).
+   */
   maxProcess: number;
   processes: number;
 }
@@ -206,6 +210,9 @@ export function sampleRss(roots: number[]): RssSample {
   let processes = 0;
   const seen = new Set<number>();
   for (const root of roots) {
+    let rootRss = 0;
+    let maxChild = 0;
+    let children = 0;
     for (const pid of processTree(root)) {
       if (seen.has(pid)) continue;
       seen.add(pid);
@@ -213,8 +220,14 @@ export function sampleRss(roots: number[]): RssSample {
       if (rss === 0) continue;
       processes++;
       total += rss;
-      if (rss > maxProcess) maxProcess = rss;
+      if (pid === root) rootRss = rss;
+      else {
+        children++;
+        if (rss > maxChild) maxChild = rss;
+      }
     }
+    const worker = children > 0 ? maxChild : rootRss;
+    if (worker > maxProcess) maxProcess = worker;
   }
   return { total, maxProcess, processes };
 }

@@ -155,7 +155,7 @@ export function evaluateBudget(report: BenchReport): BudgetCheck[] {
     const p10k = e.systems.find((x) => x.kind === 'portcullis' && x.label.includes('10,000') && x.status === 'ok');
     out.push(check('(e) 10,000 routes: req/s vs 1 route', p10k?.ratios?.baselineRps ?? null, '≥ 0.9×', (v) => v >= 0.9, 'same request mix, interleaved'));
     out.push(check('(e) route compilation, 10,000 routes', e.routeCompile?.compileMs ?? null, '< 1000 ms', (v) => v < 1000, 'compileRouter() median, bench/micro/route-compile.ts'));
-    out.push(check('(e) RSS per worker, 10,000 routes', p10k?.summary?.peakProcessRssMB ?? null, '< 200 MB', (v) => v < 200, 'largest process of the gateway tree under load'));
+    out.push(check('(e) RSS per worker, 10,000 routes', p10k?.summary?.peakProcessRssMB ?? null, '< 200 MB', (v) => v < 200, 'largest worker process (child of the primary) under load'));
   }
   for (const s of report.scenarios) {
     for (const x of s.systems) {
@@ -204,7 +204,7 @@ export function markdown(report: BenchReport): string {
     lines.push('');
     lines.push(s.description);
     lines.push('');
-    lines.push(`| system | req/s | p50 ms | p99 ms | p99.9 ms | non-2xx | socket err | peak RSS MB (tree) | largest process MB | ${s.id === 'e' ? '× 1 route' : `× ${s.peer ?? 'peer'}`} | × direct |`);
+    lines.push(`| system | req/s | p50 ms | p99 ms | p99.9 ms | non-2xx | socket err | peak RSS MB (tree) | largest worker MB | ${s.id === 'e' ? '× 1 route' : `× ${s.peer ?? 'peer'}`} | × direct |`);
     lines.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
     for (const x of s.systems) {
       if (x.status !== 'ok' || x.summary === undefined) {
@@ -235,7 +235,7 @@ export function markdown(report: BenchReport): string {
     lines.push(`Peak ${f0(k.peakRps)} req/s → offered ${f0(k.targetRps)} req/s (${k.connections} connections, ${k.delayMs} ms pause), achieved ${f0(k.achievedRps)} req/s, p99 ${f2(k.p99)} ms, errors ${k.errors.non2xx + k.errors.socket}.`);
     lines.push(`RSS (process tree) ${k.baselineMB.toFixed(1)} MB after warm-up → ${k.finalMB.toFixed(1)} MB at the end: **${k.growthPct >= 0 ? '+' : ''}${k.growthPct.toFixed(1)}%**.`);
     lines.push('');
-    lines.push('| t (s) | RSS MB (tree) | largest process MB |');
+    lines.push('| t (s) | RSS MB (tree) | largest worker MB |');
     lines.push('|---:|---:|---:|');
     for (const x of k.samples) lines.push(`| ${x.t.toFixed(0)} | ${x.rssMB.toFixed(1)} | ${x.maxProcessMB.toFixed(1)} |`);
     lines.push('');
@@ -245,7 +245,7 @@ export function markdown(report: BenchReport): string {
 
 /** The plain-text table printed while the bench runs and at the end. */
 export function consoleTable(s: ScenarioResult): string {
-  const rows: string[][] = [['system', 'req/s', 'p50', 'p99', 'p99.9', 'non2xx', 'sock', 'RSS MB', 'max proc', 'x peer', 'x direct']];
+  const rows: string[][] = [['system', 'req/s', 'p50', 'p99', 'p99.9', 'non2xx', 'sock', 'RSS MB', 'worker', 'x peer', 'x direct']];
   for (const x of s.systems) {
     if (x.status !== 'ok' || x.summary === undefined) {
       rows.push([x.label, `${x.status}: ${(x.reason ?? '').replace(/\s+/g, ' ').slice(0, 100)}`]);

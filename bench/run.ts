@@ -172,7 +172,7 @@ async function main(): Promise<number> {
   const tmp = realpathSync(mkdtempSync(join(tmpdir(), 'portcullis-bench-')));
   chmodSync(tmp, 0o755);
   const node = process.execPath;
-  log(`Portcullis bench (${opts.quick ? 'quick' : opts.soak > 0 ? 'soak' : 'full'}): ${tool}, ${opts.connections} connections, ${opts.threads} threads, ${opts.workers} workers, ${opts.duration} s × ${opts.rounds} round(s); temp ${tmp}`);
+  log(`Portcullis bench (${opts.soak > 0 ? 'soak' : opts.quick ? 'quick' : 'full'}): ${tool}, ${opts.connections} connections, ${opts.threads} threads, ${opts.workers} workers, ${opts.duration} s × ${opts.rounds} round(s); temp ${tmp}`);
   log(`load average ${loadAverage()}`);
 
   const upstream = await startUpstream({ tmp, node }, opts.upstream, opts.upstreamWorkers);
@@ -249,17 +249,18 @@ async function main(): Promise<number> {
 
   const outDir = resolve(ROOT, opts.outDir);
   mkdirSync(outDir, { recursive: true });
-  const name = `${timestamp(started)}${opts.quick ? '-quick' : opts.soak > 0 ? '-soak' : ''}`;
+  const name = `${timestamp(started)}${opts.soak > 0 ? '-soak' : opts.quick ? '-quick' : ''}`;
+  const latest = opts.soak > 0 ? 'latest-soak.md' : 'latest.md';
   const md = markdown(report);
   writeFileSync(join(outDir, `${name}.json`), `${JSON.stringify(report, null, 2)}\n`);
   writeFileSync(join(outDir, `${name}.md`), `${md}\n`);
-  writeFileSync(join(outDir, 'latest.md'), `${md}\n`);
+  writeFileSync(join(outDir, latest), `${md}\n`);
   log('\n== budget (issue 5)');
   for (const b of report.budget) {
     const v = b.value === null ? 'not measured' : Number.isInteger(b.value) ? String(b.value) : b.value.toFixed(2);
     log(`  ${b.pass === null ? '—   ' : b.pass ? 'pass' : 'FAIL'}  ${b.name}: ${v} (budget ${b.threshold})`);
   }
-  log(`\nresults: ${join(opts.outDir, `${name}.json`)}, ${join(opts.outDir, `${name}.md`)}, ${join(opts.outDir, 'latest.md')}`);
+  log(`\nresults: ${join(opts.outDir, `${name}.json`)}, ${join(opts.outDir, `${name}.md`)}, ${join(opts.outDir, latest)}`);
   // The bench reports; it does not fail on a missed budget (CI runs --quick to prove it still works).
   const broken = report.scenarios.some((s) => s.systems.some((x) => x.status === 'failed'));
   return broken ? 1 : 0;

@@ -64,16 +64,18 @@ export function routesDocument(count: number, upstreamUrl: string, plugins: Arra
   return { _format_version: '3.0', services, ...(plugins.length > 0 ? { plugins } : {}) };
 }
 
+/** Indices of `samples` routes spread evenly over a table of `count`, the first and the last included. */
+export function sampleIndices(count: number, samples: number): number[] {
+  const out: number[] = [];
+  const n = Math.min(count, samples);
+  for (let k = 0; k < n; k++) out.push(n === 1 ? 0 : Math.round((k * (count - 1)) / (n - 1)));
+  return out;
+}
+
 /**
  * `samples` requests spread evenly over the table, the last route included,
  * so the load touches early and late prefix, host and regex routes alike.
  */
 export function sampleRequests(count: number, samples: number): RequestSpec[] {
-  const out: RequestSpec[] = [];
-  const n = Math.min(count, samples);
-  for (let k = 0; k < n; k++) {
-    const i = n === 1 ? 0 : Math.round((k * (count - 1)) / (n - 1));
-    out.push(requestFor(i));
-  }
-  return out;
+  return sampleIndices(count, samples).map(requestFor);
 }

@@ -280,7 +280,8 @@ export function prepareEntity<E extends EntityName>(entity: E, input: unknown, o
   const keep = (v: unknown) => opts.keepTimestamps === true && typeof v === 'number' && v > 0;
   const fresh = opts.mode === 'insert' || (opts.mode === 'upsert' && existing === null);
   if (fresh ? !keep(row.created_at) : row.created_at === undefined || row.created_at === null) row.created_at = ts;
-  if (!keep(row.updated_at)) row.updated_at = ts;
+  // Some entities have no updated_at (Kong's keyauth_credentials).
+  if ('updated_at' in schema.properties && !keep(row.updated_at)) row.updated_at = ts;
   if (typeof row.id === 'string' && !isUuid(row.id)) errors.id = 'expected a valid UUID';
 
   dedupeSets(schema as unknown as Obj, row);

@@ -53,6 +53,7 @@ const emptyConfig = (): Omit<ConfigSnapshot, 'version'> => ({
   consumers: [],
   plugins: [],
   certificates: [],
+  keyauth_credentials: [],
   snis: [],
   ca_certificates: [],
   upstreams: [],
@@ -181,6 +182,32 @@ for (const backend of [sqliteBackend(), postgresBackend(), memoryBackend()]) {
       assert.equal(await store.delete('routes', route.id), true);
       assert.equal(await store.delete('services', svc.id), true);
       assert.equal(await store.get('plugins', plugin.id), null, "the service's plugin went with it");
+    });
+
+    it('stores key-auth credentials findable by key, refuses a duplicate key, and deletes them with their consumer', async () => {
+      const consumer = row('consumers', { username: 'keyauth-owner' });
+      await store.insert('consumers', consumer);
+      const cred = row('keyauth_credentials', { key: 'contract-key', consumer: { id: consumer.id } });
+      assert.equal(cred.key, 'contract-key');
+      assert.equal('updated_at' in cred, false, 'Kong keyauth_credentials have no updated_at');
+      await store.insert('keyauth_credentials', cred);
+      assert.deepEqual(await store.getByKey('keyauth_credentials', 'contract-key'), cred);
+      const page = await store.list('keyauth_credentials', { size: 10, foreign: { field: 'consumer', id: consumer.id } });
+      assert.deepEqual(page.data.map((c) => c.id), [cred.id]);
+      await rejects(
+        store.insert('keyauth_credentials', row('keyauth_credentials', { key: 'contract-key', consumer: { id: consumer.id } })),
+        'UNIQUE_VIOLATION',
+        { key: 'contract-key' },
+        `UNIQUE violation detected on '{key="contract-key"}'`,
+      );
+      const orphanOwner = randomUUID();
+      await rejects(store.insert('keyauth_credentials', row('keyauth_credentials', { key: 'orphan-key', consumer: { id: orphanOwner } })), 'FOREIGN_KEY_VIOLATION', {
+        consumer: { id: orphanOwner },
+      });
+      assert.equal((await store.snapshot()).keyauth_credentials.some((c) => c.id === cred.id), true);
+      await store.delete('consumers', consumer.id);
+      assert.equal(await store.get('keyauth_credentials', cred.id), null, "the consumer's key went with it");
+      assert.equal(await store.getByKey('keyauth_credentials', 'contract-key'), null);
     });
 
     it("deletes a route's and a consumer's plugins with them", async () => {

@@ -113,6 +113,7 @@ export function snapshot(parts: Partial<ConfigSnapshot>): ConfigSnapshot {
     consumers: [],
     plugins: [],
     certificates: [],
+    keyauth_credentials: [],
     snis: [],
     ca_certificates: [],
     upstreams: [],

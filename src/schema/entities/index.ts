@@ -7,6 +7,7 @@ import { caCertificates } from './ca-certificates.ts';
 import { certificates } from './certificates.ts';
 import { consumers } from './consumers.ts';
 import { foreignRelations, type EntityDefinition, type ForeignRelation } from './definition.ts';
+import { keyauthCredentials } from './keyauth-credentials.ts';
 import { plugins } from './plugins.ts';
 import { routes } from './routes.ts';
 import { services } from './services.ts';
@@ -25,6 +26,7 @@ export const ENTITIES: Record<EntityName, EntityDefinition> = {
   ca_certificates: caCertificates,
   upstreams,
   targets,
+  keyauth_credentials: keyauthCredentials,
 };
 
 export function entityDefinition(name: EntityName): EntityDefinition {
@@ -75,5 +77,6 @@ export const INSERT_ORDER: readonly EntityName[] = [
   'consumers',
   'upstreams',
   'targets',
+  'keyauth_credentials',
   'plugins',
 ];

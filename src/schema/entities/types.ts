@@ -121,6 +121,22 @@ export interface TargetEntity {
   tags: string[] | null;
 }
 
+/**
+ * key-auth credential (Kong's `keyauth_credentials`, kong/plugins/key-auth/daos.lua):
+ * no updated_at. `ttl` is served as the seconds left (null: never expires);
+ * `ttl_expires_at` is this gateway's record of when (epoch seconds), never
+ * served by the Admin API.
+ */
+export interface KeyAuthCredentialEntity {
+  id: string;
+  created_at: number;
+  consumer: ForeignKey;
+  key: string;
+  ttl: number | null;
+  ttl_expires_at?: number | null;
+  tags: string[] | null;
+}
+
 /** Every entity kind the store knows, by its Admin API collection name. */
 export interface EntityMap {
   services: ServiceEntity;
@@ -132,6 +148,7 @@ export interface EntityMap {
   ca_certificates: CaCertificateEntity;
   upstreams: UpstreamEntity;
   targets: TargetEntity;
+  keyauth_credentials: KeyAuthCredentialEntity;
 }
 
 export type EntityName = keyof EntityMap;
@@ -146,6 +163,7 @@ export const ENTITY_NAMES = [
   'ca_certificates',
   'upstreams',
   'targets',
+  'keyauth_credentials',
 ] as const satisfies readonly EntityName[];
 
 /**
@@ -163,4 +181,5 @@ export interface ConfigSnapshot {
   ca_certificates: CaCertificateEntity[];
   upstreams: UpstreamEntity[];
   targets: TargetEntity[];
+  keyauth_credentials: KeyAuthCredentialEntity[];
 }

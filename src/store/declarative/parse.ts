@@ -398,6 +398,7 @@ export function loadDeclarative(doc: Record<string, unknown>, hash: string = con
     certificates: [],
     snis: [],
     ca_certificates: [],
+    keyauth_credentials: [],
     upstreams: [],
     targets: [],
   };

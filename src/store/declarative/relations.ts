@@ -25,6 +25,7 @@ export const RELATIONS: readonly Relation[] = [
   { child: 'plugins', field: 'consumer', parent: 'consumers' },
   { child: 'snis', field: 'certificate', parent: 'certificates' },
   { child: 'targets', field: 'upstream', parent: 'upstreams' },
+  { child: 'keyauth_credentials', field: 'consumer', parent: 'consumers' },
 ];
 
 /**
@@ -40,6 +41,7 @@ export const ENDPOINT_KEYS: Readonly<Partial<Record<EntityName, string>>> = {
   snis: 'name',
   upstreams: 'name',
   targets: 'target',
+  keyauth_credentials: 'key',
 };
 
 /** Entities in dependency order (referenced before referencing), Kong's topological sort. */
@@ -47,6 +49,7 @@ export const ENTITY_ORDER: readonly EntityName[] = [
   'ca_certificates',
   'certificates',
   'consumers',
+  'keyauth_credentials',
   'services',
   'routes',
   'snis',
@@ -66,6 +69,7 @@ export const SINGULAR: Readonly<Record<EntityName, string>> = {
   ca_certificates: 'ca_certificate',
   upstreams: 'upstream',
   targets: 'target',
+  keyauth_credentials: 'keyauth_credential',
 };
 
 export function relationsOfChild(child: EntityName): Relation[] {

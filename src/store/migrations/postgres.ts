@@ -39,4 +39,15 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
       'CREATE INDEX plugins_consumer_idx ON plugins (consumer_id)',
     ],
   },
+  {
+    // key-auth credentials (Kong's keyauth_credentials): unique key, cascading with their consumer.
+    version: 2,
+    name: '002_keyauth_credentials',
+    up: [
+      `CREATE TABLE keyauth_credentials (${common}, key text UNIQUE, consumer_id uuid REFERENCES consumers (id) ON DELETE CASCADE)`,
+      'CREATE INDEX keyauth_credentials_created_at_idx ON keyauth_credentials (created_at, id)',
+      'CREATE INDEX keyauth_credentials_tags_idx ON keyauth_credentials USING GIN (tags)',
+      'CREATE INDEX keyauth_credentials_consumer_idx ON keyauth_credentials (consumer_id)',
+    ],
+  },
 ];

@@ -39,4 +39,14 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
       'CREATE INDEX plugins_consumer_idx ON plugins (consumer_id)',
     ],
   },
+  {
+    // key-auth credentials (Kong's keyauth_credentials): unique key, cascading with their consumer.
+    version: 2,
+    name: '002_keyauth_credentials',
+    up: [
+      `CREATE TABLE keyauth_credentials (${common}, key TEXT UNIQUE, consumer_id TEXT REFERENCES consumers (id) ON DELETE CASCADE)`,
+      ordered('keyauth_credentials'),
+      'CREATE INDEX keyauth_credentials_consumer_idx ON keyauth_credentials (consumer_id)',
+    ],
+  },
 ];

@@ -1,0 +1,57 @@
+/**
+ * key-auth credential (Kong 3.x kong/plugins/key-auth/daos.lua, entity
+ * `keyauth_credentials`, Admin API `/key-auths`, nested
+ * `/consumers/{consumer}/key-auth`): a consumer's API key.
+ *
+ * Kong's DAO: endpoint_key = "key", key unique and `auto` (a random
+ * 32-hex-character string when omitted), consumer required with on_delete
+ * cascade, created_at in seconds, no updated_at, and `ttl = true`: a
+ * credential may be given a lifetime in seconds, after which it is gone
+ * (Admin API 404, proxy 401). Kong keeps the expiry in the database and
+ * serves `ttl` as the seconds left; here the expiry is `ttl_expires_at`
+ * (epoch seconds) inside the row, and the Admin API presents `ttl` as the
+ * seconds left (src/admin/keyauth-credentials.ts).
+ */
+import { randomBytes } from 'node:crypto';
+import { Type } from '@sinclair/typebox';
+import { typedefs } from '../typedefs.ts';
+import type { EntityDefinition } from './definition.ts';
+
+/** Kong's ttl bounds for DAO options (kong/db/dao/init.lua validate_options_value: 0 < ttl <= 100000000). */
+const MAX_TTL = 100_000_000;
+
+export const keyauthCredentialSchema = Type.Object({
+  id: Type.Optional(typedefs.uuid()),
+  created_at: Type.Optional(typedefs.autoTimestampS()),
+  consumer: typedefs.foreign('consumers', { kong: { onDelete: 'cascade' }, description: 'The consumer the key belongs to.' }),
+  key: Type.Optional(Type.String({ minLength: 1, kong: { unique: true, auto: true, referenceable: true, encrypted: true }, description: 'The API key; generated when omitted.' })),
+  ttl: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_TTL, description: 'The number of seconds the key is going to be valid.' })),
+  // Internal: when the ttl runs out (epoch seconds). Set from `ttl` on every write.
+  ttl_expires_at: Type.Optional(Type.Number()),
+  tags: Type.Optional(typedefs.tags()),
+});
+
+/** Kong's utils.random_string(): 32 hex characters from 16 random bytes. */
+export function randomKey(): string {
+  return randomBytes(16).toString('hex');
+}
+
+export const keyauthCredentials: EntityDefinition = {
+  name: 'keyauth_credentials',
+  schema: keyauthCredentialSchema,
+  endpointKey: 'key',
+  uniques: ['key'],
+  cacheKey: null,
+  timestamps: 's',
+  contextualDefaults(row) {
+    if (row.key === undefined || row.key === null) row.key = randomKey();
+  },
+  finalize(row) {
+    row.ttl_expires_at = typeof row.ttl === 'number' ? Date.now() / 1000 + row.ttl : null;
+  },
+};
+
+/** Whether a credential's ttl has run out at `nowS` (epoch seconds). */
+export function credentialExpired(row: { ttl_expires_at?: unknown }, nowS = Date.now() / 1000): boolean {
+  return typeof row.ttl_expires_at === 'number' && row.ttl_expires_at <= nowS;
+}

@@ -6,7 +6,7 @@
  */
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync, chmodSync, realpathSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { spawn } from 'node:child_process';
 import { parseArgs, USAGE, type BenchOptions } from './lib/args.ts';
@@ -16,6 +16,7 @@ import { startBenchIdp, type BenchIdp } from './lib/idp.ts';
 import { collectConditions, loadAverage } from './lib/conditions.ts';
 import { computeRatios, consoleTable, evaluateBudget, markdown, summarize, type BenchReport, type RouteCompileResult, type ScenarioResult, type SystemResult } from './lib/report.ts';
 import { runSoak } from './lib/soak.ts';
+import { hotFunctions, profilesIn } from './lib/profile.ts';
 import type { BenchEnv, Scenario, Target } from './lib/types.ts';
 import { selectScenarios, SCENARIOS } from './scenarios.ts';
 import { startUpstream } from './systems/upstream.ts';
@@ -109,6 +110,7 @@ async function runScenario(env: BenchEnv, scenario: Scenario, opts: BenchOptions
       if (s.target === null) continue;
       live.delete(s.target);
       await s.target.stop();
+      if (s.target.profileDir !== undefined) attachProfile(s.result, s.target.profileDir);
     }
   }
   const result: ScenarioResult = { id: scenario.id, title: scenario.title, description: scenario.description, peer: scenario.peer, systems: systems.map((s) => s.result) };
@@ -130,6 +132,26 @@ async function runScenario(env: BenchEnv, scenario: Scenario, opts: BenchOptions
   log(consoleTable(result));
   if (result.routeCompile !== undefined) log(`  route compilation, ${result.routeCompile.routes} routes: ${result.routeCompile.compileMs.toFixed(1)} ms (median)`);
   return result;
+}
+
+/** The busiest process's profile (the most non-idle samples: a worker under load), summarised. */
+function attachProfile(result: SystemResult, dir: string): void {
+  let best: ReturnType<typeof hotFunctions> | null = null;
+  let bestFile = '';
+  for (const file of profilesIn(dir)) {
+    const h = hotFunctions(file, ROOT, 20);
+    if (best === null || h.busy > best.busy) {
+      best = h;
+      bestFile = file;
+    }
+  }
+  if (best === null) {
+    log(`  ${result.label}: no CPU profile was written in ${dir}`);
+    return;
+  }
+  result.profile = { file: relative(ROOT, bestFile), samples: best.samples, functions: best.functions };
+  log(`  ${result.label}: CPU profile ${relative(ROOT, bestFile)} — hottest (self time):`);
+  for (const f of best.functions.slice(0, 12)) log(`    ${f.selfPct.toFixed(1).padStart(5)}%  ${f.name}  ${f.where}`);
 }
 
 /** bench/micro/route-compile.ts in its own process (a fresh heap, like a gateway start). */
@@ -184,6 +206,7 @@ async function main(): Promise<number> {
     tmp,
     workers: opts.workers,
     quick: opts.quick,
+    cpuProfDir: opts.cpuProf ? join(resolve(ROOT, opts.outDir), 'profiles', timestamp(started)) : null,
     upstream,
     idp: () => {
       idpStarting ??= startBenchIdp(tmp).then((i) => (idp = i));

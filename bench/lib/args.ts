@@ -23,6 +23,8 @@ export interface BenchOptions {
   soak: number;
   outDir: string;
   keepTemp: boolean;
+  /** Run Portcullis with --cpu-prof; profiles under <out>/profiles/. */
+  cpuProf: boolean;
   help: boolean;
 }
 
@@ -44,6 +46,8 @@ export const USAGE = `Usage: npm run bench -- [options]
                           (scenario from --scenario, default bN)
   --out DIR               results directory (default bench/results)
   --keep-temp             keep the temp dir with generated configs and logs
+  --cpu-prof              run Portcullis with node --cpu-prof: .cpuprofile files (flame graphs in
+                          Chrome DevTools / speedscope) under <out>/profiles/, hottest functions printed
 `;
 
 function num(v: string | undefined, flag: string, min: number): number {
@@ -66,7 +70,7 @@ export function parseArgs(argv: string[]): BenchOptions {
     const v = flags.get(k);
     return typeof v === 'string' ? v : undefined;
   };
-  const known = new Set(['quick', 'scenario', 'duration', 'warmup', 'rounds', 'connections', 'threads', 'workers', 'upstream-workers', 'upstream', 'load-generator', 'systems', 'soak', 'out', 'keep-temp', 'help']);
+  const known = new Set(['quick', 'scenario', 'duration', 'warmup', 'rounds', 'connections', 'threads', 'workers', 'upstream-workers', 'upstream', 'load-generator', 'systems', 'soak', 'out', 'keep-temp', 'cpu-prof', 'help']);
   for (const k of flags.keys()) if (!known.has(k)) throw new Error(`unknown option --${k}\n\n${USAGE}`);
   const quick = flags.has('quick');
   const upstream = str('upstream') ?? 'auto';
@@ -89,6 +93,7 @@ export function parseArgs(argv: string[]): BenchOptions {
     soak: str('soak') !== undefined ? num(str('soak'), '--soak', 1) : 0,
     outDir: str('out') ?? 'bench/results',
     keepTemp: flags.has('keep-temp'),
+    cpuProf: flags.has('cpu-prof'),
     help: flags.has('help'),
   };
 }

@@ -15,7 +15,7 @@ export interface Service {
   /** Resolves with the exit code (or the signal name) once the process has exited. */
   readonly exited: Promise<number | string>;
   hasExited(): boolean;
-  /** SIGTERM to the process group, SIGKILL after `graceMs`. */
+  /** SIGTERM to the process, SIGKILL to its whole group after `graceMs` or when stragglers outlive it. */
   stop(graceMs?: number): Promise<void>;
 }
 
@@ -57,7 +57,13 @@ export function spawnService(name: string, command: string, args: string[], opts
     hasExited: () => done,
     async stop(graceMs = 8000): Promise<void> {
       if (done) return;
-      signalGroup(pid, 'SIGTERM');
+      // The leader only: masters (nginx, Apache, the Portcullis primary) stop their own workers;
+      // a second SIGTERM straight to a worker would kill it before it drains (and writes its --cpu-prof).
+      try {
+        process.kill(pid, 'SIGTERM');
+      } catch {
+        // already gone
+      }
       const timer = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), graceMs).unref());
       if ((await Promise.race([exited, timer])) === 'timeout') {
         signalGroup(pid, 'SIGKILL');

@@ -28,6 +28,8 @@ export interface SystemResult {
   notes: string[];
   runs: RunRecord[];
   summary?: Summary;
+  /** --cpu-prof: the hottest functions of the busiest process. */
+  profile?: { file: string; samples: number; functions: Array<{ name: string; where: string; selfPct: number }> };
   ratios?: { peerRps?: number; peerP99?: number; directRps?: number; baselineRps?: number };
 }
 
@@ -227,6 +229,15 @@ export function markdown(report: BenchReport): string {
     lines.push('');
     for (const x of s.systems) for (const n of x.notes) lines.push(`- ${x.label}: ${n}`);
     lines.push('');
+    for (const x of s.systems) {
+      if (x.profile === undefined) continue;
+      lines.push(`CPU profile of ${x.label} (busiest process, ${x.profile.samples} samples, \`${x.profile.file}\`), self time:`);
+      lines.push('');
+      lines.push('| self % | function | where |');
+      lines.push('|---:|---|---|');
+      for (const f of x.profile.functions) lines.push(`| ${f.selfPct.toFixed(1)} | ${f.name.replace(/\|/g, '\\|')} | ${f.where} |`);
+      lines.push('');
+    }
   }
   if (report.soak !== undefined) {
     const k = report.soak;

@@ -17,6 +17,8 @@ export interface Target {
   requests: RequestSpec[];
   /** What was done to get here (config, login), for the report. */
   notes: string[];
+  /** Where this system's CPU profiles land (--cpu-prof), if any. */
+  profileDir?: string;
   stop(): Promise<void>;
 }
 
@@ -40,6 +42,8 @@ export interface BenchEnv {
   /** Worker processes for Portcullis, nginx and Apache (= cores by default). */
   workers: number;
   quick: boolean;
+  /** When set, Portcullis processes write .cpuprofile files under this directory (one subdirectory per system). */
+  cpuProfDir: string | null;
   upstream: Upstream;
   /** The local IdP (started on first use). */
   idp(): Promise<BenchIdp>;

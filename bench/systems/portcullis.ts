@@ -34,6 +34,7 @@ export interface RunningPortcullis {
   base: string;
   admin: string;
   pid: number;
+  profileDir: string | undefined;
   stop(): Promise<void>;
 }
 
@@ -56,7 +57,14 @@ export async function startPortcullis(env: BenchEnv, opts: PortcullisOptions): P
     '--session-secret', randomBytes(32).toString('base64url'),
     ...(opts.extraArgs ?? []),
   ];
-  const service = spawnService(opts.name, env.node, args, { logDir: env.tmp, cwd: dir, env: { ...process.env, NODE_ENV: 'production' } });
+  const childEnv: NodeJS.ProcessEnv = { ...process.env, NODE_ENV: 'production' };
+  let profileDir: string | undefined;
+  if (env.cpuProfDir !== null) {
+    // Inherited by the cluster workers: one profile per process, written when it exits.
+    profileDir = join(env.cpuProfDir, opts.name);
+    childEnv.NODE_OPTIONS = `${process.env.NODE_OPTIONS ?? ''} --cpu-prof --cpu-prof-dir=${profileDir}`.trim();
+  }
+  const service = spawnService(opts.name, env.node, args, { logDir: env.tmp, cwd: dir, env: childEnv });
   const base = `http://127.0.0.1:${port}`;
   const admin = `http://127.0.0.1:${adminPort}`;
   try {
@@ -67,11 +75,11 @@ export async function startPortcullis(env: BenchEnv, opts: PortcullisOptions): P
     await service.stop();
     throw err;
   }
-  return { base, admin, pid: service.pid, stop: () => service.stop() };
+  return { base, admin, pid: service.pid, profileDir, stop: () => service.stop() };
 }
 
 function portcullisTarget(p: RunningPortcullis, label: string, requests: RequestSpec[], notes: string[]): Target {
-  return { kind: 'portcullis', label, base: p.base, pids: [p.pid], requests, notes, stop: () => p.stop() };
+  return { kind: 'portcullis', label, base: p.base, pids: [p.pid], requests, notes, profileDir: p.profileDir, stop: () => p.stop() };
 }
 
 function service(env: BenchEnv, routes: Array<Record<string, unknown>>, plugins: Array<Record<string, unknown>> = []): Record<string, unknown> {

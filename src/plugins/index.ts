@@ -9,6 +9,7 @@ import { rateLimiting } from './rate-limiting/index.ts';
 import { acl } from './acl/index.ts';
 import { cors } from './cors/index.ts';
 import { openidConnect } from './openid-connect/index.ts';
+import { proxyCache } from './proxy-cache/index.ts';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type AnyPlugin = PluginModule<any, any>;
@@ -21,6 +22,7 @@ const BUNDLED: AnyPlugin[] = [
   rateLimiting,
   acl,
   cors,
+  proxyCache,
 ];
 
 const registry = new Map<string, AnyPlugin>();

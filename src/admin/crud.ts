@@ -42,6 +42,27 @@ export interface EntityAdapter {
   hooks?(ctx: AdminContext, req: AdminRequest, input: Row): WriteHooks;
   /** Rewrite input before a PUT addressed by something that is not an id or key (certificates by SNI). */
   upsert?(ctx: AdminContext, raw: string, input: Row, req: AdminRequest): Promise<Row>;
+  /** Whether a stored row is listed (rows past their ttl are not). */
+  visible?(row: Row): boolean;
+}
+
+/**
+ * Kong's admin_api_name / admin_api_nested_name: the URL names of entities
+ * whose endpoints are not named after the entity
+ * (kong/plugins/key-auth/daos.lua: /key-auths, /consumers/{consumer}/key-auth).
+ */
+const API_NAMES: Partial<Record<EntityName, { collection: string; nested: string }>> = {
+  keyauth_credentials: { collection: 'key-auths', nested: 'key-auth' },
+};
+
+/** URL name of an entity's collection (`/key-auths`). */
+export function collectionName(entity: EntityName): string {
+  return API_NAMES[entity]?.collection ?? entity;
+}
+
+/** URL name of an entity under its parent (`/consumers/{c}/key-auth`). */
+export function nestedName(entity: EntityName): string {
+  return API_NAMES[entity]?.nested ?? entity;
 }
 
 export const adapters: Partial<Record<EntityName, EntityAdapter>> = {};
@@ -104,10 +125,14 @@ export async function listPage(
     throw storeFailure(ctx, err, entity, 'create');
   }
   const data: Row[] = [];
-  for (const row of page.data) data.push(await present(ctx, entity, row as unknown as Row));
+  const visible = adapters[entity]?.visible;
+  for (const row of page.data) {
+    if (visible !== undefined && !visible(row as unknown as Row)) continue;
+    data.push(await present(ctx, entity, row as unknown as Row));
+  }
   const next =
     foreign === null
-      ? nextTopLevel(entity, page.offset, paging)
+      ? nextTopLevel(collectionName(entity), page.offset, paging)
       : nextNested(foreign.parentCollection, foreign.parentKey, foreign.childCollection, page.offset);
   return { status: 200, body: page.offset !== null ? { data, offset: page.offset, next } : { data, next } };
 }
@@ -130,7 +155,8 @@ export async function scanAll(ctx: AdminContext, entity: EntityName, visit: (row
 // ---------------------------------------------------------------------------
 
 function collectionHandlers(router: AdminRouter, entity: EntityName): void {
-  router.add('GET', `/${entity}`, async (req, ctx) => {
+  const path = collectionName(entity);
+  router.add('GET', `/${path}`, async (req, ctx) => {
     if (entity === 'consumers' && req.query.get('custom_id') !== null) {
       // kong/api/routes/consumers.lua: /consumers?custom_id=x
       const customId = req.query.get('custom_id')!;
@@ -147,18 +173,18 @@ function collectionHandlers(router: AdminRouter, entity: EntityName): void {
     return listPage(ctx, req, entity, null);
   });
 
-  router.add('POST', `/${entity}`, async (req, ctx) => {
+  router.add('POST', `/${path}`, async (req, ctx) => {
     const input = entityInput(req, entity);
     const row = await insertEntity(ctx, entity, input, hooksFor(ctx, entity, req, input));
     return { status: 201, body: await present(ctx, entity, row) };
   });
 
-  router.add('GET', `/${entity}/:id`, async (req, ctx) => {
+  router.add('GET', `/${path}/:id`, async (req, ctx) => {
     const row = await mustLookup(ctx, entity, req.params.id!, 'GET');
     return { status: 200, body: await present(ctx, entity, row) };
   });
 
-  router.add('PUT', `/${entity}/:id`, async (req, ctx) => {
+  router.add('PUT', `/${path}/:id`, async (req, ctx) => {
     const input = entityInput(req, entity);
     const raw = req.params.id!;
     const a = adapters[entity];
@@ -166,7 +192,7 @@ function collectionHandlers(router: AdminRouter, entity: EntityName): void {
     return { status: 200, body: await present(ctx, entity, row) };
   });
 
-  router.add('PATCH', `/${entity}/:id`, async (req, ctx) => {
+  router.add('PATCH', `/${path}/:id`, async (req, ctx) => {
     const raw = req.params.id!;
     const existing = await mustLookup(ctx, entity, raw, 'PATCH');
     const input = entityInput(req, entity, existing);
@@ -174,7 +200,7 @@ function collectionHandlers(router: AdminRouter, entity: EntityName): void {
     return { status: 200, body: await present(ctx, entity, row) };
   });
 
-  router.add('DELETE', `/${entity}/:id`, async (req, ctx) => {
+  router.add('DELETE', `/${path}/:id`, async (req, ctx) => {
     const raw = req.params.id!;
     const existing = await lookup(ctx, entity, raw, 'DELETE');
     await deleteEntity(ctx, entity, existing, byFieldOf(entity, raw));
@@ -184,7 +210,7 @@ function collectionHandlers(router: AdminRouter, entity: EntityName): void {
 
 /** /{child}/{c}/{field}: the entity a foreign key points to. */
 function foreignEntityHandlers(router: AdminRouter, child: EntityName, field: string, parent: EntityName): void {
-  const pattern = `/${child}/:child/${field}`;
+  const pattern = `/${collectionName(child)}/:child/${field}`;
 
   async function target(req: AdminRequest, ctx: AdminContext): Promise<{ childRow: Row; parentRow: Row }> {
     const childRow = await mustLookup(ctx, child, req.params.child!, req.method);
@@ -227,7 +253,7 @@ function foreignEntityHandlers(router: AdminRouter, child: EntityName, field: st
 
 /** /{parent}/{p}/{children} and /{parent}/{p}/{children}/{c}. */
 function nestedHandlers(router: AdminRouter, parent: EntityName, child: EntityName, field: string): void {
-  const collection = `/${parent}/:parent/${child}`;
+  const collection = `/${collectionName(parent)}/:parent/${nestedName(child)}`;
   const item = `${collection}/:child`;
 
   router.add('GET', collection, async (req, ctx) => {
@@ -235,9 +261,9 @@ function nestedHandlers(router: AdminRouter, parent: EntityName, child: EntityNa
     return listPage(ctx, req, child, {
       field,
       id: String(parentRow.id),
-      parentCollection: parent,
+      parentCollection: collectionName(parent),
       parentKey: req.params.parent!,
-      childCollection: child,
+      childCollection: nestedName(child),
     });
   });
 
@@ -294,6 +320,7 @@ export const TOP_LEVEL: readonly EntityName[] = [
   'snis',
   'ca_certificates',
   'upstreams',
+  'keyauth_credentials',
 ];
 
 export function registerCrud(router: AdminRouter): void {

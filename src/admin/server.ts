@@ -18,6 +18,7 @@ import { registerConfig } from './config.ts';
 import { registerCrud, setAdapter } from './crud.ts';
 import { AdminError, notFound, unauthorized, unexpected } from './errors.ts';
 import { registerInfo } from './info.ts';
+import { keyauthCredentialsAdapter } from './keyauth-credentials.ts';
 import { AdminRouter, extensionRoutes, type RouteDef } from './router.ts';
 import { registerSchemas } from './schemas.ts';
 import { registerTags } from './tags.ts';
@@ -53,6 +54,7 @@ const NEEDS_BODY = new Set(['POST', 'PUT', 'PATCH']);
 
 function buildRouter(): AdminRouter {
   setAdapter('certificates', certificatesAdapter);
+  setAdapter('keyauth_credentials', keyauthCredentialsAdapter);
   const router = new AdminRouter();
   const all = (): readonly RouteDef[] => [...router.routes, ...extensionRoutes()];
   registerInfo(router, all);

@@ -1,0 +1,53 @@
+/**
+ * key-auth credentials' Admin API behaviour beyond the generic endpoints
+ * (`/key-auths`, `/consumers/{consumer}/key-auth`, see crud.ts API_NAMES):
+ * Kong's `ttl = true` DAO semantics (kong/db/strategies/postgres: rows past
+ * their ttl are invisible, `ttl` is served as the seconds left).
+ *  - a credential past its ttl is not found (404) and not listed;
+ *  - `ttl` is presented as the whole seconds left, null when it never expires;
+ *    the internal expiry (`ttl_expires_at`) is never served;
+ *  - a PATCH that does not mention `ttl` keeps the running expiry;
+ *  - a new credential may reuse the key of one that has expired (Kong's
+ *    cleanup would have removed it): the expired row is deleted first.
+ */
+import { credentialExpired } from '../schema/entities/keyauth-credentials.ts';
+import type { EntityAdapter } from './crud.ts';
+import { findEntity, storeFailure, type Row } from './entity-ops.ts';
+
+function present(row: Row): Row {
+  const { ttl_expires_at: expiresAt, ...out } = row;
+  out.ttl = typeof expiresAt === 'number' ? Math.max(0, Math.floor(expiresAt - Date.now() / 1000)) : null;
+  return out;
+}
+
+export const keyauthCredentialsAdapter: EntityAdapter = {
+  async lookup(ctx, raw) {
+    const row = await findEntity(ctx, 'keyauth_credentials', raw);
+    return row !== null && credentialExpired(row) ? null : row;
+  },
+  async present(_ctx, row) {
+    return present(row);
+  },
+  visible(row) {
+    return !credentialExpired(row);
+  },
+  hooks(ctx, req, input) {
+    return {
+      async check(prepared, existing) {
+        const row = prepared.row;
+        if (existing !== null && req.method === 'PATCH' && input.ttl === undefined) {
+          row.ttl = existing.ttl ?? null;
+          row.ttl_expires_at = existing.ttl_expires_at ?? null;
+        }
+        if (typeof row.key !== 'string') return;
+        let holder: Row | null;
+        try {
+          holder = (await ctx.store.getByKey('keyauth_credentials', row.key)) as Row | null;
+          if (holder !== null && holder.id !== row.id && credentialExpired(holder)) await ctx.store.delete('keyauth_credentials', String(holder.id));
+        } catch (err) {
+          throw storeFailure(ctx, err, 'keyauth_credentials', 'create');
+        }
+      },
+    };
+  },
+};

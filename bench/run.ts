@@ -83,6 +83,10 @@ async function runScenario(env: BenchEnv, scenario: Scenario, opts: BenchOptions
   log(`\n== ${scenario.title}`);
   const systems = await startTargets(env, scenario, opts);
   const running = systems.filter((s) => s.target !== null);
+  // The direct baseline sends the scenario's own requests (tokens, cookie, route mix), so the
+  // load generator does the same work against every system; the upstream ignores them.
+  const model = running.find((s) => s.target!.kind !== 'direct')?.target ?? null;
+  for (const s of running) if (s.target!.kind === 'direct' && model !== null) s.target!.requests = model.requests;
   try {
     for (let round = 1; round <= opts.rounds; round++) {
       // Interleave: every system once per round, the starting system rotating between rounds.

@@ -13,7 +13,7 @@ export function directUpstream(): SystemSpec {
         base: env.upstream.base,
         pids: [env.upstream.pid],
         requests: [{ path: '/' }],
-        notes: [`the fixed upstream (${env.upstream.kind}) without a proxy in front`],
+        notes: [`the fixed upstream (${env.upstream.kind}) without a proxy in front, sent the same requests as the other systems`],
         stop: async () => {},
       };
     },

@@ -32,9 +32,9 @@ export const USAGE = `Usage: npm run bench -- [options]
 
   --quick                 every scenario for ~3 s per system, one round (smoke mode for CI)
   --scenario a,b,e        scenarios to run: a, b (b1, bN), c, d, e, f  (default: all)
-  --duration S            seconds measured per system per round (default 10; quick 3; whole seconds with wrk)
+  --duration S            seconds measured per system per round (default 8; quick 3; whole seconds with wrk)
   --warmup S              unrecorded seconds before the first round (default 3; quick 1)
-  --rounds N              interleaved rounds (default 2; quick 1)
+  --rounds N              interleaved rounds (default 3; quick 1)
   --connections N         concurrent connections of the load generator (default 50)
   --threads N             load-generator threads (default 2)
   --workers N             worker processes of Portcullis, nginx and Apache (default: CPUs)
@@ -80,9 +80,9 @@ export function parseArgs(argv: string[]): BenchOptions {
   return {
     quick,
     scenario: str('scenario'),
-    duration: str('duration') !== undefined ? num(str('duration'), '--duration', 0.5) : quick ? 3 : 10,
+    duration: str('duration') !== undefined ? num(str('duration'), '--duration', 0.5) : quick ? 3 : 8,
     warmup: str('warmup') !== undefined ? num(str('warmup'), '--warmup', 0) : quick ? 1 : 3,
-    rounds: str('rounds') !== undefined ? Math.floor(num(str('rounds'), '--rounds', 1)) : quick ? 1 : 2,
+    rounds: str('rounds') !== undefined ? Math.floor(num(str('rounds'), '--rounds', 1)) : quick ? 1 : 3,
     connections: str('connections') !== undefined ? Math.floor(num(str('connections'), '--connections', 1)) : 50,
     threads: str('threads') !== undefined ? Math.floor(num(str('threads'), '--threads', 1)) : 2,
     workers: str('workers') !== undefined ? Math.floor(num(str('workers'), '--workers', 1)) : availableParallelism(),

@@ -125,6 +125,7 @@ test('bench options: --quick shortens every run, --scenario and --workers are ho
   assert.equal(q.rounds, 1);
   assert.equal(q.scenario, 'a,b');
   assert.equal(q.workers, 2);
-  assert.equal(parseArgs([]).duration, 10);
+  assert.equal(parseArgs([]).duration, 8);
+  assert.equal(parseArgs([]).rounds, 3);
   assert.throws(() => parseArgs(['--nope']), /unknown option --nope/);
 });

@@ -7,7 +7,8 @@
 import { createSecureContext, type SecureContext } from 'node:tls';
 import type { Logger } from 'pino';
 import type { ConfigSnapshot, ConsumerEntity, PluginEntity, ServiceEntity, TargetEntity, UpstreamEntity } from '../schema/entities/types.ts';
-import type { ConsumerIndex, GatewaySettings } from '../plugins/types.ts';
+import { credentialExpired } from '../schema/entities/keyauth-credentials.ts';
+import type { ConsumerIndex, CredentialKind, CredentialMatch, GatewaySettings } from '../plugins/types.ts';
 import { getPlugin } from '../plugins/index.ts';
 import { compileRouter } from './router/compile.ts';
 import { buildPlan, planKey, EMPTY_PLAN, type CompiledPlugin } from './pipeline/plan.ts';
@@ -23,7 +24,30 @@ export class RuntimeBuildError extends Error {
   }
 }
 
-function buildConsumerIndex(consumers: ConsumerEntity[]): ConsumerIndex {
+/** Credential entities and the field they are found by (their endpoint key). */
+const CREDENTIAL_KINDS: ReadonlyArray<{ kind: CredentialKind; field: string }> = [{ kind: 'keyauth_credentials', field: 'key' }];
+
+/**
+ * secret → {credential, consumer} per credential kind, resolved once per
+ * Runtime (Kong caches the same lookup per key). Credentials whose consumer
+ * is missing are left out; a ttl is checked at lookup time.
+ */
+function buildCredentialIndex(snapshot: ConfigSnapshot, consumerById: ReadonlyMap<string, ConsumerEntity>): Map<CredentialKind, Map<string, CredentialMatch>> {
+  const out = new Map<CredentialKind, Map<string, CredentialMatch>>();
+  for (const { kind, field } of CREDENTIAL_KINDS) {
+    const bySecret = new Map<string, CredentialMatch>();
+    for (const row of (snapshot[kind] ?? []) as unknown as Array<Record<string, unknown> & { id: string; consumer?: { id: string } | null }>) {
+      const secret = row[field];
+      const consumer = row.consumer ? consumerById.get(row.consumer.id) : undefined;
+      if (typeof secret !== 'string' || consumer === undefined) continue;
+      bySecret.set(secret, { credential: Object.freeze({ ...row }), consumer });
+    }
+    out.set(kind, bySecret);
+  }
+  return out;
+}
+
+function buildConsumerIndex(consumers: ConsumerEntity[], snapshot?: ConfigSnapshot): ConsumerIndex {
   const byId = new Map<string, ConsumerEntity>();
   const byUsername = new Map<string, ConsumerEntity>();
   const byUsernameLower = new Map<string, ConsumerEntity>();
@@ -37,7 +61,12 @@ function buildConsumerIndex(consumers: ConsumerEntity[]): ConsumerIndex {
     }
     if (c.custom_id !== null) byCustomId.set(c.custom_id, c);
   }
+  const credentials = snapshot !== undefined ? buildCredentialIndex(snapshot, byId) : new Map<CredentialKind, Map<string, CredentialMatch>>();
   return {
+    credential: (kind, secret) => {
+      const match = credentials.get(kind)?.get(secret);
+      return match === undefined || credentialExpired(match.credential) ? null : match;
+    },
     byId: (id) => byId.get(id) ?? null,
     byUsername: (u, ignoreCase = false) => (ignoreCase ? byUsernameLower.get(u.toLowerCase()) : byUsername.get(u)) ?? null,
     byCustomId: (id) => byCustomId.get(id) ?? null,
@@ -165,7 +194,7 @@ export function buildRuntime(snapshot: ConfigSnapshot, options: BuildOptions): R
     router,
     plans,
     globalPlan,
-    consumers: buildConsumerIndex(snapshot.consumers),
+    consumers: buildConsumerIndex(snapshot.consumers, snapshot),
     upstreams,
     services,
     certificateFor,

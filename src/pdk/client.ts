@@ -1,5 +1,6 @@
 /** kong.client: who is calling. */
 import type { Credential, RequestContext } from '../core/context.ts';
+import type { CredentialKind, CredentialMatch } from '../plugins/types.ts';
 import type { ConsumerEntity } from '../schema/entities/types.ts';
 
 /** Record the authenticated consumer and/or credential (Kong's kong.client.authenticate). */
@@ -30,4 +31,18 @@ export function loadConsumer(ctx: RequestContext, by: 'id' | 'username' | 'custo
   if (by === 'id') return ctx.consumers.byId(value);
   if (by === 'username') return ctx.consumers.byUsername(value, ignoreCase);
   return ctx.consumers.byCustomId(value);
+}
+
+/**
+ * A consumer's stored credential by its secret (a key-auth key), with its
+ * consumer; null when unknown or past its ttl. An exact Map lookup, as Kong's
+ * cache lookup by credential cache key.
+ */
+export function findCredential(ctx: RequestContext, kind: CredentialKind, secret: string): CredentialMatch | null {
+  return ctx.consumers.credential?.(kind, secret) ?? null;
+}
+
+/** key-auth: the credential holding this API key (kong.db.keyauth_credentials:select_by_key). */
+export function findKeyAuthCredential(ctx: RequestContext, key: string): CredentialMatch | null {
+  return findCredential(ctx, 'keyauth_credentials', key);
 }

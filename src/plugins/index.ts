@@ -8,6 +8,7 @@ import { requestTransformer } from './request-transformer/index.ts';
 import { rateLimiting } from './rate-limiting/index.ts';
 import { acl } from './acl/index.ts';
 import { cors } from './cors/index.ts';
+import { keyAuth } from './key-auth/index.ts';
 import { openidConnect } from './openid-connect/index.ts';
 import { proxyCache } from './proxy-cache/index.ts';
 
@@ -23,6 +24,7 @@ const BUNDLED: AnyPlugin[] = [
   acl,
   cors,
   proxyCache,
+  keyAuth,
 ];
 
 const registry = new Map<string, AnyPlugin>();

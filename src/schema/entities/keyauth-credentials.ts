@@ -52,6 +52,6 @@ export const keyauthCredentials: EntityDefinition = {
 };
 
 /** Whether a credential's ttl has run out at `nowS` (epoch seconds). */
-export function credentialExpired(row: { ttl_expires_at?: unknown }, nowS = Date.now() / 1000): boolean {
+export function credentialExpired(row: Readonly<Record<string, unknown>>, nowS = Date.now() / 1000): boolean {
   return typeof row.ttl_expires_at === 'number' && row.ttl_expires_at <= nowS;
 }

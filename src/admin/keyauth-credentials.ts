@@ -10,15 +10,9 @@
  *  - a new credential may reuse the key of one that has expired (Kong's
  *    cleanup would have removed it): the expired row is deleted first.
  */
-import { credentialExpired } from '../schema/entities/keyauth-credentials.ts';
+import { credentialExpired, publicCredential } from '../schema/entities/keyauth-credentials.ts';
 import type { EntityAdapter } from './crud.ts';
 import { findEntity, storeFailure, type Row } from './entity-ops.ts';
-
-function present(row: Row): Row {
-  const { ttl_expires_at: expiresAt, ...out } = row;
-  out.ttl = typeof expiresAt === 'number' ? Math.max(0, Math.floor(expiresAt - Date.now() / 1000)) : null;
-  return out;
-}
 
 export const keyauthCredentialsAdapter: EntityAdapter = {
   async lookup(ctx, raw) {
@@ -26,7 +20,8 @@ export const keyauthCredentialsAdapter: EntityAdapter = {
     return row !== null && credentialExpired(row) ? null : row;
   },
   async present(_ctx, row) {
-    return present(row);
+    // a row looked up a moment ago that expired since is still shown, with ttl 0
+    return publicCredential(row) ?? { ...publicCredential(row, 0), ttl: 0 };
   },
   visible(row) {
     return !credentialExpired(row);

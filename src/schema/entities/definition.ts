@@ -36,6 +36,12 @@ export interface EntityDefinition {
   check?(row: Record<string, unknown>, errors: FieldErrors): void;
   /** Derived fields after a successful validation (a target's default port, a CA's digest). */
   finalize?(row: Record<string, unknown>): void;
+  /**
+   * How a stored row is shown outside the store (Admin API, declarative
+   * export): internal fields removed; null when the row is no longer visible
+   * (a credential past its ttl). Default: the row as stored.
+   */
+  publicView?(row: Record<string, unknown>): Record<string, unknown> | null;
 }
 
 export function foreignRelations(schema: TObject): ForeignRelation[] {

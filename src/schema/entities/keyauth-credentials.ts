@@ -49,7 +49,21 @@ export const keyauthCredentials: EntityDefinition = {
   finalize(row) {
     row.ttl_expires_at = typeof row.ttl === 'number' ? Date.now() / 1000 + row.ttl : null;
   },
+  publicView: (row) => publicCredential(row),
 };
+
+/**
+ * The credential as Kong serves it: `ttl` is the whole seconds left (Kong's
+ * postgres strategy: FLOOR of expiry minus now), null when it never expires;
+ * null for a credential whose ttl has run out (Kong no longer finds it).
+ */
+export function publicCredential(row: Readonly<Record<string, unknown>>, nowS = Date.now() / 1000): Record<string, unknown> | null {
+  if (credentialExpired(row, nowS)) return null;
+  const { ttl_expires_at: expiresAt, ...rest } = row;
+  const out: Record<string, unknown> = { ...rest };
+  out.ttl = typeof expiresAt === 'number' ? Math.max(0, Math.floor(expiresAt - nowS)) : null;
+  return out;
+}
 
 /** Whether a credential's ttl has run out at `nowS` (epoch seconds). */
 export function credentialExpired(row: Readonly<Record<string, unknown>>, nowS = Date.now() / 1000): boolean {

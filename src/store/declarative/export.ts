@@ -8,6 +8,7 @@
  * entities with the same ids.
  */
 import { stringify } from 'yaml';
+import { ENTITIES } from '../../schema/entities/index.ts';
 import type { ConfigSnapshot } from '../../schema/entities/types.ts';
 import { ENTITY_ORDER, relationsOfChild } from './relations.ts';
 
@@ -19,7 +20,10 @@ export function exportDeclarative(snapshot: Omit<ConfigSnapshot, 'version'> & { 
     const rows = snapshot[type] as unknown as Array<Record<string, unknown>>;
     if (!Array.isArray(rows) || rows.length === 0) continue;
     const fks = relationsOfChild(type).map((r) => r.field);
-    doc[type] = rows.map((row) => {
+    const view = ENTITIES[type].publicView;
+    const visible = view === undefined ? rows : rows.map((row) => view(row)).filter((row) => row !== null);
+    if (visible.length === 0) continue;
+    doc[type] = visible.map((row) => {
       const out: Record<string, unknown> = { ...row };
       for (const f of fks) {
         const v = out[f];

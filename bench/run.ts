@@ -4,9 +4,9 @@
  * process, the systems of each scenario interleaved in one run (issue 5).
  * See bench/README.md.
  */
-import { mkdtempSync, mkdirSync, rmSync, writeFileSync, chmodSync, realpathSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync, chmodSync, realpathSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, relative, resolve } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { spawn } from 'node:child_process';
 import { parseArgs, USAGE, type BenchOptions } from './lib/args.ts';
@@ -175,6 +175,24 @@ function routeCompile(env: BenchEnv): Promise<RouteCompileResult> {
   });
 }
 
+/** `--render FILE.json`: the figures of a past run, summarised again with the current report code. */
+function render(file: string): number {
+  const report = JSON.parse(readFileSync(file, 'utf8')) as BenchReport;
+  for (const s of report.scenarios) {
+    for (const x of s.systems) if (x.status === 'ok' && x.runs.length > 0) x.summary = summarize(x.runs);
+    computeRatios(s);
+  }
+  report.budget = evaluateBudget(report);
+  writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
+  const md = markdown(report);
+  writeFileSync(file.replace(/\.json$/, '.md'), `${md}\n`);
+  if (report.mode !== 'soak') writeFileSync(join(dirname(file), 'latest.md'), `${md}\n`);
+  for (const s of report.scenarios) log(`\n== ${s.title}\n${consoleTable(s)}`);
+  log('\n== budget (issue 5)');
+  for (const b of report.budget) log(`  ${b.pass === null ? '—   ' : b.pass ? 'pass' : 'FAIL'}  ${b.name}: ${b.value === null ? 'not measured' : Number.isInteger(b.value) ? String(b.value) : b.value.toFixed(2)} (budget ${b.threshold})`);
+  return 0;
+}
+
 function timestamp(d: Date): string {
   return d.toISOString().replace(/[:]/g, '-').replace(/\.\d+Z$/, 'Z');
 }
@@ -191,6 +209,7 @@ async function main(): Promise<number> {
     process.stdout.write(USAGE);
     return 0;
   }
+  if (opts.render !== undefined) return render(resolve(opts.render));
   const scenarios = opts.soak > 0 ? [] : selectScenarios(opts.scenario);
   const tool = await pickLoadTool(opts.loadTool);
   const started = new Date();

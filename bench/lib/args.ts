@@ -25,6 +25,8 @@ export interface BenchOptions {
   keepTemp: boolean;
   /** Run Portcullis with --cpu-prof; profiles under <out>/profiles/. */
   cpuProf: boolean;
+  /** Re-render a results JSON (summaries, ratios, budget, Markdown) without running anything. */
+  render: string | undefined;
   help: boolean;
 }
 
@@ -45,6 +47,7 @@ export const USAGE = `Usage: npm run bench -- [options]
   --soak S                soak mode: S seconds at 50% of the measured peak, RSS every 5 s
                           (scenario from --scenario, default bN)
   --out DIR               results directory (default bench/results)
+  --render FILE.json      recompute summaries, ratios and budget of a results file and rewrite its .md
   --keep-temp             keep the temp dir with generated configs and logs
   --cpu-prof              run Portcullis with node --cpu-prof: .cpuprofile files (flame graphs in
                           Chrome DevTools / speedscope) under <out>/profiles/, hottest functions printed
@@ -70,7 +73,7 @@ export function parseArgs(argv: string[]): BenchOptions {
     const v = flags.get(k);
     return typeof v === 'string' ? v : undefined;
   };
-  const known = new Set(['quick', 'scenario', 'duration', 'warmup', 'rounds', 'connections', 'threads', 'workers', 'upstream-workers', 'upstream', 'load-generator', 'systems', 'soak', 'out', 'keep-temp', 'cpu-prof', 'help']);
+  const known = new Set(['quick', 'scenario', 'duration', 'warmup', 'rounds', 'connections', 'threads', 'workers', 'upstream-workers', 'upstream', 'load-generator', 'systems', 'soak', 'out', 'keep-temp', 'cpu-prof', 'render', 'help']);
   for (const k of flags.keys()) if (!known.has(k)) throw new Error(`unknown option --${k}\n\n${USAGE}`);
   const quick = flags.has('quick');
   const upstream = str('upstream') ?? 'auto';
@@ -94,6 +97,7 @@ export function parseArgs(argv: string[]): BenchOptions {
     outDir: str('out') ?? 'bench/results',
     keepTemp: flags.has('keep-temp'),
     cpuProf: flags.has('cpu-prof'),
+    render: str('render'),
     help: flags.has('help'),
   };
 }

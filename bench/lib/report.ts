@@ -8,7 +8,7 @@ import type { SystemKind } from './types.ts';
 
 export interface Summary {
   rps: number;
-  /** Milliseconds, mean over the rounds. */
+  /** Milliseconds, median over the rounds. */
   p50: number;
   p99: number;
   p999: number;
@@ -85,16 +85,24 @@ export interface BenchReport {
   budget: BudgetCheck[];
 }
 
-const mean = (xs: number[]): number => (xs.length === 0 ? 0 : xs.reduce((a, b) => a + b, 0) / xs.length);
 const MB = 1024 * 1024;
 
+/** Median (mean of the middle two for an even count): one round disturbed by other work on a shared machine does not move it. */
+export function median(xs: number[]): number {
+  if (xs.length === 0) return 0;
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+/** Over the interleaved rounds: the median of each figure, errors summed, memory peaks. */
 export function summarize(runs: RunRecord[]): Summary {
   const idp = runs.map((r) => r.idpRequests).filter((x): x is number => x !== null);
   return {
-    rps: mean(runs.map((r) => r.rps)),
-    p50: mean(runs.map((r) => r.latency.p50)),
-    p99: mean(runs.map((r) => r.latency.p99)),
-    p999: mean(runs.map((r) => r.latency.p999)),
+    rps: median(runs.map((r) => r.rps)),
+    p50: median(runs.map((r) => r.latency.p50)),
+    p99: median(runs.map((r) => r.latency.p99)),
+    p999: median(runs.map((r) => r.latency.p999)),
     non2xx: runs.reduce((a, r) => a + r.errors.non2xx, 0),
     socketErrors: runs.reduce((a, r) => a + r.errors.socket, 0),
     peakRssMB: Math.max(0, ...runs.map((r) => r.peakRssBytes)) / MB,
@@ -183,7 +191,7 @@ export function markdown(report: BenchReport): string {
   const lines: string[] = [];
   lines.push(`# Portcullis benchmark — ${report.startedAt}`);
   lines.push('');
-  lines.push(`Mode: **${report.mode}**. Ratios are within this run (systems interleaved), not absolute times.`);
+  lines.push(`Mode: **${report.mode}**. Ratios are within this run (systems interleaved), not absolute times; each figure is the median over the rounds.`);
   lines.push('');
   lines.push('## Conditions');
   lines.push('');

@@ -99,7 +99,9 @@ export function toKongField(raw: Obj, required: boolean): Obj {
 export function toKongFields(schema: Obj): Obj[] {
   const props = isObject(schema.properties) ? schema.properties : {};
   const required = new Set((schema.required as string[] | undefined) ?? []);
-  return Object.entries(props).map(([name, prop]) => ({ [name]: toKongField(prop as Obj, required.has(name)) }));
+  return Object.entries(props)
+    .filter(([, prop]) => kongOf(prop as Obj).internal !== true)
+    .map(([name, prop]) => ({ [name]: toKongField(prop as Obj, required.has(name)) }));
 }
 
 /** GET /schemas/{entity}. */

@@ -14,6 +14,8 @@ import type { CheckName } from './checks.ts';
 import type { EntityName, Protocol } from './entities/types.ts';
 
 export interface KongAnnotation {
+  /** Stored by this gateway for its own use, never shown in GET /schemas (a credential's expiry). */
+  internal?: boolean;
   /** Kong field type when it is not the JSON one. */
   type?: 'set' | 'map' | 'foreign' | 'record';
   /** Named validator from checks.ts, run on the (string) value. */

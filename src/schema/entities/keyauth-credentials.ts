@@ -27,7 +27,7 @@ export const keyauthCredentialSchema = Type.Object({
   key: Type.Optional(Type.String({ minLength: 1, kong: { unique: true, auto: true, referenceable: true, encrypted: true }, description: 'The API key; generated when omitted.' })),
   ttl: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_TTL, description: 'The number of seconds the key is going to be valid.' })),
   // Internal: when the ttl runs out (epoch seconds). Set from `ttl` on every write.
-  ttl_expires_at: Type.Optional(Type.Number()),
+  ttl_expires_at: Type.Optional(Type.Number({ kong: { internal: true } })),
   tags: Type.Optional(typedefs.tags()),
 });
 
@@ -53,15 +53,15 @@ export const keyauthCredentials: EntityDefinition = {
 };
 
 /**
- * The credential as Kong serves it: `ttl` is the whole seconds left (Kong's
- * postgres strategy: FLOOR of expiry minus now), null when it never expires;
+ * The credential as Kong serves it: `ttl` is the whole seconds left (rounded
+ * up, so a fresh credential shows the ttl it was given), null when it never expires;
  * null for a credential whose ttl has run out (Kong no longer finds it).
  */
 export function publicCredential(row: Readonly<Record<string, unknown>>, nowS = Date.now() / 1000): Record<string, unknown> | null {
   if (credentialExpired(row, nowS)) return null;
   const { ttl_expires_at: expiresAt, ...rest } = row;
   const out: Record<string, unknown> = { ...rest };
-  out.ttl = typeof expiresAt === 'number' ? Math.max(0, Math.floor(expiresAt - nowS)) : null;
+  out.ttl = typeof expiresAt === 'number' ? Math.max(0, Math.ceil(expiresAt - nowS)) : null;
   return out;
 }
 

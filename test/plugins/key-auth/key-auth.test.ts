@@ -8,6 +8,9 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { Type } from '@sinclair/typebox';
+import * as pdk from '../../../src/pdk/index.ts';
+import { getPlugin, registerPlugin } from '../../../src/plugins/index.ts';
 import { startGateway, type TestGateway } from '../../helpers/gateway.ts';
 import { startEcho, type Echo, type EchoReply } from '../../helpers/echo.ts';
 
@@ -28,7 +31,25 @@ async function get(path: string, headers: Record<string, string> = {}, init: Req
   return { status: res.status, headers: res.headers, body };
 }
 
+/** A stand-in for a higher-priority authentication plugin (say openid-connect): `x-test-user: <username>` authenticates. */
+function registerHeaderAuth(): void {
+  if (getPlugin('test-header-auth')) return;
+  registerPlugin({
+    name: 'test-header-auth',
+    version: '1.0.0',
+    priority: 1300,
+    schema: Type.Object({}),
+    compile: () => null,
+    access(ctx) {
+      const username = pdk.request.getHeader(ctx, 'x-test-user');
+      const consumer = username === undefined ? null : pdk.client.loadConsumer(ctx, 'username', username);
+      if (consumer !== null) pdk.client.authenticate(ctx, consumer, { id: `header-${consumer.id}` });
+    },
+  });
+}
+
 before(async () => {
+  registerHeaderAuth();
   echo = await startEcho();
   gw = await startGateway({ logLevel: 'debug' });
   assert.equal((await gw.admin('POST', '/services', { name: 'example_service', url: echo.url })).status, 201);
@@ -177,6 +198,27 @@ describe('key-auth options', () => {
     const authed = await get('/open/a', { apikey: 'top-secret-key' });
     assert.equal((authed.body as EchoReply).headers['x-consumer-username'], 'luka');
     assert.equal((authed.body as EchoReply).headers['x-anonymous-consumer'], undefined);
+  });
+
+  it('with anonymous, a credential from a higher-priority auth plugin is enough (logical OR)', async () => {
+    await gw.admin('POST', '/services', { name: 'either', url: echo.url });
+    await gw.admin('POST', '/services/either/routes', { paths: ['/either'] });
+    await gw.admin('POST', '/services/either/plugins', { name: 'test-header-auth' });
+    await gw.admin('POST', '/services/either/plugins', { name: 'key-auth', config: { anonymous: 'anonymous-user' } });
+    await gw.admin('POST', '/services', { name: 'both', url: echo.url });
+    await gw.admin('POST', '/services/both/routes', { paths: ['/both'] });
+    await gw.admin('POST', '/services/both/plugins', { name: 'test-header-auth' });
+    await gw.admin('POST', '/services/both/plugins', { name: 'key-auth' });
+    await gw.settle();
+    const either = await get('/either/a', { 'x-test-user': 'luka' });
+    assert.equal(either.status, 200);
+    assert.equal((either.body as EchoReply).headers['x-anonymous-consumer'], undefined);
+    const byKey = await get('/either/a', { apikey: 'top-secret-key' });
+    assert.equal((byKey.body as EchoReply).headers['x-consumer-username'], 'luka');
+    const neither = await get('/either/a');
+    assert.equal((neither.body as EchoReply).headers['x-consumer-username'], 'anonymous-user');
+    // without anonymous, key-auth still requires its own key (logical AND)
+    assert.equal((await get('/both/a', { 'x-test-user': 'luka' })).status, 401);
   });
 
   it('an anonymous consumer that does not exist is a 500', async () => {

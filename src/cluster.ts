@@ -17,6 +17,9 @@ import { RuntimeManager } from './core/runtime-manager.ts';
 import { startProxy } from './core/server.ts';
 import { closePools } from './core/proxy/pools.ts';
 import { readFile } from 'node:fs/promises';
+import { runNodeLocal, type NodeLocalCall, type NodeLocalFanout } from './admin/node-local.ts';
+import type { AdminResponse } from './admin/types.ts';
+import { createMemoryStore } from './store/memory.ts';
 
 interface ConfigMessage {
   type: 'portcullis:config';
@@ -26,6 +29,22 @@ interface ConfigMessage {
 interface ReadyMessage {
   type: 'portcullis:ready';
 }
+
+/** Primary → worker: run a node-local Admin API endpoint here (src/admin/node-local.ts). */
+interface NodeLocalMessage {
+  type: 'portcullis:node-local';
+  id: number;
+  call: NodeLocalCall;
+}
+
+interface NodeLocalResultMessage {
+  type: 'portcullis:node-local-result';
+  id: number;
+  response: AdminResponse;
+}
+
+/** How long the primary waits for the workers' answers to a node-local call. */
+const NODE_LOCAL_TIMEOUT_MS = 5_000;
 
 function isConfigMessage(m: unknown): m is ConfigMessage {
   return typeof m === 'object' && m !== null && (m as { type?: unknown }).type === 'portcullis:config';
@@ -37,12 +56,47 @@ export interface ClusterHandle {
 }
 
 /** Primary side: start store + admin, fork workers, push configuration. */
+/** Primary side: fan a node-local Admin API call out to every live worker and collect the answers. */
+function nodeLocalFanout(): NodeLocalFanout {
+  let seq = 0;
+  const pending = new Map<number, { results: AdminResponse[]; remaining: number; done: () => void }>();
+  cluster.on('message', (_w, m: unknown) => {
+    const msg = m as NodeLocalResultMessage | undefined;
+    if (msg?.type !== 'portcullis:node-local-result') return;
+    const entry = pending.get(msg.id);
+    if (entry === undefined) return;
+    entry.results.push(msg.response);
+    if (--entry.remaining === 0) entry.done();
+  });
+  return (call) =>
+    new Promise<AdminResponse[]>((resolve) => {
+      const workers = Object.values(cluster.workers ?? {}).filter((w): w is Worker => w !== undefined && w.isConnected());
+      if (workers.length === 0) return resolve([]);
+      const id = ++seq;
+      const results: AdminResponse[] = [];
+      const timer = setTimeout(() => entry.done(), NODE_LOCAL_TIMEOUT_MS);
+      timer.unref();
+      const entry = {
+        results,
+        remaining: workers.length,
+        done: () => {
+          clearTimeout(timer);
+          pending.delete(id);
+          resolve(results);
+        },
+      };
+      pending.set(id, entry);
+      for (const w of workers) w.send({ type: 'portcullis:node-local', id, call } satisfies NodeLocalMessage);
+    });
+}
+
 export async function startPrimary(settings: Settings, log: Logger): Promise<ClusterHandle> {
   const aggregator = new AggregatorRegistry();
   const gateway = await startGateway(settings, {
     proxy: false,
     logger: log,
     metricsText: () => aggregator.clusterMetrics(),
+    nodeLocalFanout: nodeLocalFanout(),
   });
   const secret = gateway.gatewaySettings.sessionSecret;
   let stopping = false;
@@ -115,6 +169,21 @@ export async function runWorker(settings: Settings, log: Logger): Promise<void> 
   const manager = RuntimeManager.fromSnapshot(first, { settings: gatewaySettings, log });
   process.on('message', (m: unknown) => {
     if (isConfigMessage(m)) manager.apply(m.snapshot);
+    else if ((m as NodeLocalMessage | undefined)?.type === 'portcullis:node-local') {
+      const { id, call } = m as NodeLocalMessage;
+      const { version: _version, ...config } = manager.snapshot;
+      const ctx = {
+        // A read-only view of the configuration this worker serves.
+        store: createMemoryStore(config, { readOnly: true }),
+        log,
+        info: (): never => {
+          throw new Error('node information is served by the primary');
+        },
+        declarative: true,
+        state: { configHash: null },
+      };
+      void runNodeLocal(call, ctx).then((response) => process.send?.({ type: 'portcullis:node-local-result', id, response } satisfies NodeLocalResultMessage));
+    }
   });
   const defaultCert =
     settings.sslCert !== null && settings.sslCertKey !== null

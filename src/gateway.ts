@@ -19,6 +19,7 @@ import { RuntimeManager } from './core/runtime-manager.ts';
 import type { GatewaySettings } from './plugins/types.ts';
 import { enabledPlugins } from './plugins/index.ts';
 import { startAdmin, type AdminInfo } from './admin/server.ts';
+import type { NodeLocalFanout } from './admin/node-local.ts';
 import { startProxy, type ProxyHandle } from './core/server.ts';
 import { metricsText } from './core/metrics.ts';
 
@@ -85,6 +86,8 @@ export interface StartOptions {
   metricsText?: () => Promise<string>;
   /** Session secret inherited from a primary process. */
   sessionSecret?: string;
+  /** Cluster primary: runs node-local Admin API endpoints in the workers too. */
+  nodeLocalFanout?: NodeLocalFanout;
 }
 
 export async function startGateway(settings: Settings, options: StartOptions = {}): Promise<GatewayHandle> {
@@ -146,6 +149,7 @@ export async function startGateway(settings: Settings, options: StartOptions = {
       declarative: settings.database === 'off',
       onConfigReplaced: () => void runtime.reload(),
       metricsText: options.metricsText ?? metricsText,
+      nodeLocalFanout: options.nodeLocalFanout,
     });
     closers.push(() => admin.close());
     return {

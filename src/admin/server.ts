@@ -20,6 +20,7 @@ import { AdminError, notFound, unauthorized, unexpected } from './errors.ts';
 import { registerInfo } from './info.ts';
 import { keyauthCredentialsAdapter } from './keyauth-credentials.ts';
 import { AdminRouter, extensionRoutes, type RouteDef } from './router.ts';
+import { mergeNodeLocal, type NodeLocalFanout } from './node-local.ts';
 import { registerSchemas } from './schemas.ts';
 import { registerTags } from './tags.ts';
 import { registerTargets } from './targets.ts';
@@ -35,6 +36,8 @@ export interface StartAdminOptions {
   /** Largest request body accepted (default 10 MiB). */
   maxBodyBytes?: number;
   info: () => AdminInfo;
+  /** Cluster mode: runs node-local endpoints in the workers too (src/admin/node-local.ts). */
+  nodeLocalFanout?: NodeLocalFanout | undefined;
   /** Called after POST /config replaced the configuration. */
   onConfigReplaced?: () => void;
   /** DB-less mode: entity writes answer 405, POST /config is the way to change configuration. */
@@ -179,7 +182,10 @@ export async function startAdmin(opts: StartAdminOptions): Promise<AdminServer> 
         headers: req.headers,
         body,
       };
-      const response = await match.route.handler(adminReq, ctx);
+      let response = await match.route.handler(adminReq, ctx);
+      if (match.route.options.nodeLocal === true && opts.nodeLocalFanout !== undefined) {
+        response = mergeNodeLocal(response, await opts.nodeLocalFanout({ method, path: pathname, query: query.toString() }));
+      }
       send(res, method, response, startedAt);
     } catch (err) {
       let adminErr: AdminError;

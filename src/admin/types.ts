@@ -104,4 +104,6 @@ export type AdminHandler = (req: AdminRequest, ctx: AdminContext) => Promise<Adm
 export interface RouteOptions {
   /** Accept YAML / plain-text bodies (POST /config). */
   acceptText?: boolean;
+  /** Acts on per-process state: in cluster mode also run in every worker (see node-local.ts). */
+  nodeLocal?: boolean;
 }

@@ -6,6 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
+import { get } from 'node:http';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -168,5 +169,45 @@ test('KONG_DATABASE=off with KONG_DECLARATIVE_CONFIG starts DB-less from kong.ym
   } finally {
     await echo.close();
     await rm(dir, { recursive: true, force: true });
+  }
+});
+
+/** A fresh connection per request, so the cluster spreads requests over its workers. */
+function getFresh(url: string): Promise<{ status: number; cache: string | undefined }> {
+  return new Promise((resolve, reject) => {
+    get(url, { agent: false }, (res) => {
+      res.resume();
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, cache: res.headers['x-cache-status'] as string | undefined }));
+    }).on('error', reject);
+  });
+}
+
+test('with 2 workers, DELETE /proxy-cache on the Admin API purges every worker\'s cache', async () => {
+  const dataDir = await mkdtemp(join(tmpdir(), 'portcullis-cli-'));
+  const echo = await startEcho();
+  const gw = await startCli(dataDir, 2);
+  try {
+    const json = { 'content-type': 'application/json' };
+    assert.equal((await fetch(`${gw.admin}/services`, { method: 'POST', headers: json, body: JSON.stringify({ name: 'cached', url: `${echo.url}/anything` }) })).status, 201);
+    assert.equal((await fetch(`${gw.admin}/services/cached/routes`, { method: 'POST', headers: json, body: JSON.stringify({ name: 'cr', paths: ['/cached'] }) })).status, 201);
+    const plugin = await fetch(`${gw.admin}/services/cached/plugins`, { method: 'POST', headers: json, body: JSON.stringify({ name: 'proxy-cache', config: { strategy: 'memory', cache_ttl: 300 } }) });
+    assert.equal(plugin.status, 201);
+    await until('the cache plugin in the workers', async () => (await getFresh(`${gw.proxy}/cached`)).cache !== undefined);
+    // Warm every worker: with fresh connections the requests spread over both.
+    let hits = 0;
+    for (let i = 0; i < 20; i++) if ((await getFresh(`${gw.proxy}/cached`)).cache === 'Hit') hits++;
+    assert.ok(hits >= 18, `expected warm caches, got ${hits} hits of 20`);
+
+    const purge = await fetch(`${gw.admin}/proxy-cache`, { method: 'DELETE' });
+    assert.equal(purge.status, 204);
+    // The first request on each worker after the purge is a Miss: no worker still answers from its cache.
+    const statuses: string[] = [];
+    for (let i = 0; i < 6; i++) statuses.push((await getFresh(`${gw.proxy}/cached`)).cache ?? 'none');
+    const misses = statuses.filter((s) => s === 'Miss').length;
+    assert.equal(misses, 2, `each of the 2 workers misses once after the purge: ${statuses.join(', ')}`);
+  } finally {
+    await stop(gw);
+    await echo.close();
+    await rm(dataDir, { recursive: true, force: true });
   }
 });

@@ -58,8 +58,10 @@ let registered = false;
 export function registerOidcAdminRoutes(): void {
   if (registered) return;
   registered = true;
-  registerAdminRoute('GET', '/openid-connect/issuers', listIssuersResponse);
-  registerAdminRoute('DELETE', '/openid-connect/issuers', deleteIssuersResponse);
-  registerAdminRoute('GET', '/openid-connect/issuers/:issuer', getIssuerResponse);
-  registerAdminRoute('DELETE', '/openid-connect/issuers/:issuer', deleteIssuersResponse);
+  // Discovery caches live in each worker process: in cluster mode these also run in every worker
+  // (lists are merged, a lookup answers from whichever worker knows the issuer).
+  registerAdminRoute('GET', '/openid-connect/issuers', listIssuersResponse, { nodeLocal: true });
+  registerAdminRoute('DELETE', '/openid-connect/issuers', deleteIssuersResponse, { nodeLocal: true });
+  registerAdminRoute('GET', '/openid-connect/issuers/:issuer', getIssuerResponse, { nodeLocal: true });
+  registerAdminRoute('DELETE', '/openid-connect/issuers/:issuer', deleteIssuersResponse, { nodeLocal: true });
 }

@@ -14,6 +14,8 @@
  * the process serving the Admin API (with --workers 1, the proxy's own).
  */
 import { registerAdminRoute } from '../../admin/router.ts';
+
+const NODE_LOCAL = { nodeLocal: true } as const;
 import type { AdminContext, AdminRequest, AdminResponse } from '../../admin/types.ts';
 import type { PluginEntity } from '../../schema/entities/types.ts';
 import * as memory from './memory-store.ts';
@@ -103,9 +105,10 @@ let registered = false;
 export function registerProxyCacheAdminRoutes(): void {
   if (registered) return;
   registered = true;
-  registerAdminRoute('DELETE', '/proxy-cache', flushAll);
-  registerAdminRoute('GET', '/proxy-cache/:cache_key', getByKey);
-  registerAdminRoute('DELETE', '/proxy-cache/:cache_key', deleteByKey);
-  registerAdminRoute('GET', '/proxy-cache/:plugin_id/caches/:cache_key', getPluginEntry);
-  registerAdminRoute('DELETE', '/proxy-cache/:plugin_id/caches/:cache_key', deletePluginEntry);
+  // Cache entries live in each worker's memory: in cluster mode these also run in every worker.
+  registerAdminRoute('DELETE', '/proxy-cache', flushAll, NODE_LOCAL);
+  registerAdminRoute('GET', '/proxy-cache/:cache_key', getByKey, NODE_LOCAL);
+  registerAdminRoute('DELETE', '/proxy-cache/:cache_key', deleteByKey, NODE_LOCAL);
+  registerAdminRoute('GET', '/proxy-cache/:plugin_id/caches/:cache_key', getPluginEntry, NODE_LOCAL);
+  registerAdminRoute('DELETE', '/proxy-cache/:plugin_id/caches/:cache_key', deletePluginEntry, NODE_LOCAL);
 }

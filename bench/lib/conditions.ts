@@ -29,6 +29,7 @@ export function loadAverage(): string {
 export function collectConditions(root: string, loadTool: string, upstreamKind: string): Record<string, unknown> {
   const apache = apacheVersions();
   const commit = spawnSync('git', ['-C', root, 'rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).stdout.trim();
+  const dirty = spawnSync('git', ['-C', root, 'status', '--porcelain', '--untracked-files=no', '--', 'src'], { encoding: 'utf8' }).stdout.trim() !== '';
   return {
     cpu: `${cpuModel()} × ${availableParallelism()} (available parallelism)`,
     memory: `${(totalmem() / 1024 ** 3).toFixed(1)} GiB`,
@@ -40,7 +41,7 @@ export function collectConditions(root: string, loadTool: string, upstreamKind: 
     nginx: firstLine('nginx', ['-v']) ?? 'not installed',
     apache: apache.httpd ?? 'not installed',
     'mod_auth_openidc': apache.modAuthOpenidc ?? 'not installed',
-    'git commit': commit === '' ? 'unknown' : commit,
+    'git commit': commit === '' ? 'unknown' : `${commit}${dirty ? ' (src/ has uncommitted changes)' : ''}`,
     note: 'load generator, upstream, IdP and the systems under test share the machine; other work on it shows in the load average',
   };
 }

@@ -17,6 +17,7 @@ import { collectConditions, loadAverage } from './lib/conditions.ts';
 import { computeRatios, consoleTable, evaluateBudget, markdown, summarize, type BenchReport, type RouteCompileResult, type ScenarioResult, type SystemResult } from './lib/report.ts';
 import { runSoak } from './lib/soak.ts';
 import { hotFunctions, profilesIn } from './lib/profile.ts';
+import { killAllServicesNow, liveServices, stopAllServices } from './lib/proc.ts';
 import type { BenchEnv, Scenario, Target } from './lib/types.ts';
 import { selectScenarios, SCENARIOS } from './scenarios.ts';
 import { startUpstream } from './systems/upstream.ts';
@@ -52,6 +53,7 @@ async function startTargets(env: BenchEnv, scenario: Scenario, opts: BenchOption
       continue;
     }
     const t0 = Date.now();
+    const before = new Set(liveServices());
     let target: Target;
     try {
       target = await spec.start(env);
@@ -59,6 +61,8 @@ async function startTargets(env: BenchEnv, scenario: Scenario, opts: BenchOption
       result.status = 'failed';
       result.reason = `start: ${oneLine(err)}`;
       log(`  ${spec.label}: FAILED to start — ${result.reason}`);
+      // A step after the process started (a login, a check) failed: stop what this start left running.
+      for (const s of liveServices()) if (!before.has(s)) await s.stop();
       continue;
     }
     live.add(target);
@@ -244,14 +248,20 @@ async function main(): Promise<number> {
     for (const t of live) await t.stop().catch(() => {});
     live.clear();
     await upstream.stop().catch(() => {});
+    await stopAllServices();
     if (idp !== null) await idp.close().catch(() => {});
     if (!opts.keepTemp) rmSync(tmp, { recursive: true, force: true });
   };
-  process.once('SIGINT', () => {
+  const interrupt = (why: string): void => {
+    if (interrupted) return;
     interrupted = true;
-    log('\ninterrupted: stopping every process the bench started');
+    process.stderr.write(`\n${why}: stopping every process the bench started\n`);
     void cleanup().then(() => process.exit(130));
-  });
+  };
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.once(signal, () => interrupt(signal));
+  // A closed stdout (`npm run bench | head`) must not leave the peers running.
+  process.stdout.on('error', () => interrupt('stdout closed'));
+  process.once('exit', killAllServicesNow);
 
   const conditions = collectConditions(ROOT, tool, upstream.kind);
   const report: BenchReport = {

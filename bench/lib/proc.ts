@@ -26,6 +26,25 @@ export interface SpawnOptions {
   logDir: string;
 }
 
+/** Every service started and not yet stopped, in start order (so a failed start or a crash of the harness leaves nothing behind). */
+const running = new Set<Service>();
+
+/** The services started so far and still running. */
+export function liveServices(): Service[] {
+  return [...running];
+}
+
+/** Stop every service still running (newest first). */
+export async function stopAllServices(): Promise<void> {
+  for (const s of [...running].reverse()) await s.stop().catch(() => {});
+}
+
+/** Last resort when the harness is dying: SIGKILL every service's process group, synchronously. */
+export function killAllServicesNow(): void {
+  for (const s of running) signalGroup(s.pid, 'SIGKILL');
+  running.clear();
+}
+
 /** Start a long-running process in its own process group, stdout+stderr to `<logDir>/<name>.log`. */
 export function spawnService(name: string, command: string, args: string[], opts: SpawnOptions): Service {
   const logFile = join(opts.logDir, `${name.replace(/[^A-Za-z0-9._-]+/g, '_')}.log`);
@@ -49,14 +68,18 @@ export function spawnService(name: string, command: string, args: string[], opts
       resolve(`spawn error: ${err.message}`);
     });
   });
-  return {
+  const service: Service = {
     name,
     pid,
     logFile,
     exited,
     hasExited: () => done,
     async stop(graceMs = 8000): Promise<void> {
-      if (done) return;
+      running.delete(service);
+      if (done) {
+        await waitGroupGone(pid, 3000);
+        return;
+      }
       // The leader only: masters (nginx, Apache, the Portcullis primary) stop their own workers;
       // a second SIGTERM straight to a worker would kill it before it drains (and writes its --cpu-prof).
       try {
@@ -73,6 +96,8 @@ export function spawnService(name: string, command: string, args: string[], opts
       await waitGroupGone(pid, 3000);
     },
   };
+  running.add(service);
+  return service;
 }
 
 function signalGroup(pgid: number, signal: NodeJS.Signals): void {

@@ -12,14 +12,14 @@ import { AggregatorRegistry } from 'prom-client';
 import type { Logger } from 'pino';
 import type { Settings } from './cli/settings.ts';
 import type { ConfigSnapshot } from './schema/entities/types.ts';
-import { startGateway, gatewaySettingsFrom, type GatewayHandle } from './gateway.ts';
+import type { GatewayHandle } from './gateway.ts';
+import { gatewaySettingsFrom } from './gateway-settings.ts';
 import { RuntimeManager } from './core/runtime-manager.ts';
 import { startProxy } from './core/server.ts';
 import { closePools } from './core/proxy/pools.ts';
 import { readFile } from 'node:fs/promises';
-import { runNodeLocal, type NodeLocalCall, type NodeLocalFanout } from './admin/node-local.ts';
+import type { NodeLocalCall, NodeLocalFanout } from './admin/node-local.ts';
 import type { AdminResponse } from './admin/types.ts';
-import { createMemoryStore } from './store/memory.ts';
 
 interface ConfigMessage {
   type: 'portcullis:config';
@@ -92,6 +92,7 @@ function nodeLocalFanout(): NodeLocalFanout {
 
 export async function startPrimary(settings: Settings, log: Logger): Promise<ClusterHandle> {
   const aggregator = new AggregatorRegistry();
+  const { startGateway } = await import('./gateway.ts');
   const gateway = await startGateway(settings, {
     proxy: false,
     logger: log,
@@ -151,6 +152,25 @@ export async function startPrimary(settings: Settings, log: Logger): Promise<Clu
   };
 }
 
+/**
+ * A node-local Admin API call in this worker, over a read-only view of the
+ * configuration it serves. The Admin API and store modules are imported on
+ * the first call: a worker does not otherwise need them (RSS per worker).
+ */
+async function runNodeLocalHere(call: NodeLocalCall, config: Omit<ConfigSnapshot, 'version'>, log: Logger): Promise<AdminResponse> {
+  const [{ runNodeLocal }, { createMemoryStore }] = await Promise.all([import('./admin/node-local.ts'), import('./store/memory.ts')]);
+  const ctx = {
+    store: createMemoryStore(config, { readOnly: true }),
+    log,
+    info: (): never => {
+      throw new Error('node information is served by the primary');
+    },
+    declarative: true,
+    state: { configHash: null },
+  };
+  return runNodeLocal(call, ctx);
+}
+
 /** Worker side: wait for the first snapshot, start the proxy, apply later snapshots. */
 export async function runWorker(settings: Settings, log: Logger): Promise<void> {
   // Constructing an AggregatorRegistry in a worker installs prom-client's IPC listener, so the
@@ -172,17 +192,7 @@ export async function runWorker(settings: Settings, log: Logger): Promise<void> 
     else if ((m as NodeLocalMessage | undefined)?.type === 'portcullis:node-local') {
       const { id, call } = m as NodeLocalMessage;
       const { version: _version, ...config } = manager.snapshot;
-      const ctx = {
-        // A read-only view of the configuration this worker serves.
-        store: createMemoryStore(config, { readOnly: true }),
-        log,
-        info: (): never => {
-          throw new Error('node information is served by the primary');
-        },
-        declarative: true,
-        state: { configHash: null },
-      };
-      void runNodeLocal(call, ctx).then((response) => process.send?.({ type: 'portcullis:node-local-result', id, response } satisfies NodeLocalResultMessage));
+      void runNodeLocalHere(call, config, log).then((response) => process.send?.({ type: 'portcullis:node-local-result', id, response } satisfies NodeLocalResultMessage));
     }
   });
   const defaultCert =
@@ -204,13 +214,17 @@ export async function runWorker(settings: Settings, log: Logger): Promise<void> 
     logger: log,
   });
   process.send?.({ type: 'portcullis:ready' } satisfies ReadyMessage);
+  let stopping = false;
   const stop = (): void => {
+    // A group-wide SIGTERM and the primary's own can both arrive: drain once, ignore repeats.
+    if (stopping) return;
+    stopping = true;
     void proxy
       .close()
       .then(() => manager.close())
       .then(() => closePools())
       .finally(() => process.exit(0));
   };
-  process.once('SIGTERM', stop);
-  process.once('SIGINT', () => undefined); // the primary decides; Ctrl-C reaches the whole group
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', () => undefined); // the primary decides; Ctrl-C reaches the whole group
 }

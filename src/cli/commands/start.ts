@@ -2,8 +2,7 @@
 import cluster from 'node:cluster';
 import { resolveSettings, SettingsError, type FlagMap } from '../settings.ts';
 import { configureLogger, type LogLevel } from '../../shared/log.ts';
-import { startGateway, StartupError } from '../../gateway.ts';
-import { startPrimary, runWorker } from '../../cluster.ts';
+import { runWorker } from '../../cluster.ts';
 import { closePools } from '../../core/proxy/pools.ts';
 
 export async function start(flags: FlagMap): Promise<number> {
@@ -23,6 +22,9 @@ export async function start(flags: FlagMap): Promise<number> {
     await runWorker(settings, log);
     return -1;
   }
+  // Only the primary (or single process) loads the store and Admin API stack; a worker stays lean.
+  const { startGateway, StartupError } = await import('../../gateway.ts');
+  const { startPrimary } = await import('../../cluster.ts');
   try {
     let close: () => Promise<void>;
     if (settings.workers > 1) {
@@ -49,8 +51,9 @@ export async function start(flags: FlagMap): Promise<number> {
         },
       );
     };
-    process.once('SIGINT', () => stop('SIGINT'));
-    process.once('SIGTERM', () => stop('SIGTERM'));
+    // `on`, not `once`: a repeated signal (npm forwarding Ctrl-C, systemd plus a manual kill) must not kill the drain.
+    process.on('SIGINT', () => stop('SIGINT'));
+    process.on('SIGTERM', () => stop('SIGTERM'));
     return -1;
   } catch (err) {
     const e = err as NodeJS.ErrnoException;

@@ -9,7 +9,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { configureLogger, type LogLevel } from './shared/log.ts';
-import { generateSecret } from './shared/secret.ts';
+import { gatewaySettingsFrom } from './gateway-settings.ts';
 import { VERSION } from './version.ts';
 import type { Settings } from './cli/settings.ts';
 import type { Store } from './store/store.ts';
@@ -67,16 +67,7 @@ export async function openConfiguredStore(settings: Settings, log: Logger): Prom
   return openStore('sqlite', { path: join(settings.dataDir, 'portcullis.db') });
 }
 
-export function gatewaySettingsFrom(settings: Settings, log: Logger, inheritedSecret?: string): GatewaySettings {
-  let sessionSecret = settings.sessionSecret ?? inheritedSecret ?? null;
-  let generated = false;
-  if (sessionSecret === null) {
-    sessionSecret = generateSecret();
-    generated = true;
-    log.warn('no session secret configured (PORTCULLIS_SESSION_SECRET): one was generated for this node; every node of a multi-node deployment MUST share one, or sessions break across nodes and restarts');
-  }
-  return { sessionSecret, sessionSecretGenerated: generated || inheritedSecret !== undefined, redisUrl: settings.redisUrl, trustedIps: settings.trustedIps };
-}
+export { gatewaySettingsFrom };
 
 export interface StartOptions {
   /** Start proxy listeners in this process (false for a cluster primary). */

@@ -24,6 +24,7 @@ import { mergeNodeLocal, type NodeLocalFanout } from './node-local.ts';
 import { registerSchemas } from './schemas.ts';
 import { registerTags } from './tags.ts';
 import { registerTargets } from './targets.ts';
+import { loadAllPlugins } from '../plugins/index.ts';
 import type { AdminContext, AdminInfo, AdminRequest, AdminResponse } from './types.ts';
 
 export interface StartAdminOptions {
@@ -120,6 +121,8 @@ function errorResponse(err: AdminError): AdminResponse {
 }
 
 export async function startAdmin(opts: StartAdminOptions): Promise<AdminServer> {
+  // Plugins load lazily (src/plugins/index.ts); the Admin API serves every one's schema and endpoints.
+  loadAllPlugins();
   const router = buildRouter();
   if (opts.metricsText !== undefined) registerMetrics(router, opts.metricsText);
   const ctx: AdminContext = {

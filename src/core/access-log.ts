@@ -24,6 +24,11 @@ export class AccessLog {
     this.log = log;
   }
 
+  /** Lines are written at `info`: below that level the caller skips building one. */
+  enabled(): boolean {
+    return this.log.isLevelEnabled('info');
+  }
+
   write(ctx: RequestContext, status: number, timings: AccessLogTimings, bytesIn: number, bytesOut: number): void {
     const route = ctx.route;
     const service = ctx.service;

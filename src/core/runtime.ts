@@ -7,7 +7,7 @@
 import { createSecureContext, type SecureContext } from 'node:tls';
 import type { Logger } from 'pino';
 import type { ConfigSnapshot, ConsumerEntity, PluginEntity, ServiceEntity, TargetEntity, UpstreamEntity } from '../schema/entities/types.ts';
-import { credentialExpired } from '../schema/entities/keyauth-credentials.ts';
+import { credentialExpired } from '../schema/entities/credential-ttl.ts';
 import type { ConsumerIndex, CredentialKind, CredentialMatch, GatewaySettings } from '../plugins/types.ts';
 import { getPlugin } from '../plugins/index.ts';
 import { compileRouter } from './router/compile.ts';

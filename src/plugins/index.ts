@@ -1,42 +1,60 @@
 /**
  * The plugin registry: the only place the core learns which plugins exist.
- * Add a plugin by importing its module and listing it in BUNDLED.
+ * Add a plugin by listing its module in BUNDLED (name, file, exported const).
+ *
+ * Modules are loaded on first use (getPlugin), synchronously through
+ * require(esm): a proxy worker whose configuration uses no plugin, or only
+ * light ones, never loads jose, openid-client or ioredis — each of those
+ * costs a worker several MB of RSS (see docs/benchmarks.md, "Profiling
+ * notes"). The PluginModule contract is unchanged; callers that need every
+ * plugin present (the Admin API: schemas, extension endpoints) call
+ * loadAllPlugins().
  */
+import { createRequire } from 'node:module';
 import type { PluginModule } from './types.ts';
-import { correlationId } from './correlation-id/index.ts';
-import { requestTransformer } from './request-transformer/index.ts';
-import { rateLimiting } from './rate-limiting/index.ts';
-import { acl } from './acl/index.ts';
-import { cors } from './cors/index.ts';
-import { keyAuth } from './key-auth/index.ts';
-import { openidConnect } from './openid-connect/index.ts';
-import { proxyCache } from './proxy-cache/index.ts';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type AnyPlugin = PluginModule<any, any>;
 
-const BUNDLED: AnyPlugin[] = [
-  // (plugins register here, one import + one entry each)
-  openidConnect,
-  correlationId,
-  requestTransformer,
-  rateLimiting,
-  acl,
-  cors,
-  proxyCache,
-  keyAuth,
+/** name → [module path relative to this file, name of the exported PluginModule]. */
+const BUNDLED: ReadonlyArray<readonly [string, string, string]> = [
+  // (plugins register here, one entry each)
+  ['openid-connect', './openid-connect/index.ts', 'openidConnect'],
+  ['correlation-id', './correlation-id/index.ts', 'correlationId'],
+  ['request-transformer', './request-transformer/index.ts', 'requestTransformer'],
+  ['rate-limiting', './rate-limiting/index.ts', 'rateLimiting'],
+  ['acl', './acl/index.ts', 'acl'],
+  ['cors', './cors/index.ts', 'cors'],
+  ['proxy-cache', './proxy-cache/index.ts', 'proxyCache'],
+  ['key-auth', './key-auth/index.ts', 'keyAuth'],
 ];
 
+const load = createRequire(import.meta.url);
+const bundled = new Map<string, readonly [string, string]>(BUNDLED.map(([name, file, exported]) => [name, [file, exported]] as const));
 const registry = new Map<string, AnyPlugin>();
-for (const p of BUNDLED) registry.set(p.name, p);
+
+function loadBundled(name: string): AnyPlugin | undefined {
+  const entry = bundled.get(name);
+  if (entry === undefined) return undefined;
+  const mod = load(entry[0]) as Record<string, AnyPlugin | undefined>;
+  const plugin = mod[entry[1]];
+  if (plugin === undefined || plugin.name !== name) throw new Error(`plugin module ${entry[0]} does not export '${entry[1]}' named '${name}'`);
+  registry.set(name, plugin);
+  return plugin;
+}
 
 export function getPlugin(name: string): AnyPlugin | undefined {
-  return registry.get(name);
+  return registry.get(name) ?? loadBundled(name);
+}
+
+/** Load every bundled plugin (their schemas and Admin API endpoints). Idempotent. */
+export function loadAllPlugins(): void {
+  for (const name of bundled.keys()) if (!registry.has(name)) loadBundled(name);
 }
 
 /** Names of every enabled plugin, sorted (GET /plugins/enabled). */
 export function enabledPlugins(): string[] {
-  return [...registry.keys()].sort();
+  return [...new Set([...bundled.keys(), ...registry.keys()])].sort();
 }
 
 /** For tests: register an extra plugin module. */

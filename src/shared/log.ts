@@ -38,7 +38,10 @@ export function createLogger(level: LogLevel = 'info', destination?: NodeJS.Writ
     redact: { paths: REDACT, censor: '[redacted]' },
     timestamp: pino.stdTimeFunctions.isoTime,
   };
-  const log = destination ? pino(options, destination as pino.DestinationStream) : pino(options);
+  // stdout is written asynchronously (sonic-boom sync: false): a synchronous write(2) per
+  // access-log line would stall the proxy. pino flushes what is buffered when the process
+  // exits, and sonic-boom never drops a line (no maxLength).
+  const log = pino(options, destination ? (destination as pino.DestinationStream) : pino.destination({ dest: 1, sync: false }));
   return log as unknown as GatewayLogger;
 }
 

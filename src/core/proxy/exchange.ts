@@ -103,6 +103,8 @@ export class Exchange implements Dispatcher.DispatchHandler {
   headersWritten: boolean;
   /** The client went away before the response completed. */
   clientGone: boolean;
+  /** A one-shot 'drain' listener on the response is waiting to resume the paused upstream. */
+  awaitingDrain: boolean;
   /** The one upstream timer: write_timeout while sending a streamed body, then read_timeout. */
   timer: NodeJS.Timeout | null;
   timerPhase: number;
@@ -147,6 +149,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
     this.upstreamStartedAt = 0;
     this.headersWritten = false;
     this.clientGone = false;
+    this.awaitingDrain = false;
     this.timer = null;
     this.timerPhase = 0;
     this.timerMs = 0;

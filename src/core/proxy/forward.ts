@@ -27,7 +27,7 @@ import { runBodyFilter, runHeaderFilter } from '../pipeline/runner.ts';
 import type { Exchange, ProxyEnv } from './exchange.ts';
 import { balancerFor } from './balancer.ts';
 import { hostHeaderFor, stripResponseHopByHop } from './headers.ts';
-import { poolFor, poolKey, type PoolSpec } from './pools.ts';
+import { poolEntryFor, poolFor, poolKey, usePool, type PoolEntry, type PoolSpec } from './pools.ts';
 import { classifyUpstreamError, isClientBodyError } from './upstream-errors.ts';
 
 /** RFC 9110 §9.2.2 idempotent methods: safe to repeat after the request went out. */
@@ -115,8 +115,9 @@ export function forward(ex: Exchange): void {
   };
   ex.writeTimeoutMs = service.write_timeout;
   ex.readTimeoutMs = service.read_timeout;
-  ctx.proxyLatency = performance.now() - ctx.startedAt;
-  attempt(ex);
+  const now = performance.now();
+  ctx.proxyLatency = now - ctx.startedAt;
+  attempt(ex, now);
 }
 
 /**
@@ -149,6 +150,11 @@ export function pickPeer(ex: Exchange): UpstreamPeer | null {
     const hostName = ex.runtime.upstreams.get(service.host)?.upstream.host_header ?? peer.hostHeader;
     return { host: peer.host, port: peer.port, hostName };
   }
+  return servicePeer(service);
+}
+
+/** The service's own host and port (no upstream entity). */
+function servicePeer(service: ServiceEntity): UpstreamPeer {
   let host = service.host;
   let hostName = host;
   if (host.startsWith('[')) host = host.slice(1, -1);
@@ -156,10 +162,61 @@ export function pickPeer(ex: Exchange): UpstreamPeer | null {
   return { host, port: service.port, hostName };
 }
 
-function attempt(ex: Exchange): void {
+/**
+ * A plain-HTTP service without an upstream entity always goes to the same
+ * pool with the same gateway Host header: both are kept per service entity
+ * (a new configuration version brings new entity objects), so the common
+ * request skips the peer, pool spec and pool key it would otherwise build.
+ */
+interface PlainTarget {
+  readonly host: string;
+  readonly port: number;
+  readonly connectTimeout: number;
+  readonly entry: PoolEntry;
+  /** The Host header the gateway sets (hostHeaderFor). */
+  readonly hostHeader: string;
+}
+
+const plainTargets = new WeakMap<ServiceEntity, PlainTarget>();
+
+function plainTarget(service: ServiceEntity): PlainTarget {
+  const cached = plainTargets.get(service);
+  if (cached !== undefined && !cached.entry.closed && cached.host === service.host && cached.port === service.port && cached.connectTimeout === service.connect_timeout) {
+    return cached;
+  }
+  const peer = servicePeer(service);
+  const spec: PoolSpec = {
+    protocol: 'http:',
+    host: peer.host,
+    port: peer.port,
+    servername: null,
+    connectTimeout: service.connect_timeout,
+    tlsVerify: false,
+    ca: null,
+    caKey: '',
+  };
+  const t: PlainTarget = {
+    host: service.host,
+    port: service.port,
+    connectTimeout: service.connect_timeout,
+    entry: poolEntryFor(spec),
+    hostHeader: hostHeaderFor(peer.hostName, peer.port, false),
+  };
+  plainTargets.set(service, t);
+  return t;
+}
+
+/** `now`: performance.now() when the caller has just read it. */
+function attempt(ex: Exchange, now: number = performance.now()): void {
   const ctx = ex.ctx;
   const service = ctx.service!;
   const tls = isTls(service.protocol);
+  if (!tls && ex.balancer === null) {
+    const t = plainTarget(service);
+    if (ex.gatewayHost) ctx.upstreamHeaders['host'] = t.hostHeader;
+    dispatch(ex, usePool(t.entry)!, now);
+    return;
+  }
   const peer = pickPeer(ex);
   if (peer === null) {
     fail(ex, new ProxyError('UPSTREAM_UNAVAILABLE', `upstream '${service.host}' has no healthy targets`));
@@ -183,13 +240,15 @@ function attempt(ex: Exchange): void {
     ca,
     caKey: ca === null ? '' : service.ca_certificates!.join(','),
   };
-  const pool = poolFor(spec, poolKey(spec));
+  dispatch(ex, poolFor(spec, poolKey(spec)), now);
+}
 
+function dispatch(ex: Exchange, pool: Dispatcher, now: number): void {
   ex.controller = null;
   ex.started = false;
   ex.bodyBytesSent = 0;
   ex.requestSent = false;
-  ex.upstreamStartedAt = performance.now();
+  ex.upstreamStartedAt = now;
   pool.dispatch(ex.dispatchOptions!, ex);
 }
 
@@ -320,8 +379,16 @@ export function onUpstreamData(ex: Exchange, controller: Dispatcher.DispatchCont
   ex.bytesOut += chunk.length;
   if (ex.timer !== null) ex.timer.refresh();
   if (!ctx.res.write(chunk)) {
-    // Backpressure: stop reading the upstream until the client drains (handle.ts resumes on 'drain').
+    // Backpressure: stop reading the upstream until the client drains. The
+    // 'drain' listener is added only then (most responses never need one).
     controller.pause();
+    if (!ex.awaitingDrain) {
+      ex.awaitingDrain = true;
+      ctx.res.once('drain', () => {
+        ex.awaitingDrain = false;
+        resumeUpstream(ex);
+      });
+    }
   }
 }
 

@@ -22,7 +22,7 @@ import { normalizePath } from '../router/normalize.ts';
 import { normalizeIp } from '../../shared/ip.ts';
 import { Exchange, type ProxyEnv } from './exchange.ts';
 import { copyRequestHeaders } from './headers.ts';
-import { clearUpstreamTimer, forward, resumeUpstream } from './forward.ts';
+import { clearUpstreamTimer, forward } from './forward.ts';
 import { proxyWebSocket } from './websocket.ts';
 
 const kExchange = Symbol('portcullis.exchange');
@@ -81,7 +81,6 @@ export function begin(env: ProxyEnv, req: IncomingMessage, res: ServerResponse, 
   env.inflight++;
   (res as WithExchange)[kExchange] = ex;
   res.on('close', onResponseClose);
-  res.on('drain', onResponseDrain);
   ctx.scheme = secure ? 'https' : 'http';
   if (secure) {
     const name = (socket as TLSSocket).servername;
@@ -89,11 +88,6 @@ export function begin(env: ProxyEnv, req: IncomingMessage, res: ServerResponse, 
   }
   ctx.clientIp = env.realIp.resolve(req, peer, peerTrusted);
   return ex;
-}
-
-function onResponseDrain(this: ServerResponse): void {
-  const ex = (this as WithExchange)[kExchange];
-  if (ex !== undefined) resumeUpstream(ex);
 }
 
 function onResponseClose(this: ServerResponse): void {
@@ -258,7 +252,7 @@ function afterRewrite(ex: Exchange): void {
   if (prefix !== undefined) bag['x-forwarded-prefix'] = prefix;
   bag['x-real-ip'] = ctx.clientIp;
   const via = headers['via'];
-  const inbound = `${req.httpVersion} ${env.serverHeader}`;
+  const inbound = req.httpVersion === '1.1' ? env.viaToken : `${req.httpVersion} ${env.serverHeader}`;
   bag['via'] = via !== undefined ? `${via}, ${inbound}` : inbound;
   bag['x-kong-request-id'] = ctx.id;
   if (route.preserve_host && headers.host !== undefined) bag['host'] = headers.host;
@@ -330,7 +324,7 @@ function logPhase(ex: Exchange): void {
   const bytesIn = body === null ? 0 : Buffer.isBuffer(body) ? body.length : ex.bodyBytesSent;
 
   runLog(ctx, ex.plan, env.log);
-  if (env.accessLog !== null) {
+  if (env.accessLog !== null && env.accessLog.enabled()) {
     env.accessLog.write(
       ctx,
       status,

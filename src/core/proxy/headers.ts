@@ -58,6 +58,8 @@ export function copyRequestHeaders(headers: IncomingHttpHeaders): HeaderBag {
 }
 
 function removeNamed(bag: Record<string, unknown>, connection: string): void {
+  // Nearly every message says just `keep-alive` or `close`: no header named, nothing to split.
+  if (connection === 'keep-alive' || connection === 'close') return;
   for (const raw of connection.split(',')) {
     const token = raw.trim().toLowerCase();
     if (token !== '' && !isConnectionOption(token)) delete bag[token];

@@ -26,19 +26,27 @@ export interface PoolSpec {
   readonly caKey: string;
 }
 
-interface Entry {
+/** A shared pool and its use mark. Callers may keep one (forward.ts caches it per service) and reuse it through usePool(). */
+export interface PoolEntry {
   readonly pool: Pool;
-  lastUsed: number;
+  /** Sweep generation of the last use: an integer store per request instead of a clock read. */
+  used: number;
+  /** Closed by the idle sweep: the entry must not be used again. */
+  closed: boolean;
 }
 
 const UPSTREAM_KEEPALIVE_MS = 60_000;
 const POOL_IDLE_MS = 5 * 60_000;
 const SWEEP_MS = 60_000;
+/** A pool unused for more than this many whole sweep intervals (≥ POOL_IDLE_MS) is closed. */
+const IDLE_SWEEPS = POOL_IDLE_MS / SWEEP_MS;
 /** Upstream response header block limit (nginx proxy_buffer_size is smaller; be lenient). */
 const MAX_RESPONSE_HEADER_BYTES = 64 * 1024;
 
-const pools = new Map<string, Entry>();
+const pools = new Map<string, PoolEntry>();
 let sweeper: NodeJS.Timeout | null = null;
+/** Incremented by every sweep. */
+let generation = 0;
 
 export function poolKey(spec: PoolSpec): string {
   return `${spec.protocol}//${spec.host}:${spec.port}|${spec.servername ?? ''}|${spec.connectTimeout}|${spec.tlsVerify ? 1 : 0}|${spec.caKey}`;
@@ -68,28 +76,41 @@ function createPool(spec: PoolSpec): Pool {
   });
 }
 
-/** The shared pool for `spec` (created on first use). `key` is poolKey(spec), when the caller has it. */
-export function poolFor(spec: PoolSpec, key: string = poolKey(spec)): Pool {
+/** The shared pool entry for `spec` (created on first use), marked as used. `key` is poolKey(spec), when the caller has it. */
+export function poolEntryFor(spec: PoolSpec, key: string = poolKey(spec)): PoolEntry {
   let entry = pools.get(key);
   if (entry === undefined) {
-    entry = { pool: createPool(spec), lastUsed: 0 };
+    entry = { pool: createPool(spec), used: generation, closed: false };
     pools.set(key, entry);
     if (sweeper === null) {
       sweeper = setInterval(sweep, SWEEP_MS);
       sweeper.unref();
     }
   }
-  entry.lastUsed = performance.now();
+  entry.used = generation;
+  return entry;
+}
+
+/** The shared pool for `spec` (created on first use). `key` is poolKey(spec), when the caller has it. */
+export function poolFor(spec: PoolSpec, key: string = poolKey(spec)): Pool {
+  return poolEntryFor(spec, key).pool;
+}
+
+/** The pool of an entry obtained earlier, marked as used; null once the sweep closed it. */
+export function usePool(entry: PoolEntry): Pool | null {
+  if (entry.closed) return null;
+  entry.used = generation;
   return entry.pool;
 }
 
 function sweep(): void {
-  const cutoff = performance.now() - POOL_IDLE_MS;
+  generation++;
   for (const [key, entry] of pools) {
-    if (entry.lastUsed > cutoff) continue;
+    if (generation - entry.used <= IDLE_SWEEPS) continue;
     const stats = entry.pool.stats;
     if (stats.running > 0 || stats.pending > 0) continue;
     pools.delete(key);
+    entry.closed = true;
     void entry.pool.close().catch(() => undefined);
   }
   if (pools.size === 0 && sweeper !== null) {
@@ -107,6 +128,7 @@ export function poolCount(): number {
 export async function closePools(): Promise<void> {
   const all = [...pools.values()];
   pools.clear();
+  for (const e of all) e.closed = true;
   if (sweeper !== null) {
     clearInterval(sweeper);
     sweeper = null;

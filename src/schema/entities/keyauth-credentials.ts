@@ -15,6 +15,7 @@
 import { randomBytes } from 'node:crypto';
 import { Type } from '@sinclair/typebox';
 import { typedefs } from '../typedefs.ts';
+import { credentialExpired } from './credential-ttl.ts';
 import type { EntityDefinition } from './definition.ts';
 
 /** Kong's ttl bounds for DAO options (kong/db/dao/init.lua validate_options_value: 0 < ttl <= 100000000). */
@@ -65,7 +66,4 @@ export function publicCredential(row: Readonly<Record<string, unknown>>, nowS = 
   return out;
 }
 
-/** Whether a credential's ttl has run out at `nowS` (epoch seconds). */
-export function credentialExpired(row: Readonly<Record<string, unknown>>, nowS = Date.now() / 1000): boolean {
-  return typeof row.ttl_expires_at === 'number' && row.ttl_expires_at <= nowS;
-}
+export { credentialExpired };

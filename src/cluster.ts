@@ -55,6 +55,21 @@ export interface ClusterHandle {
   close(): Promise<void>;
 }
 
+/**
+ * V8 flags of a proxy worker. The young generation is bounded at 8 MB per
+ * semi-space: measured under wrk load with a 10,000-route configuration, V8
+ * grew it to 52 MB (4 MB with one route under the same load), taking a
+ * worker's RSS from ~165 to ~195 MB, while CPU time per request was the same
+ * within the noise of the machine (docs/benchmarks.md, "Profiling notes").
+ * A size the operator chose (execArgv or NODE_OPTIONS) wins.
+ */
+function workerExecArgv(): string[] {
+  const args = [...process.execArgv];
+  const chosen = (a: string): boolean => a.startsWith('--max-semi-space-size') || a.startsWith('--semi-space-growth-factor');
+  if (!args.some(chosen) && !(process.env.NODE_OPTIONS ?? '').split(/\s+/).some(chosen)) args.push('--max-semi-space-size=8');
+  return args;
+}
+
 /** Primary side: start store + admin, fork workers, push configuration. */
 /** Primary side: fan a node-local Admin API call out to every live worker and collect the answers. */
 function nodeLocalFanout(): NodeLocalFanout {
@@ -106,6 +121,7 @@ export async function startPrimary(settings: Settings, log: Logger): Promise<Clu
   const send = (w: Worker): void => {
     if (w.isConnected()) w.send({ type: 'portcullis:config', snapshot: gateway.runtime.snapshot } satisfies ConfigMessage);
   };
+  cluster.setupPrimary({ execArgv: workerExecArgv() });
   const fork = (): Worker => {
     const w = cluster.fork({ PORTCULLIS_WORKER: '1', PORTCULLIS_INHERITED_SESSION_SECRET: secret });
     w.on('online', () => send(w));

@@ -14,6 +14,7 @@ import type { SessionHandle, StoredTokens } from './session-port.ts';
 import { introspect } from './validate/introspection.ts';
 import { loadUserinfo } from './validate/userinfo.ts';
 import { recordIdpFailure } from './failures.ts';
+import { deepFreeze } from './claims.ts';
 
 /** Claims of a JWT without verifying it (tokens from the session or the token endpoint); null when opaque. */
 export function decodeClaims(token: string | undefined): Record<string, unknown> | null {
@@ -23,6 +24,45 @@ export function decodeClaims(token: string | undefined): Record<string, unknown>
   } catch {
     return null;
   }
+}
+
+/**
+ * Claims of the tokens kept in a session, decoded once per session data
+ * object: the session layer returns the same frozen tokens object while the
+ * cookie is unchanged, so a replayed session cookie costs no base64/JSON
+ * decoding. The claims are frozen (shared between requests). Entries live
+ * as long as the tokens object (WeakMap), itself bounded by the session
+ * payload cache.
+ */
+const sessionClaims = new WeakMap<StoredTokens, { access: Record<string, unknown> | null; id: Record<string, unknown> | null }>();
+
+function frozenClaims(token: string | undefined): Record<string, unknown> | null {
+  return deepFreeze(decodeClaims(token));
+}
+
+/**
+ * Claims of an introspected token, decoded once per (cached, frozen)
+ * introspection answer: that object belongs to this one token.
+ */
+const introspectedClaims = new WeakMap<object, Record<string, unknown> | null>();
+
+export function claimsOfIntrospected(introspection: Record<string, unknown>, token: string): Record<string, unknown> | null {
+  if (!Object.isFrozen(introspection)) return decodeClaims(token);
+  let c = introspectedClaims.get(introspection);
+  if (c === undefined) {
+    c = frozenClaims(token);
+    introspectedClaims.set(introspection, c);
+  }
+  return c;
+}
+
+/** Access and ID token claims of session tokens (decoded, not verified: the session is the trusted source). */
+export function claimsOfStoredTokens(tokens: StoredTokens): { access: Record<string, unknown> | null; id: Record<string, unknown> | null } {
+  let c = sessionClaims.get(tokens);
+  if (c !== undefined) return c;
+  c = { access: frozenClaims(tokens.access_token), id: frozenClaims(tokens.id_token) };
+  if (Object.isFrozen(tokens)) sessionClaims.set(tokens, c);
+  return c;
 }
 
 export class Attempt {

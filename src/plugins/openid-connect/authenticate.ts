@@ -13,7 +13,7 @@
  * "no suitable authorization credentials were provided".
  */
 import type { Attempt } from './attempt.ts';
-import { decodeClaims } from './attempt.ts';
+import { claimsOfIntrospected, claimsOfStoredTokens, decodeClaims } from './attempt.ts';
 import { clientByArg } from './clients.ts';
 import { redirect, Rejection, unauthorized } from './errors.ts';
 import { assertSingleAuthorization, findBearer, findCredentials, findParam, hideCredentials, hideFound } from './extract.ts';
@@ -26,7 +26,7 @@ import { currentUrl } from './request-url.ts';
 import type { AuthMethod } from './schema.ts';
 import { verifyIdToken } from './validate/id-token.ts';
 import { introspect } from './validate/introspection.ts';
-import { looksLikeJwt, verifyJwt } from './validate/jwt.ts';
+import { cachedJwt, looksLikeJwt, verifyJwt } from './validate/jwt.ts';
 import { loadUserinfo } from './validate/userinfo.ts';
 
 /** Outcome: authenticated (fields set on the attempt) or the response was already decided (redirect). */
@@ -54,8 +54,9 @@ export async function authenticate(a: Attempt): Promise<AuthOutcome> {
     a.method = 'session';
     a.tokens = data.tokens;
     a.exp = typeof data.expires === 'number' ? data.expires : expiryOf(a, null, null);
-    a.accessClaims = decodeClaims(data.tokens.access_token);
-    a.idClaims = decodeClaims(data.tokens.id_token);
+    const claims = claimsOfStoredTokens(data.tokens);
+    a.accessClaims = claims.access;
+    a.idClaims = claims.id;
     return 'authenticated';
   }
 
@@ -135,7 +136,13 @@ async function authenticateBearer(a: Attempt, token: string): Promise<void> {
   let rejection: Rejection | null = null;
 
   if (m.bearer) {
-    if (looksLikeJwt(token)) {
+    // The verified-token cache first: a hit skips the header decode and the signature check.
+    const hit = cachedJwt(token, conf.jwt, provider);
+    if (hit !== null) {
+      a.accessClaims = hit.payload as Record<string, unknown>;
+      a.accessJwk = hit.jwk;
+      a.method = 'bearer';
+    } else if (looksLikeJwt(token)) {
       try {
         const v = await verifyJwt(token, conf.jwt, provider, conf.caches);
         a.accessClaims = v.payload as Record<string, unknown>;
@@ -170,7 +177,7 @@ async function authenticateBearer(a: Attempt, token: string): Promise<void> {
     a.introspection = await introspect(a.ctx, conf.introspection, conf.clients, a.client, provider, conf.http, conf.caches, token);
     a.introspected = true;
     a.method = 'introspection';
-    a.accessClaims = decodeClaims(token);
+    a.accessClaims = claimsOfIntrospected(a.introspection, token);
   } else if (m.userinfo) {
     const exp = decodeClaims(token)?.exp;
     a.userinfo = await loadUserinfo(a.ctx, conf.userinfo, provider, conf.http, conf.caches, token, typeof exp === 'number' ? exp : null);

@@ -76,14 +76,37 @@ export function satisfies(alternatives: ReadonlyArray<ReadonlySet<string>>, pres
 }
 
 /**
+ * Words of a claim, remembered per (claims object, path) when the claims are
+ * frozen — a cached verification or session: the same scope string is not
+ * split again on every request.
+ */
+const wordsMemo = new WeakMap<object, Map<readonly string[], readonly string[] | null>>();
+
+function wordsOf(source: Record<string, unknown>, path: readonly string[]): readonly string[] | null {
+  if (!Object.isFrozen(source)) return claimWords(findClaim(source, path));
+  let m = wordsMemo.get(source);
+  if (m === undefined) {
+    m = new Map();
+    wordsMemo.set(source, m);
+  }
+  let w = m.get(path);
+  if (w === undefined) {
+    const words = claimWords(findClaim(source, path));
+    w = words === null ? null : Object.freeze(words);
+    m.set(path, w);
+  }
+  return w;
+}
+
+/**
  * Check every requirement against the claim sources (introspection response
  * first, then the access token claims). Returns the first Rejection, or null.
  */
 export function authorize(plan: AuthzPlan, introspection: Record<string, unknown> | null, accessClaims: Record<string, unknown> | null): Rejection | null {
   for (const r of plan.requirements) {
-    let values: string[] | null = null;
-    if (introspection !== null) values = claimWords(findClaim(introspection, r.claim));
-    if (values === null && accessClaims !== null) values = claimWords(findClaim(accessClaims, r.claim));
+    let values: readonly string[] | null = null;
+    if (introspection !== null) values = wordsOf(introspection, r.claim);
+    if (values === null && accessClaims !== null) values = wordsOf(accessClaims, r.claim);
     if (values === null) {
       const reason = `${r.name} required but no ${r.name} found`;
       return r.status === 401 ? unauthorized(reason) : forbidden(reason);

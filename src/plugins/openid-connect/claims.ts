@@ -4,6 +4,20 @@
  * reads `payload.realm_access.roles`), as Kong's `*_claim` settings are.
  */
 
+/**
+ * Freeze a claims object all the way down. Claims shared between requests
+ * (a cached verification, introspection answer or session) are frozen, so
+ * what is derived from them (header encodings, scope words) can be
+ * remembered per object.
+ */
+export function deepFreeze<T>(v: T): T {
+  if (v !== null && typeof v === 'object' && !Object.isFrozen(v)) {
+    Object.freeze(v);
+    for (const k of Object.keys(v)) deepFreeze((v as Record<string, unknown>)[k]);
+  }
+  return v;
+}
+
 /** Freeze a configured claim path. */
 export function claimPath(path: readonly string[]): readonly string[] {
   return Object.freeze([...path]);
@@ -78,5 +92,26 @@ export function headerValue(value: unknown): string | null {
   // splitting), so such a value is not sent at all.
   if (typeof value === 'string') return /[\r\n\0]/.test(value) ? null : value;
   if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') return String(value);
-  return Buffer.from(JSON.stringify(value), 'utf8').toString('base64');
+  if (typeof value !== 'object') return null;
+  // Claims of a cached verification or session are the same frozen objects on every request:
+  // their encoding is computed once.
+  const frozen = Object.isFrozen(value);
+  if (frozen) {
+    const hit = encoded.get(value);
+    if (hit !== undefined) return hit;
+  }
+  const out = Buffer.from(JSON.stringify(value), 'utf8').toString('base64');
+  if (frozen && isDeepFrozen(value)) encoded.set(value, out);
+  return out;
+}
+
+const encoded = new WeakMap<object, string>();
+
+function isDeepFrozen(v: object): boolean {
+  if (!Object.isFrozen(v)) return false;
+  for (const k of Object.keys(v)) {
+    const x = (v as Record<string, unknown>)[k];
+    if (x !== null && typeof x === 'object' && !isDeepFrozen(x)) return false;
+  }
+  return true;
 }

@@ -96,12 +96,21 @@ export function wwwAuthenticate(realm: string, status: 401 | 403, exposeErrorCod
 
 /** The realm Kong puts in the challenge: the issuer's host ("kong" when it has none). */
 export function realmOf(issuer: string): string {
+  // Asked on every request for the same few issuers: the URL is parsed once.
+  if (issuer === lastIssuer) return lastRealm;
+  let realm: string;
   try {
-    return new URL(issuer).hostname || 'kong';
+    realm = new URL(issuer).hostname || 'kong';
   } catch {
-    return 'kong';
+    realm = 'kong';
   }
+  lastIssuer = issuer;
+  lastRealm = realm;
+  return realm;
 }
+
+let lastIssuer: string | null = null;
+let lastRealm = 'kong';
 
 const NO_CACHE = { 'cache-control': 'no-cache, no-store', pragma: 'no-cache' } as const;
 

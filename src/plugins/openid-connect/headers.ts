@@ -147,13 +147,13 @@ function valueFor(kind: TokenHeaderKind, s: HeaderSources): string | null {
   }
 }
 
+function claimIn(src: Record<string, unknown> | null, path: readonly string[]): string | null {
+  return src === null ? null : headerValue(findClaim(src, path));
+}
+
+/** Kong's search order: introspection, access token, ID token, user info (no per-request array). */
 function claimValue(h: ClaimHeader, s: HeaderSources): string | null {
-  for (const src of [s.introspection, s.accessClaims, s.idClaims, s.userinfo]) {
-    if (src === null) continue;
-    const v = headerValue(findClaim(src, h.path));
-    if (v !== null) return v;
-  }
-  return null;
+  return claimIn(s.introspection, h.path) ?? claimIn(s.accessClaims, h.path) ?? claimIn(s.idClaims, h.path) ?? claimIn(s.userinfo, h.path);
 }
 
 /** Collects downstream headers; they are appended to the client's response in header_filter. */

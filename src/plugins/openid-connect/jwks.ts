@@ -48,6 +48,9 @@ export function processJwksResponse(body: Record<string, unknown>): Verification
     if (jwk.kty === 'oct') continue;
     const pub: JWK = { ...jwk };
     for (const priv of ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k']) delete (pub as Record<string, unknown>)[priv];
+    // Frozen: shared by every verification (and its header encoding cached, claims.ts).
+    Object.freeze(pub);
+    for (const v of Object.values(pub)) if (v !== null && typeof v === 'object') Object.freeze(v);
     out.push({ jwk: pub, kid: typeof jwk.kid === 'string' ? jwk.kid : undefined, alg: typeof jwk.alg === 'string' ? jwk.alg : undefined, kty: jwk.kty, imported: new Map() });
   }
   return out;
@@ -115,6 +118,17 @@ export class RemoteKeySet {
       return;
     }
     if (now - this.fetchedAt >= this.maxAgeMs && this.inflight === null && now - this.lastFailureAt >= cooldownMs) {
+      this.reload(http).catch(() => undefined);
+    }
+  }
+
+  /**
+   * The synchronous part of `ready` for a loaded set: start the background
+   * refresh when the set is past its max-age (verified-token cache hits call
+   * this, so a repeated token never freezes the keys it depends on).
+   */
+  refreshIfStale(http: HttpPolicy, cooldownMs: number, now: number): void {
+    if (this.fetchedAt > 0 && now - this.fetchedAt >= this.maxAgeMs && this.inflight === null && now - this.lastFailureAt >= cooldownMs) {
       this.reload(http).catch(() => undefined);
     }
   }

@@ -84,18 +84,30 @@ export function createSessionPort(c: OidcConfig, env: CompileEnv, trusted: IpMat
   const stripNames = [c.session_cookie_name, ...(c.session_remember ? [c.session_remember_cookie_name] : []), authName];
   const secure = (ctx: RequestContext): boolean => c.session_cookie_secure ?? isHttps(ctx, trusted);
 
+  // The session layer hands back the same frozen data object while the cookie is unchanged
+  // (session/crypto.ts openPayload): its SessionData is built once, frozen, and shared.
+  const built = new WeakMap<object, SessionData | null>();
+  const dataOf = (d: Record<string, unknown>): SessionData | null => {
+    let data = built.get(d);
+    if (data !== undefined) return data;
+    const tokens = asTokens(d.tokens);
+    data = tokens === null || d.aud !== audience
+      ? null
+      : Object.freeze({
+        client: typeof d.client === 'number' ? d.client : 1,
+        tokens: Object.freeze(tokens),
+        expires: typeof d.expires === 'number' ? d.expires : 0,
+      });
+    if (Object.isFrozen(d)) built.set(d, data);
+    return data;
+  };
+
   return {
     async open(ctx) {
       const s = await manager.open(cookieHeader(ctx), nowSec());
       if (s === null) return ABSENT;
-      const d = s.data;
-      const tokens = asTokens(d.tokens);
-      if (tokens === null || d.aud !== audience) return { ...ABSENT, error: 'session is not from this audience or has no tokens' };
-      const data: SessionData = {
-        client: typeof d.client === 'number' ? d.client : 1,
-        tokens,
-        expires: typeof d.expires === 'number' ? d.expires : 0,
-      };
+      const data = dataOf(s.data);
+      if (data === null) return { ...ABSENT, error: 'session is not from this audience or has no tokens' };
       return { present: true, data, id: s.id, error: null, session: s } satisfies Handle;
     },
 

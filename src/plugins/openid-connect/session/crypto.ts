@@ -59,13 +59,47 @@ export interface Header {
   bytes: Buffer;
 }
 
+/**
+ * Derived keys per (secret, session id, purpose), kept in a bounded LRU: a
+ * session cookie replayed on every request would otherwise pay two HKDF
+ * derivations per request. The map key is the session id (16 random bytes,
+ * latin1) plus the purpose; the secret is the outer WeakMap key (its ikm
+ * Buffer, one per compiled configuration), so a secret rotation never
+ * reuses a key derived under the old secret. Bounded: the oldest entry goes.
+ */
+const DERIVED_MAX = 10_000;
+const derived = new WeakMap<Buffer, Map<string, Buffer>>();
+
+/**
+ * `keep` false: derive without remembering (a header whose MAC is not yet
+ * checked — random session ids sent by anyone must not evict real ones).
+ */
+function derive(ikm: Buffer, sid: Buffer, info: Buffer, purpose: string, length: number, keep = true): Buffer {
+  let m = derived.get(ikm);
+  if (m === undefined) {
+    m = new Map();
+    derived.set(ikm, m);
+  }
+  const k = purpose + sid.toString('latin1');
+  const hit = m.get(k);
+  if (hit !== undefined) return hit;
+  const okm = Buffer.from(hkdfSync('sha256', ikm, sid, info, length));
+  if (!keep) return okm;
+  if (m.size >= DERIVED_MAX) {
+    const oldest = m.keys().next();
+    if (!oldest.done) m.delete(oldest.value);
+  }
+  m.set(k, okm);
+  return okm;
+}
+
 function encKeyIv(ikm: Buffer, sid: Buffer, remember: boolean): { key: Buffer; iv: Buffer } {
-  const okm = Buffer.from(hkdfSync('sha256', ikm, sid, remember ? INFO_REMEMBER_ENC : INFO_ENC, 44));
+  const okm = remember ? derive(ikm, sid, INFO_REMEMBER_ENC, 'E', 44) : derive(ikm, sid, INFO_ENC, 'e', 44);
   return { key: okm.subarray(0, 32), iv: okm.subarray(32, 44) };
 }
 
-function mac(ikm: Buffer, sid: Buffer, remember: boolean, input: Buffer): Buffer {
-  const key = Buffer.from(hkdfSync('sha256', ikm, sid, remember ? INFO_REMEMBER_MAC : INFO_MAC, 32));
+function mac(ikm: Buffer, sid: Buffer, remember: boolean, input: Buffer, keep = true): Buffer {
+  const key = remember ? derive(ikm, sid, INFO_REMEMBER_MAC, 'M', 32, keep) : derive(ikm, sid, INFO_MAC, 'm', 32, keep);
   return createHmac('sha256', key).update(input).digest().subarray(0, 16);
 }
 
@@ -144,8 +178,11 @@ export function openHeader(encoded: string, ikms: readonly Buffer[], remember: b
   const sid = bytes.subarray(2, 18);
   const given = bytes.subarray(MAC_INPUT_END, HEADER_SIZE);
   for (const ikm of ikms) {
-    const expected = mac(ikm, sid, remember, bytes.subarray(0, MAC_INPUT_END));
+    const expected = mac(ikm, sid, remember, bytes.subarray(0, MAC_INPUT_END), false);
     if (timingSafeEqual(expected, given)) {
+      // Authentic: now the MAC key may be remembered for this session's next requests.
+      if (remember) derive(ikm, sid, INFO_REMEMBER_MAC, 'M', 32);
+      else derive(ikm, sid, INFO_MAC, 'm', 32);
       return {
         ikm,
         header: {
@@ -164,11 +201,45 @@ export function openHeader(encoded: string, ikms: readonly Buffer[], remember: b
   return null;
 }
 
-/** Decrypts the payload of an authenticated header; null when it does not decrypt or parse. */
+/**
+ * Opened payloads, per secret: the same cookie replayed on every request is
+ * decrypted and parsed once. An entry is used only for the exact bytes that
+ * produced it — the authenticated header's AAD and GCM tag (the map key) and
+ * the identical ciphertext (compared in full) — so a hit returns what
+ * decryption would return, and anything altered is decrypted (and refused)
+ * as before. Values are deeply frozen: callers share them. Bounded LRU.
+ */
+const OPENED_MAX = 5_000;
+/** …and at most this many payload characters per secret (a parsed value is of the same order). */
+const OPENED_MAX_CHARS = 8 * 1024 * 1024;
+const opened = new WeakMap<Buffer, Map<string, { payload: string; value: unknown }> & { chars?: number }>();
+
+function deepFreeze<T>(v: T): T {
+  if (v !== null && typeof v === 'object' && !Object.isFrozen(v)) {
+    Object.freeze(v);
+    for (const k of Object.keys(v)) deepFreeze((v as Record<string, unknown>)[k]);
+  }
+  return v;
+}
+
+/** Decrypts the payload of an authenticated header; null when it does not decrypt or parse. The result is frozen. */
 export function openPayload(header: Header, ikm: Buffer, payload: string): unknown {
   if (payload.length !== header.payloadSize || payload.length > MAX_PAYLOAD_SIZE) return null;
+  let m = opened.get(ikm);
+  if (m === undefined) {
+    m = new Map();
+    opened.set(ikm, m);
+  }
+  const cacheKey = header.bytes.toString('latin1', 0, 48);
+  const hit = m.get(cacheKey);
+  if (hit !== undefined && hit.payload === payload) {
+    m.delete(cacheKey);
+    m.set(cacheKey, hit);
+    return hit.value;
+  }
   if (!/^[A-Za-z0-9_-]*$/.test(payload)) return null;
   const remember = (header.flags & FLAG_REMEMBER) !== 0;
+  let value: unknown;
   try {
     const { key, iv } = encKeyIv(ikm, header.sid, remember);
     const decipher = createDecipheriv('aes-256-gcm', key, iv);
@@ -176,10 +247,24 @@ export function openPayload(header: Header, ikm: Buffer, payload: string): unkno
     decipher.setAuthTag(header.tag);
     let plaintext = Buffer.concat([decipher.update(Buffer.from(payload, 'base64url')), decipher.final()]);
     if ((header.flags & FLAG_DEFLATE) !== 0) plaintext = inflateRawSync(plaintext, { maxOutputLength: 4 * MAX_PAYLOAD_SIZE });
-    return JSON.parse(plaintext.toString('utf8')) as unknown;
+    value = deepFreeze(JSON.parse(plaintext.toString('utf8')) as unknown);
   } catch {
     return null;
   }
+  if (hit !== undefined) {
+    m.delete(cacheKey);
+    m.chars = (m.chars ?? 0) - hit.payload.length;
+  }
+  let chars = (m.chars ?? 0) + payload.length;
+  while (m.size > 0 && (m.size >= OPENED_MAX || chars > OPENED_MAX_CHARS)) {
+    const oldest = m.entries().next();
+    if (oldest.done) break;
+    m.delete(oldest.value[0]);
+    chars -= oldest.value[1].payload.length;
+  }
+  m.chars = chars;
+  m.set(cacheKey, { payload, value });
+  return value;
 }
 
 /** A header with a new idling offset and MAC (lua-resty-session's `touch`). */

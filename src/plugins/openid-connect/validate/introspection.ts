@@ -15,6 +15,7 @@
  */
 import type { RequestContext } from '../../../core/context.ts';
 import * as pdk from '../../../pdk/index.ts';
+import { deepFreeze } from '../claims.ts';
 import { cacheKey, caches, positiveTtlMs, type CachePolicy, type Verdict } from '../cache.ts';
 import { authenticateClient, chooseMethod } from '../client-auth.ts';
 import type { ClientConfig, ClientPlan } from '../clients.ts';
@@ -126,7 +127,8 @@ export async function introspect(
     const body = processIntrospectionResponse(res);
     if (plan.checkActive && body.active !== true) return { value: { ok: false, reason: 'inactive token', expired: false }, ttlMs: cache.negativeTtlMs };
     const exp = typeof body.exp === 'number' ? body.exp : null;
-    return { value: { ok: true, value: body }, ttlMs: positiveTtlMs(cache, exp) };
+    // Frozen: a cached answer is shared by every request presenting the token.
+    return { value: { ok: true, value: deepFreeze(body) }, ttlMs: positiveTtlMs(cache, exp) };
   };
   const verdict = cache.introspection
     ? await caches.introspection.load(cacheKey('introspection', endpoint, client.id ?? '', plan.hint, token), load)

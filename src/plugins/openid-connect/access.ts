@@ -21,11 +21,11 @@ import { mapConsumer, sanitizeConsumerHeaders, setAnonymous, setIdentity, type C
 import { logNotice, noCache, realmOf, redirect, Rejection, sendRejection, sendUnexpected, TOKEN_EXPIRED_DESCRIPTION, unauthorized, Unexpected } from './errors.ts';
 import { recordIdpFailure } from './failures.ts';
 import { loginAction } from './flows/login-action.ts';
-import { isLogout, logoutLocation, revokeTokens } from './flows/logout.ts';
+import { isLogout, logoutLocation, mayBeLogout, revokeTokens } from './flows/logout.ts';
 import { refreshGrant } from './flows/refresh.ts';
 import { injectHeaders, sanitizeHeaders } from './headers.ts';
 import { IdpUnavailable } from './http.ts';
-import { resolveProvider } from './provider.ts';
+import { providerNow, resolveProvider } from './provider.ts';
 
 /** Plugin-state key (kong.ctx.plugin): what header_filter must add to the client's response. */
 export const STATE_KEY = 'openid-connect';
@@ -61,12 +61,12 @@ async function run(a: Attempt): Promise<void> {
     }
   }
 
-  if (await isLogout(ctx, conf.logout)) {
+  if (mayBeLogout(ctx, conf.logout) && (await isLogout(ctx, conf.logout))) {
     await logout(a);
     return;
   }
 
-  a.provider = await resolveProvider(conf.issuer);
+  a.provider = providerNow(conf.issuer) ?? (await resolveProvider(conf.issuer));
   a.realm = realmOf(a.provider.issuer);
 
   if ((await authenticate(a)) === 'answered') return;
@@ -88,7 +88,7 @@ async function run(a: Attempt): Promise<void> {
     accessToken: a.accessClaims,
     userinfo: () => a.optionalUserinfo(),
   };
-  const consumer = await mapConsumer(ctx, conf.consumer, sources);
+  const consumer = conf.consumer.claims.length === 0 ? null : await mapConsumer(ctx, conf.consumer, sources);
   await setIdentity(ctx, conf.consumer, consumer, sources);
 
   if (conf.headers.needsIntrospection) await a.optionalIntrospection();
@@ -96,7 +96,7 @@ async function run(a: Attempt): Promise<void> {
     if (conf.consumer.searchUserinfo || conf.headers.needsUserinfo) await a.optionalUserinfo();
   }
 
-  await writeSession(a, consumer);
+  if (conf.methods.session && a.session !== null) await writeSession(a, consumer);
 
   const t = a.tokens!;
   injectHeaders(ctx, conf.headers, {

@@ -197,6 +197,24 @@ export async function discover(plan: IssuerPlan, now = Date.now()): Promise<Disc
     }
     return { metadata: e.metadata, version: e.version };
   }
+  return discoverSlow(e, plan, now);
+}
+
+/**
+ * The synchronous answer of `discover` when a document is held (fresh, or
+ * stale with the background refresh started): the per-request path needs
+ * no promise. Null when the document has to be fetched first.
+ */
+export function discoveredNow(plan: IssuerPlan, now = Date.now()): { metadata: ProviderMetadata; version: number } | null {
+  const e = entryFor(plan);
+  if (e.metadata === null) return null;
+  if (now - e.fetchedAt >= plan.cacheTtlMs && e.inflight === null && now - e.lastFailureAt >= plan.rediscoveryMs) {
+    refresh(e, plan).catch(() => undefined);
+  }
+  return e as { metadata: ProviderMetadata; version: number };
+}
+
+async function discoverSlow(e: ReturnType<typeof entryFor>, plan: IssuerPlan, now: number): Promise<Discovered> {
   if (e.inflight !== null) {
     const metadata = await e.inflight;
     return { metadata, version: e.version };

@@ -5,7 +5,7 @@
  * signature algorithms it may use. Derived once per discovery document per
  * plugin instance, not per request.
  */
-import { discover, rediscover, type IssuerPlan, type ProviderMetadata } from './discovery.ts';
+import { discover, discoveredNow, rediscover, type IssuerPlan, type ProviderMetadata } from './discovery.ts';
 import { keySet, type RemoteKeySet } from './jwks.ts';
 
 export interface Endpoints {
@@ -89,6 +89,14 @@ export async function resolveProvider(plan: IssuerPlan): Promise<Provider> {
   const provider = buildProvider(plan, metadata);
   memo.set(plan, { version, metadata, provider });
   return provider;
+}
+
+/** The provider without a promise when its discovery document is held and the provider built (the per-request case); else null. */
+export function providerNow(plan: IssuerPlan): Provider | null {
+  const d = discoveredNow(plan);
+  if (d === null) return null;
+  const m = memo.get(plan);
+  return m !== undefined && m.version === d.version && m.metadata === d.metadata ? m.provider : null;
 }
 
 /** Ask for a new discovery document (rate-limited by rediscovery_lifetime); used when keys went missing. */

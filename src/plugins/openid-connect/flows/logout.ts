@@ -57,6 +57,11 @@ export function compileLogout(c: {
 }
 
 /** Is this request a logout? (May read a form body for `logout_post_arg`.) */
+/** Could this request be a logout at all (method and a configured trigger)? Synchronous, so most requests skip `isLogout`. */
+export function mayBeLogout(ctx: RequestContext, plan: LogoutPlan): boolean {
+  return plan.methods.has(ctx.method) && (plan.queryArg !== null || plan.uriSuffix !== null || plan.postArg !== null);
+}
+
 export async function isLogout(ctx: RequestContext, plan: LogoutPlan): Promise<boolean> {
   if (!plan.methods.has(ctx.method)) return false;
   if (plan.queryArg === null && plan.uriSuffix === null && plan.postArg === null) return false;

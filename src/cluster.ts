@@ -13,11 +13,10 @@ import type { Logger } from 'pino';
 import type { Settings } from './cli/settings.ts';
 import type { ConfigSnapshot } from './schema/entities/types.ts';
 import type { GatewayHandle } from './gateway.ts';
-import { gatewaySettingsFrom } from './gateway-settings.ts';
+import { gatewaySettingsFrom, proxySettingsFrom } from './gateway-settings.ts';
 import { RuntimeManager } from './core/runtime-manager.ts';
 import { startProxy } from './core/server.ts';
 import { closePools } from './core/proxy/pools.ts';
-import { readFile } from 'node:fs/promises';
 import type { NodeLocalCall, NodeLocalFanout } from './admin/node-local.ts';
 import type { AdminResponse } from './admin/types.ts';
 
@@ -211,22 +210,10 @@ export async function runWorker(settings: Settings, log: Logger): Promise<void> 
       void runNodeLocalHere(call, config, log).then((response) => process.send?.({ type: 'portcullis:node-local-result', id, response } satisfies NodeLocalResultMessage));
     }
   });
-  const defaultCert =
-    settings.sslCert !== null && settings.sslCertKey !== null
-      ? { cert: await readFile(settings.sslCert, 'utf8'), key: await readFile(settings.sslCertKey, 'utf8') }
-      : undefined;
   const proxy = await startProxy({
     listen: settings.proxyListen,
     runtime: manager.ref,
-    settings: {
-      trustedIps: settings.trustedIps,
-      realIpHeader: settings.realIpHeader,
-      realIpRecursive: settings.realIpRecursive,
-      serverTokens: settings.headers.serverTokens,
-      latencyTokens: settings.headers.latencyTokens,
-      maxHeaderSize: settings.maxHeaderSize,
-      defaultCert,
-    },
+    settings: await proxySettingsFrom(settings),
     logger: log,
   });
   process.send?.({ type: 'portcullis:ready' } satisfies ReadyMessage);

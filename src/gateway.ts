@@ -9,7 +9,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { configureLogger, type LogLevel } from './shared/log.ts';
-import { gatewaySettingsFrom } from './gateway-settings.ts';
+import { gatewaySettingsFrom, proxySettingsFrom } from './gateway-settings.ts';
 import { VERSION } from './version.ts';
 import type { Settings } from './cli/settings.ts';
 import type { Store } from './store/store.ts';
@@ -102,15 +102,7 @@ export async function startGateway(settings: Settings, options: StartOptions = {
       proxy = await startProxy({
         listen: settings.proxyListen,
         runtime: runtime.ref,
-        settings: {
-          trustedIps: settings.trustedIps,
-          realIpHeader: settings.realIpHeader,
-          realIpRecursive: settings.realIpRecursive,
-          serverTokens: settings.headers.serverTokens,
-          latencyTokens: settings.headers.latencyTokens,
-          maxHeaderSize: settings.maxHeaderSize,
-          defaultCert: await defaultCertificate(settings),
-        },
+        settings: await proxySettingsFrom(settings),
         logger: log,
       });
       const p = proxy;
@@ -161,9 +153,4 @@ export async function startGateway(settings: Settings, options: StartOptions = {
     await store.close();
     throw err;
   }
-}
-
-async function defaultCertificate(settings: Settings): Promise<{ cert: string; key: string } | undefined> {
-  if (settings.sslCert === null || settings.sslCertKey === null) return undefined;
-  return { cert: await readFile(settings.sslCert, 'utf8'), key: await readFile(settings.sslCertKey, 'utf8') };
 }

@@ -10,6 +10,7 @@
  * (Kong answers 404). `badRequest` marks paths the proxy must answer 400.
  */
 import type { Protocol, RouteEntity, ServiceEntity } from '../../src/schema/entities/types.ts';
+import { routeEntity, serviceEntity } from '../helpers/entities.ts';
 
 export interface RouteSpec {
   name: string;
@@ -66,49 +67,24 @@ export function materialize(c: Pick<RouterCase, 'routes' | 'services'>): {
   routes: RouteEntity[];
   services: ServiceEntity[];
 } {
-  const services: ServiceEntity[] = (c.services ?? []).map((s, i) => ({
-    id: `svc-${s.name}`,
-    created_at: BASE_TIME + i,
-    updated_at: BASE_TIME + i,
-    tags: null,
-    name: s.name,
-    retries: 5,
-    protocol: s.protocol ?? 'http',
-    host: `${s.name}.upstream.test`,
-    port: 80,
-    path: s.path === undefined ? null : s.path,
-    connect_timeout: 60000,
-    write_timeout: 60000,
-    read_timeout: 60000,
-    client_certificate: null,
-    tls_verify: null,
-    tls_verify_depth: null,
-    ca_certificates: null,
-    enabled: s.enabled ?? true,
-  }));
-  const routes: RouteEntity[] = c.routes.map((r, i) => ({
-    id: `route-${r.name}`,
-    created_at: r.created_at ?? BASE_TIME + i,
-    updated_at: r.created_at ?? BASE_TIME + i,
-    tags: null,
-    name: r.name,
-    protocols: r.protocols ?? ['http', 'https'],
-    methods: r.methods ?? null,
-    hosts: r.hosts ?? null,
-    paths: r.paths ?? null,
-    headers: r.headers ?? null,
-    https_redirect_status_code: 426,
-    regex_priority: r.regex_priority ?? 0,
-    strip_path: r.strip_path ?? true,
-    path_handling: r.path_handling ?? 'v0',
-    preserve_host: false,
-    request_buffering: true,
-    response_buffering: true,
-    snis: r.snis ?? null,
-    sources: null,
-    destinations: null,
-    service: r.service === null ? null : { id: `svc-${r.service ?? 'default'}` },
-  }));
+  const services: ServiceEntity[] = (c.services ?? []).map((s, i) =>
+    serviceEntity({
+      id: `svc-${s.name}`,
+      created_at: BASE_TIME + i,
+      name: s.name,
+      host: `${s.name}.upstream.test`,
+      ...given(s, ['protocol', 'path', 'enabled']),
+    }),
+  );
+  const routes: RouteEntity[] = c.routes.map((r, i) =>
+    routeEntity({
+      id: `route-${r.name}`,
+      created_at: r.created_at ?? BASE_TIME + i,
+      name: r.name,
+      service: r.service === null ? null : { id: `svc-${r.service ?? 'default'}` },
+      ...given(r, ['protocols', 'methods', 'hosts', 'paths', 'headers', 'regex_priority', 'strip_path', 'path_handling', 'snis']),
+    }),
+  );
   // Routes name `default` implicitly: give it a root service unless the case defines one.
   if (routes.some((r) => r.service?.id === 'svc-default') && !services.some((s) => s.id === 'svc-default')) {
     services.push(defaultService());
@@ -117,26 +93,14 @@ export function materialize(c: Pick<RouterCase, 'routes' | 'services'>): {
 }
 
 function defaultService(): ServiceEntity {
-  return {
-    id: 'svc-default',
-    created_at: BASE_TIME,
-    updated_at: BASE_TIME,
-    tags: null,
-    name: 'default',
-    retries: 5,
-    protocol: 'http',
-    host: 'default.upstream.test',
-    port: 80,
-    path: null,
-    connect_timeout: 60000,
-    write_timeout: 60000,
-    read_timeout: 60000,
-    client_certificate: null,
-    tls_verify: null,
-    tls_verify_depth: null,
-    ca_certificates: null,
-    enabled: true,
-  };
+  return serviceEntity({ id: 'svc-default', created_at: BASE_TIME, name: 'default', host: 'default.upstream.test' });
+}
+
+/** The fields of a spec the case actually sets (an absent field keeps the entity default). */
+function given<T extends object, K extends keyof T>(spec: T, keys: K[]): Partial<Pick<T, K>> {
+  const out: Partial<Pick<T, K>> = {};
+  for (const k of keys) if (spec[k] !== undefined) out[k] = spec[k];
+  return out;
 }
 
 const GET = (path: string, extra: Omit<RequestSpec, 'path'> = {}): RequestSpec => ({ method: 'GET', path, ...extra });

@@ -5,18 +5,12 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
+import { captureLogs, type LogCapture } from './log-capture.ts';
 import { resolveSettings, type Settings } from '../../src/cli/settings.ts';
 import { createLogger } from '../../src/shared/log.ts';
 import { startGateway as start, type GatewayHandle } from '../../src/gateway.ts';
 
-export interface LogCapture {
-  readonly lines: Array<Record<string, unknown>>;
-  /** Lines whose `msg` contains the text. */
-  find(text: string): Array<Record<string, unknown>>;
-  /** The raw text of everything logged (to assert a secret never appears). */
-  text(): string;
-}
+export type { LogCapture } from './log-capture.ts';
 
 export interface TestGateway {
   proxyUrl: string;
@@ -46,33 +40,6 @@ export interface TestGatewayOptions {
   keepData?: boolean;
 }
 
-function capture(): { stream: Writable; logs: LogCapture } {
-  const lines: Array<Record<string, unknown>> = [];
-  let raw = '';
-  const stream = new Writable({
-    write(chunk: Buffer, _enc, cb) {
-      const text = chunk.toString('utf8');
-      raw += text;
-      for (const line of text.split('\n')) {
-        if (line.trim() === '') continue;
-        try {
-          lines.push(JSON.parse(line) as Record<string, unknown>);
-        } catch {
-          lines.push({ msg: line });
-        }
-      }
-      cb();
-    },
-  });
-  return {
-    stream,
-    logs: {
-      lines,
-      find: (t) => lines.filter((l) => typeof l.msg === 'string' && l.msg.includes(t)),
-      text: () => raw,
-    },
-  };
-}
 
 export async function startGateway(options: TestGatewayOptions = {}): Promise<TestGateway> {
   const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'portcullis-test-')));
@@ -93,7 +60,7 @@ export async function startGateway(options: TestGatewayOptions = {}): Promise<Te
   }
   const settings: Settings = resolveSettings(flags, {});
   if (flags.database === 'postgres') settings.pg = { ...settings.pg, database: 'test', schema: `gw_${process.pid}_${Date.now()}` };
-  const { stream, logs } = capture();
+  const { stream, logs } = captureLogs();
   const logger = createLogger((options.logLevel ?? 'debug') as 'debug', stream);
   const gateway = await start(settings, { logger });
   const proxies = gateway.proxyAddresses();

@@ -4,63 +4,25 @@
  * written in the test: for the proxy data-path suites.
  */
 import { randomUUID } from 'node:crypto';
-import { Writable } from 'node:stream';
 import type { ConfigSnapshot, PluginEntity, RouteEntity, ServiceEntity, TargetEntity, UpstreamEntity } from '../../src/schema/entities/types.ts';
 import { buildRuntime } from '../../src/core/runtime.ts';
 import type { Runtime } from '../../src/core/runtime-types.ts';
 import { startProxy, type ProxyHandle, type ProxySettings } from '../../src/core/server.ts';
 import { ProxyMetrics } from '../../src/core/metrics.ts';
 import { createLogger } from '../../src/shared/log.ts';
+import { routeEntity, serviceEntity } from './entities.ts';
+import { captureLogs, type LogCapture } from './log-capture.ts';
 
 const now = (): number => Math.floor(Date.now() / 1000);
 
 export function service(p: Partial<ServiceEntity> & { host: string; port: number }): ServiceEntity {
-  return {
-    id: randomUUID(),
-    created_at: now(),
-    updated_at: now(),
-    tags: null,
-    name: null,
-    retries: 5,
-    protocol: 'http',
-    path: null,
-    connect_timeout: 60000,
-    write_timeout: 60000,
-    read_timeout: 60000,
-    client_certificate: null,
-    tls_verify: null,
-    tls_verify_depth: null,
-    ca_certificates: null,
-    enabled: true,
-    ...p,
-  };
+  const t = now();
+  return serviceEntity({ id: randomUUID(), created_at: t, updated_at: t, ...p });
 }
 
 export function route(svc: ServiceEntity | null, p: Partial<RouteEntity>): RouteEntity {
-  return {
-    id: randomUUID(),
-    created_at: now(),
-    updated_at: now(),
-    tags: null,
-    name: null,
-    protocols: ['http', 'https'],
-    methods: null,
-    hosts: null,
-    paths: null,
-    headers: null,
-    https_redirect_status_code: 426,
-    regex_priority: 0,
-    strip_path: true,
-    path_handling: 'v0',
-    preserve_host: false,
-    request_buffering: true,
-    response_buffering: true,
-    snis: null,
-    sources: null,
-    destinations: null,
-    service: svc === null ? null : { id: svc.id },
-    ...p,
-  };
+  const t = now();
+  return routeEntity({ id: randomUUID(), created_at: t, updated_at: t, service: svc === null ? null : { id: svc.id }, ...p });
 }
 
 export function plugin(name: string, config: Record<string, unknown>, scope: { route?: RouteEntity; service?: ServiceEntity } = {}): PluginEntity {
@@ -122,13 +84,8 @@ export function snapshot(parts: Partial<ConfigSnapshot>): ConfigSnapshot {
   };
 }
 
-export interface LogLines {
-  readonly lines: Array<Record<string, unknown>>;
-  /** Raw text of everything logged. */
-  text(): string;
-  /** Access-log lines (msg "request"). */
-  access(): Array<Record<string, unknown>>;
-}
+/** Captured log lines (see log-capture.ts). */
+export type LogLines = LogCapture;
 
 export interface TestProxy {
   url: string;
@@ -144,29 +101,9 @@ export interface TestProxy {
   close(): Promise<void>;
 }
 
-function capture(): { stream: Writable; logs: LogLines } {
-  const lines: Array<Record<string, unknown>> = [];
-  let raw = '';
-  const stream = new Writable({
-    write(chunk: Buffer, _enc, cb) {
-      const text = chunk.toString('utf8');
-      raw += text;
-      for (const line of text.split('\n')) {
-        if (line.trim() === '') continue;
-        try {
-          lines.push(JSON.parse(line) as Record<string, unknown>);
-        } catch {
-          lines.push({ msg: line });
-        }
-      }
-      cb();
-    },
-  });
-  return { stream, logs: { lines, text: () => raw, access: () => lines.filter((l) => l.msg === 'request') } };
-}
 
 export async function startTestProxy(config: ConfigSnapshot, options: { settings?: Partial<ProxySettings>; ssl?: boolean } = {}): Promise<TestProxy> {
-  const { stream, logs } = capture();
+  const { stream, logs } = captureLogs();
   const log = createLogger('info', stream);
   const buildOptions = {
     settings: { sessionSecret: 'test-secret', sessionSecretGenerated: false, redisUrl: null, trustedIps: options.settings?.trustedIps ?? [] },

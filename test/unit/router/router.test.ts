@@ -5,6 +5,7 @@ import { normalizePath } from '../../../src/core/router/normalize.ts';
 import type { RouterInput } from '../../../src/core/router/types.ts';
 import type { RouteEntity, ServiceEntity } from '../../../src/schema/entities/types.ts';
 import { materialize, ROUTER_CASES, type RequestSpec } from '../../contract/router-cases.ts';
+import { routeEntity, serviceEntity } from '../../helpers/entities.ts';
 
 function inputOf(req: RequestSpec, path: string): RouterInput {
   const scheme = req.scheme ?? 'http';
@@ -97,53 +98,11 @@ describe('normalizePath (Kong uri.normalize + nginx request checks)', () => {
 
 describe('router at scale', () => {
   function service(i: number, path: string | null): ServiceEntity {
-    return {
-      id: `svc-${i}`,
-      created_at: 1,
-      updated_at: 1,
-      tags: null,
-      name: `svc-${i}`,
-      retries: 5,
-      protocol: 'http',
-      host: `u${i}.test`,
-      port: 80,
-      path,
-      connect_timeout: 60000,
-      write_timeout: 60000,
-      read_timeout: 60000,
-      client_certificate: null,
-      tls_verify: null,
-      tls_verify_depth: null,
-      ca_certificates: null,
-      enabled: true,
-    };
+    return serviceEntity({ id: `svc-${i}`, created_at: 1, name: `svc-${i}`, host: `u${i}.test`, path });
   }
 
   function route(i: number, fields: Partial<RouteEntity>): RouteEntity {
-    return {
-      id: `r-${i}`,
-      created_at: 1000 + i,
-      updated_at: 1000 + i,
-      tags: null,
-      name: `r-${i}`,
-      protocols: ['http', 'https'],
-      methods: null,
-      hosts: null,
-      paths: null,
-      headers: null,
-      https_redirect_status_code: 426,
-      regex_priority: 0,
-      strip_path: true,
-      path_handling: 'v0',
-      preserve_host: false,
-      request_buffering: true,
-      response_buffering: true,
-      snis: null,
-      sources: null,
-      destinations: null,
-      service: { id: `svc-${i % 100}` },
-      ...fields,
-    };
+    return routeEntity({ id: `r-${i}`, created_at: 1000 + i, name: `r-${i}`, service: { id: `svc-${i % 100}` }, ...fields });
   }
 
   /** 10,000 routes: a third prefix-only, a third host + prefix (some wildcard), a third regex. */

@@ -1,13 +1,13 @@
 /**
  * Per-listener-set environment (ProxyEnv) and per-request proxy state
  * (Exchange). The Exchange is the one extra object a request allocates next
- * to its RequestContext: fixed shape, and it is itself the undici dispatch
+ * to its RequestContext: fixed shape, and it is itself the upstream client's
  * handler, so forwarding allocates no handler or closures.
  */
 import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import type { Dispatcher } from 'undici';
+import type { HeaderValues, UpstreamController, UpstreamHandler, UpstreamRequest } from '../upstream/types.ts';
 import type { Logger } from 'pino';
 import type { RequestContext } from '../context.ts';
 import type { Runtime } from '../runtime-types.ts';
@@ -66,7 +66,7 @@ export class ProxyEnv implements RespondEnv {
   }
 }
 
-export class Exchange implements Dispatcher.DispatchHandler {
+export class Exchange implements UpstreamHandler {
   readonly env: ProxyEnv;
   readonly ctx: RequestContext;
   readonly runtime: Runtime;
@@ -90,11 +90,11 @@ export class Exchange implements Dispatcher.DispatchHandler {
   retriesLeft: number;
   /** The gateway chose the Host header (not preserve_host / a plugin): recomputed per target. */
   gatewayHost: boolean;
-  dispatchOptions: Dispatcher.DispatchOptions | null;
+  dispatchOptions: UpstreamRequest | null;
   /** The body being sent: a Buffer, the client's stream, or nothing. */
   body: Buffer | IncomingMessage | null;
-  controller: Dispatcher.DispatchController | null;
-  /** undici started writing this attempt on a connected socket. */
+  controller: UpstreamController | null;
+  /** The client started writing this attempt on a connected socket. */
   started: boolean;
   bodyBytesSent: number;
   requestSent: boolean;
@@ -176,8 +176,8 @@ export class Exchange implements Dispatcher.DispatchHandler {
     this.bytesOut = respondExit(this.ctx, this.env, this.plan);
   }
 
-  // ---- undici DispatchHandler: delegated to forward.ts
-  onRequestStart(controller: Dispatcher.DispatchController, _context: unknown): void {
+  // ---- UpstreamHandler: delegated to forward.ts
+  onRequestStart(controller: UpstreamController, _context: unknown): void {
     onUpstreamStart(this, controller);
   }
   onBodySent(chunk: Buffer): void {
@@ -186,17 +186,17 @@ export class Exchange implements Dispatcher.DispatchHandler {
   onRequestSent(): void {
     onUpstreamRequestSent(this);
   }
-  onResponseStart(controller: Dispatcher.DispatchController, statusCode: number, headers: Record<string, string | string[] | undefined>, _statusMessage?: string): void {
+  onResponseStart(controller: UpstreamController, statusCode: number, headers: HeaderValues, _statusMessage: string): void {
     onUpstreamHeaders(this, controller, statusCode, headers);
   }
-  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+  onResponseData(controller: UpstreamController, chunk: Buffer): void {
     onUpstreamData(this, controller, chunk);
   }
-  onResponseEnd(_controller: Dispatcher.DispatchController, _trailers: Record<string, string | string[] | undefined>): void {
+  onResponseEnd(_controller: UpstreamController, _trailers: HeaderValues): void {
     onUpstreamEnd(this);
   }
-  onResponseError(_controller: Dispatcher.DispatchController, err: Error): void {
-    // Must not throw: undici would re-emit it as an 'error' event on the pool.
+  onResponseError(_controller: UpstreamController, err: Error): void {
+    // Must not throw: it would surface inside the pool's socket event handlers.
     try {
       onUpstreamError(this, err);
     } catch (bug) {

@@ -1,14 +1,13 @@
 /**
  * The upstream half of a request: target choice, the upstream request
- * (undici Pool.dispatch with the Exchange as handler), and the response
+ * (the pool's dispatch with the Exchange as handler, ../upstream/h1-pool.ts), and the response
  * streamed back without buffering (unless a body_filter plugin transforms it).
  *
  * Timeouts are the service's (Kong): connect_timeout (pool connect option),
  * write_timeout (no request-body progress while the upstream is not accepting
  * it), read_timeout (from the request sent to the response headers, and
  * between response body chunks, as nginx proxy_read_timeout). Read and write
- * timeouts use one native timer per request rather than undici's
- * header/body timers, whose ~1 s granularity would stretch short timeouts.
+ * timeouts use one native timer per request.
  *
  * Retries (service.retries, nginx proxy_next_upstream error): a try that
  * failed to connect is repeated on the next target; a try whose request went
@@ -16,7 +15,9 @@
  * client's streamed body is never replayed once a byte of it was read.
  */
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
-import type { Dispatcher } from 'undici';
+import type { HeaderValues, UpstreamController } from '../upstream/types.ts';
+import { UPSTREAM_CODES } from '../upstream/types.ts';
+import type { H1Pool } from '../upstream/h1-pool.ts';
 import { isIP } from 'node:net';
 import type { HeaderBag, RequestContext } from '../context.ts';
 import type { Runtime } from '../runtime-types.ts';
@@ -104,14 +105,9 @@ export function forward(ex: Exchange): void {
 
   ex.dispatchOptions = {
     path: target,
-    method: ctx.upstreamMethod as Dispatcher.HttpMethod,
-    headers: ctx.upstreamHeaders as Record<string, string | string[]>,
+    method: ctx.upstreamMethod,
+    headers: ctx.upstreamHeaders as HeaderValues,
     body: ex.body,
-    // Timed here (armTimer): undici's own timers are disabled.
-    headersTimeout: 0,
-    bodyTimeout: 0,
-    upgrade: null,
-    reset: false,
   };
   ex.writeTimeoutMs = service.write_timeout;
   ex.readTimeoutMs = service.read_timeout;
@@ -243,7 +239,7 @@ function attempt(ex: Exchange, now: number = performance.now()): void {
   dispatch(ex, poolFor(spec, poolKey(spec)), now);
 }
 
-function dispatch(ex: Exchange, pool: Dispatcher, now: number): void {
+function dispatch(ex: Exchange, pool: H1Pool, now: number): void {
   ex.controller = null;
   ex.started = false;
   ex.bodyBytesSent = 0;
@@ -312,7 +308,7 @@ function onTimer(ex: Exchange): void {
   }
 }
 
-export function onUpstreamStart(ex: Exchange, controller: Dispatcher.DispatchController): void {
+export function onUpstreamStart(ex: Exchange, controller: UpstreamController): void {
   ex.controller = controller;
   ex.started = true;
   if (ex.clientGone) {
@@ -337,7 +333,7 @@ export function onUpstreamRequestSent(ex: Exchange): void {
   if (ex.timerPhase !== PHASE_READ) armTimer(ex, PHASE_READ, ex.readTimeoutMs);
 }
 
-export function onUpstreamHeaders(ex: Exchange, controller: Dispatcher.DispatchController, status: number, headers: Record<string, string | string[] | undefined>): void {
+export function onUpstreamHeaders(ex: Exchange, controller: UpstreamController, status: number, headers: HeaderValues): void {
   if (status < 200) return; // 1xx interim responses (100 Continue, 103) are not relayed
   const ctx = ex.ctx;
   const env = ex.env;
@@ -369,7 +365,7 @@ export function onUpstreamHeaders(ex: Exchange, controller: Dispatcher.DispatchC
   ex.headersWritten = true;
 }
 
-export function onUpstreamData(ex: Exchange, controller: Dispatcher.DispatchController, chunk: Buffer): void {
+export function onUpstreamData(ex: Exchange, controller: UpstreamController, chunk: Buffer): void {
   if (!ex.headersWritten) return;
   const ctx = ex.ctx;
   if (ex.plan.hasBodyFilter) {
@@ -439,7 +435,7 @@ export function onUpstreamError(ex: Exchange, err: Error): void {
     return;
   }
   const code = (err as { code?: unknown }).code;
-  if (code === 'UND_ERR_INVALID_ARG') {
+  if (code === UPSTREAM_CODES.INVALID_REQUEST) {
     // A header or path the upstream request cannot carry (set by a plugin): our fault, not the upstream's.
     fail(ex, new ProxyError('INTERNAL', `invalid upstream request: ${err.message}`));
     return;

@@ -68,7 +68,7 @@ function removeNamed(bag: Record<string, unknown>, connection: string): void {
 
 /**
  * Drop hop-by-hop headers from an upstream response (mutates; lower-case
- * names as undici parses them). `Upgrade`/`Connection` survive only on a 101.
+ * names as the upstream client parses them). `Upgrade`/`Connection` survive only on a 101.
  */
 export function stripResponseHopByHop(headers: Record<string, string | string[] | undefined>, switching: boolean): void {
   const connection = headers['connection'];

@@ -1,5 +1,5 @@
 /**
- * Upstream connection pools (undici), one per origin and TLS setup, shared by
+ * Upstream connection pools (../upstream/h1-pool.ts), one per origin and TLS setup, shared by
  * every Runtime version: a configuration change does not drop warm
  * keep-alive connections (Kong keeps its upstream keepalive pools across
  * config changes too). Pools nobody used for POOL_IDLE_MS are closed by a
@@ -9,7 +9,7 @@
  * (no h2 upstream), no certificate verification unless the service sets
  * tls_verify (nginx proxy_ssl_verify off).
  */
-import { Pool } from 'undici';
+import { H1Pool } from '../upstream/h1-pool.ts';
 
 export interface PoolSpec {
   readonly protocol: 'http:' | 'https:';
@@ -28,7 +28,7 @@ export interface PoolSpec {
 
 /** A shared pool and its use mark. Callers may keep one (forward.ts caches it per service) and reuse it through usePool(). */
 export interface PoolEntry {
-  readonly pool: Pool;
+  readonly pool: H1Pool;
   /** Sweep generation of the last use: an integer store per request instead of a clock read. */
   used: number;
   /** Closed by the idle sweep: the entry must not be used again. */
@@ -52,27 +52,14 @@ export function poolKey(spec: PoolSpec): string {
   return `${spec.protocol}//${spec.host}:${spec.port}|${spec.servername ?? ''}|${spec.connectTimeout}|${spec.tlsVerify ? 1 : 0}|${spec.caKey}`;
 }
 
-function originOf(spec: PoolSpec): string {
-  const host = spec.host.indexOf(':') !== -1 ? `[${spec.host}]` : spec.host;
-  return `${spec.protocol}//${host}:${spec.port}`;
-}
-
-function createPool(spec: PoolSpec): Pool {
-  const connect: Record<string, unknown> = { timeout: spec.connectTimeout };
-  if (spec.protocol === 'https:') {
-    connect.rejectUnauthorized = spec.tlsVerify;
-    if (spec.servername !== null) connect.servername = spec.servername;
-    if (spec.ca !== null) connect.ca = spec.ca as string[];
-  }
-  return new Pool(originOf(spec), {
-    pipelining: 1,
-    allowH2: false,
-    keepAliveTimeout: UPSTREAM_KEEPALIVE_MS,
-    keepAliveMaxTimeout: UPSTREAM_KEEPALIVE_MS,
-    maxHeaderSize: MAX_RESPONSE_HEADER_BYTES,
-    strictContentLength: true,
-    autoSelectFamily: true,
-    connect,
+function createPool(spec: PoolSpec): H1Pool {
+  return new H1Pool({
+    host: spec.host,
+    port: spec.port,
+    tls: spec.protocol === 'https:' ? { servername: spec.servername, rejectUnauthorized: spec.tlsVerify, ca: spec.ca } : null,
+    connectTimeoutMs: spec.connectTimeout,
+    keepAliveMs: UPSTREAM_KEEPALIVE_MS,
+    maxHeaderBytes: MAX_RESPONSE_HEADER_BYTES,
   });
 }
 
@@ -92,12 +79,12 @@ export function poolEntryFor(spec: PoolSpec, key: string = poolKey(spec)): PoolE
 }
 
 /** The shared pool for `spec` (created on first use). `key` is poolKey(spec), when the caller has it. */
-export function poolFor(spec: PoolSpec, key: string = poolKey(spec)): Pool {
+export function poolFor(spec: PoolSpec, key: string = poolKey(spec)): H1Pool {
   return poolEntryFor(spec, key).pool;
 }
 
 /** The pool of an entry obtained earlier, marked as used; null once the sweep closed it. */
-export function usePool(entry: PoolEntry): Pool | null {
+export function usePool(entry: PoolEntry): H1Pool | null {
   if (entry.closed) return null;
   entry.used = generation;
   return entry.pool;

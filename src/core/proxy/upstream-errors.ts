@@ -9,6 +9,7 @@
  * proxy_next_upstream error timeout); the caller also checks what was sent.
  */
 import { ProxyError, type ProxyErrorCode } from '../errors.ts';
+import { UPSTREAM_CODES as U } from '../upstream/types.ts';
 
 export interface UpstreamFailure {
   readonly error: ProxyError;
@@ -19,8 +20,8 @@ export interface UpstreamFailure {
 }
 
 const DNS = new Set(['ENOTFOUND', 'EAI_AGAIN', 'EAI_FAIL', 'EAI_NONAME', 'EAI_NODATA']);
-const TIMEOUTS = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'ETIMEDOUT', 'PORTCULLIS_WRITE_TIMEOUT', 'PORTCULLIS_READ_TIMEOUT']);
-const CONNECTION = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED']);
+const TIMEOUTS = new Set<string>([U.CONNECT_TIMEOUT, 'ETIMEDOUT', 'PORTCULLIS_WRITE_TIMEOUT', 'PORTCULLIS_READ_TIMEOUT']);
+const CONNECTION = new Set<string>(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL', U.CLOSED, U.POOL_CLOSED]);
 
 function codeOf(err: unknown): string {
   if (err === null || typeof err !== 'object') return '';
@@ -45,7 +46,7 @@ export function classifyUpstreamError(err: unknown): UpstreamFailure {
     catalog = 'UPSTREAM_TIMEOUT';
     timeout = true;
     // Only a connect timeout is retried: a read timeout retried `retries` times multiplies latency.
-    retryable = code === 'UND_ERR_CONNECT_TIMEOUT';
+    retryable = code === U.CONNECT_TIMEOUT;
   } else if (DNS.has(code)) {
     catalog = 'NAME_RESOLUTION_FAILED';
   } else if (CONNECTION.has(code)) {
@@ -58,5 +59,5 @@ export function classifyUpstreamError(err: unknown): UpstreamFailure {
 /** The client stopped sending (aborted, or sent a body shorter than its Content-Length). */
 export function isClientBodyError(err: unknown): boolean {
   const code = codeOf(err);
-  return code === 'UND_ERR_ABORTED' || code === 'UND_ERR_REQ_CONTENT_LENGTH_MISMATCH' || code === 'ECONNABORTED' || code === 'ERR_STREAM_PREMATURE_CLOSE';
+  return code === U.BODY_ABORTED || code === U.BODY_LENGTH_MISMATCH || code === 'ECONNABORTED' || code === 'ERR_STREAM_PREMATURE_CLOSE';
 }

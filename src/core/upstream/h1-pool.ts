@@ -1,0 +1,658 @@
+/**
+ * The proxy's upstream HTTP/1.1 client: a keep-alive connection pool per
+ * origin on `net` / `tls` sockets, writing each request head in one write and
+ * relaying the response through a handler (types.ts) as it is parsed
+ * (h1-response.ts). It replaced undici on the proxy path: on the plain-proxy
+ * benchmark undici's dispatcher cost about a fifth of the gateway's
+ * throughput (docs/benchmarks.md, "Upstream client").
+ *
+ * - One request per connection at a time (no pipelining); idle connections
+ *   are reused most-recent first and closed after the keep-alive timeout, or
+ *   a second before the upstream's own `Keep-Alive: timeout=N` hint.
+ * - A request that failed on a reused connection before any byte of the
+ *   answer came back is sent again once on a new connection when that is
+ *   safe (RFC 9112 §9.3.1: idempotent method, replayable body) — the upstream
+ *   may have closed the idle connection as we wrote to it.
+ * - Connections are unlimited in number (as undici's Pool by default and
+ *   nginx's upstream keepalive: the pool only bounds the idle ones' life).
+ */
+import { connect as netConnect, type Socket } from 'node:net';
+import { connect as tlsConnect, type ConnectionOptions, type TLSSocket } from 'node:tls';
+import type { Readable } from 'node:stream';
+import { ResponseParser, type ResponseSink } from './h1-response.ts';
+import { UPSTREAM_CODES, upstreamError, type HeaderValues, type UpstreamController, type UpstreamHandler, type UpstreamRequest } from './types.ts';
+
+export interface H1PoolOptions {
+  /** Connect address (IPv6 without brackets). */
+  host: string;
+  port: number;
+  tls: { servername: string | null; rejectUnauthorized: boolean; ca: readonly string[] | null } | null;
+  connectTimeoutMs: number;
+  /** How long an idle connection is kept (ms). */
+  keepAliveMs: number;
+  /** Response head size limit (bytes). */
+  maxHeaderBytes: number;
+}
+
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+/** Field values: visible ASCII, SP, HTAB, obs-text; no CR, LF or NUL (RFC 9110 §5.5). */
+const BAD_VALUE = /[^\t\x20-\x7e\x80-\xff]/;
+/** Request targets: no whitespace, controls or characters beyond latin1 (forward.ts escapes them). */
+const BAD_TARGET = /[^\x21-\x7e\x80-\xff]/;
+const IDEMPOTENT: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
+/** Methods whose requests carry a body by definition: `Content-Length: 0` when they have none (as undici, nginx). */
+const EXPECTS_BODY: ReadonlySet<string> = new Set(['POST', 'PUT', 'PATCH']);
+const NO_TRAILERS: HeaderValues = Object.freeze({}) as HeaderValues;
+const EMPTY = Buffer.alloc(0);
+const SWEEP_MS = 1000;
+const CHUNK_END = Buffer.from('\r\n', 'latin1');
+const LAST_CHUNK = Buffer.from('0\r\n\r\n', 'latin1');
+
+export class H1Pool {
+  readonly options: H1PoolOptions;
+  /** Idle connections, most recently used last. */
+  private readonly idle: H1Connection[];
+  /** Requests on a connection / waiting for one to connect. */
+  running: number;
+  pending: number;
+  closed: boolean;
+  private sweeper: NodeJS.Timeout | null;
+  /** Last TLS session, offered to the next connection (resumption). */
+  tlsSession: Buffer | null;
+  private readonly live: Set<H1Connection>;
+  /** Resolves close() once nothing runs. */
+  private drained: (() => void) | null;
+
+  constructor(options: H1PoolOptions) {
+    this.options = options;
+    this.idle = [];
+    this.running = 0;
+    this.pending = 0;
+    this.closed = false;
+    this.sweeper = null;
+    this.tlsSession = null;
+    this.live = new Set();
+    this.drained = null;
+  }
+
+  get stats(): { running: number; pending: number; connections: number; idle: number } {
+    return { running: this.running, pending: this.pending, connections: this.live.size, idle: this.idle.length };
+  }
+
+  dispatch(req: UpstreamRequest, handler: UpstreamHandler): void {
+    const call = new Call(this, handler, req);
+    if (this.closed) {
+      call.failLater(upstreamError(UPSTREAM_CODES.POOL_CLOSED, 'upstream pool closed'));
+      return;
+    }
+    this.send(call, true);
+  }
+
+  /** Put the call on an idle connection, or on a new one. */
+  send(call: Call, mayReuse: boolean): void {
+    if (mayReuse) {
+      const idle = this.idle;
+      while (idle.length > 0) {
+        const conn = idle.pop()!;
+        if (conn.usable()) {
+          conn.start(call);
+          return;
+        }
+      }
+    }
+    this.connect(call);
+  }
+
+  private connect(call: Call): void {
+    const o = this.options;
+    this.pending++;
+    let socket: Socket | null = null;
+    let settled = false;
+    const failed = (err: Error): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      this.pending--;
+      socket?.destroy();
+      call.fail(err);
+      this.checkDrained();
+    };
+    const timer = setTimeout(
+      () => failed(upstreamError(UPSTREAM_CODES.CONNECT_TIMEOUT, `connect to ${o.host}:${o.port} timed out after ${o.connectTimeoutMs} ms`)),
+      o.connectTimeoutMs,
+    );
+    const ready = (): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      const s = socket!;
+      s.off('error', failed);
+      this.pending--;
+      const conn = new H1Connection(this, s);
+      this.live.add(conn);
+      if (this.closed) {
+        conn.destroy();
+        call.fail(upstreamError(UPSTREAM_CODES.POOL_CLOSED, 'upstream pool closed'));
+        this.checkDrained();
+      } else if (call.done) {
+        this.release(conn); // aborted while connecting: keep the connection for the next request
+      } else {
+        conn.start(call);
+      }
+    };
+    try {
+      if (o.tls !== null) {
+        const t = o.tls;
+        const opts: ConnectionOptions = {
+          host: o.host,
+          port: o.port,
+          rejectUnauthorized: t.rejectUnauthorized,
+          ALPNProtocols: ['http/1.1'],
+        };
+        if (t.servername !== null) opts.servername = t.servername;
+        if (t.ca !== null) opts.ca = t.ca as string[];
+        if (this.tlsSession !== null) opts.session = this.tlsSession;
+        const tls: TLSSocket = tlsConnect(opts);
+        tls.on('session', (session: Buffer) => {
+          this.tlsSession = session;
+        });
+        tls.once('secureConnect', ready);
+        socket = tls;
+      } else {
+        socket = netConnect({ host: o.host, port: o.port, autoSelectFamily: true });
+        socket.once('connect', ready);
+      }
+      socket.on('error', failed);
+    } catch (err) {
+      // Invalid options (never for options built by pools.ts): reported like a failed connection.
+      settled = true;
+      clearTimeout(timer);
+      this.pending--;
+      call.failLater(err as Error);
+    }
+  }
+
+  /** A connection finished its request and may be reused. */
+  release(conn: H1Connection): void {
+    if (this.closed) {
+      conn.destroy();
+      this.checkDrained();
+      return;
+    }
+    conn.idleTicks = 0;
+    conn.socket.unref();
+    this.idle.push(conn);
+    if (this.sweeper === null) {
+      this.sweeper = setInterval(() => this.sweep(), SWEEP_MS);
+      this.sweeper.unref();
+    }
+  }
+
+  /** A connection is gone (closed by either side). */
+  forget(conn: H1Connection): void {
+    this.live.delete(conn);
+    const i = this.idle.indexOf(conn);
+    if (i !== -1) this.idle.splice(i, 1);
+  }
+
+  private sweep(): void {
+    const idle = this.idle;
+    let kept = 0;
+    for (let i = 0; i < idle.length; i++) {
+      const conn = idle[i]!;
+      if (++conn.idleTicks * SWEEP_MS >= conn.idleLimitMs || !conn.usable()) {
+        conn.destroy();
+        continue;
+      }
+      idle[kept++] = conn;
+    }
+    idle.length = kept;
+    if (kept === 0 && this.sweeper !== null) {
+      clearInterval(this.sweeper);
+      this.sweeper = null;
+    }
+  }
+
+  checkDrained(): void {
+    if (this.drained !== null && this.running === 0 && this.pending === 0) {
+      const d = this.drained;
+      this.drained = null;
+      d();
+    }
+  }
+
+  /** Stop taking requests; let running ones finish, then close every connection. */
+  close(): Promise<void> {
+    this.closed = true;
+    for (const conn of this.idle) conn.destroy();
+    this.idle.length = 0;
+    if (this.sweeper !== null) {
+      clearInterval(this.sweeper);
+      this.sweeper = null;
+    }
+    if (this.running === 0 && this.pending === 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.drained = resolve;
+    });
+  }
+
+  /** Close every connection now; running requests fail. */
+  destroy(): Promise<void> {
+    this.closed = true;
+    for (const conn of [...this.live]) conn.abortWith(upstreamError(UPSTREAM_CODES.POOL_CLOSED, 'upstream pool destroyed'));
+    this.idle.length = 0;
+    if (this.sweeper !== null) {
+      clearInterval(this.sweeper);
+      this.sweeper = null;
+    }
+    const d = this.drained;
+    this.drained = null;
+    d?.();
+    return Promise.resolve();
+  }
+}
+
+/** One request's life through the pool; it is the handler's controller. */
+class Call implements UpstreamController {
+  readonly pool: H1Pool;
+  readonly handler: UpstreamHandler;
+  readonly req: UpstreamRequest;
+  conn: H1Connection | null;
+  paused: boolean;
+  aborted: boolean;
+  /** onResponseEnd or onResponseError was called. */
+  done: boolean;
+  /** The whole request went out. */
+  requestSent: boolean;
+  /** Some of the response arrived. */
+  answered: boolean;
+  /** Already sent once more after a failure on a reused connection. */
+  resent: boolean;
+  /** Response bytes held back while paused; EMPTY when only completion is pending. */
+  held: Buffer | null;
+
+  constructor(pool: H1Pool, handler: UpstreamHandler, req: UpstreamRequest) {
+    this.pool = pool;
+    this.handler = handler;
+    this.req = req;
+    this.conn = null;
+    this.paused = false;
+    this.aborted = false;
+    this.done = false;
+    this.requestSent = false;
+    this.answered = false;
+    this.resent = false;
+    this.held = null;
+  }
+
+  abort(reason: Error): void {
+    if (this.done) return;
+    this.aborted = true;
+    const conn = this.conn;
+    if (conn !== null) conn.abortWith(reason);
+    else this.fail(reason);
+  }
+
+  pause(): void {
+    if (this.done || this.paused) return;
+    this.paused = true;
+    this.conn?.socket.pause();
+  }
+
+  resume(): void {
+    if (this.done || !this.paused) return;
+    this.paused = false;
+    this.conn?.resumeCall(this);
+  }
+
+  /** Report a failure (the connection, if any, was already detached). */
+  fail(err: Error): void {
+    if (this.done) return;
+    this.done = true;
+    this.handler.onResponseError(this, err);
+  }
+
+  /** fail(), on a later tick: the dispatcher never calls back from inside dispatch(). */
+  failLater(err: Error): void {
+    process.nextTick(() => this.fail(err));
+  }
+}
+
+class H1Connection implements ResponseSink {
+  readonly pool: H1Pool;
+  readonly socket: Socket;
+  private readonly parser: ResponseParser;
+  call: Call | null;
+  /** Has completed at least one exchange (a failure may be the upstream closing it while idle). */
+  reused: boolean;
+  idleTicks: number;
+  idleLimitMs: number;
+  /** The parser reported the end of the response during the current feed. */
+  private completed: boolean;
+  /** The upstream closed its side (FIN). */
+  private peerEnded: boolean;
+  /** Body stream listeners of the current call, removed when the call ends. */
+  private body: Readable | null;
+  private bodyLeft: number;
+  private bodyChunked: boolean;
+  private readonly onBodyData: (chunk: Buffer) => void;
+  private readonly onBodyEnd: () => void;
+  private readonly onBodyError: (err?: Error) => void;
+  private readonly onBodyClose: () => void;
+  private readonly onDrain: () => void;
+
+  constructor(pool: H1Pool, socket: Socket) {
+    this.pool = pool;
+    this.socket = socket;
+    this.parser = new ResponseParser(pool.options.maxHeaderBytes);
+    this.call = null;
+    this.reused = false;
+    this.idleTicks = 0;
+    this.idleLimitMs = pool.options.keepAliveMs;
+    this.completed = false;
+    this.peerEnded = false;
+    this.body = null;
+    this.bodyLeft = -1;
+    this.bodyChunked = false;
+    this.onBodyData = (chunk) => this.bodyData(chunk);
+    this.onBodyEnd = () => this.bodyEnd();
+    this.onBodyError = (err) => this.bodyFailed(err);
+    this.onBodyClose = () => this.bodyFailed();
+    this.onDrain = () => this.body?.resume();
+    socket.setNoDelay(true);
+    socket.on('data', (buf: Buffer) => this.onData(buf));
+    socket.on('end', () => this.onEnd());
+    socket.on('error', (err: Error) => this.onSocketError(err));
+    socket.on('close', () => this.onClose());
+  }
+
+  /** Open on both sides and not in use. */
+  usable(): boolean {
+    return !this.peerEnded && !this.socket.destroyed;
+  }
+
+  start(call: Call): void {
+    const pool = this.pool;
+    pool.running++;
+    this.call = call;
+    call.conn = this;
+    this.socket.ref();
+    const req = call.req;
+    const head = requestHead(req);
+    if (typeof head !== 'string') {
+      this.detach(call);
+      this.releaseOrClose(true);
+      call.fail(head);
+      return;
+    }
+    this.parser.reset(req.method === 'HEAD');
+    call.handler.onRequestStart(call, null);
+    if (call.done) return; // aborted at once (the client left while we connected)
+    const body = req.body;
+    const socket = this.socket;
+    if (body === null) {
+      socket.write(head, 'latin1');
+      this.requestDone(call);
+    } else if (Buffer.isBuffer(body)) {
+      socket.cork();
+      socket.write(head, 'latin1');
+      if (body.length > 0) socket.write(body);
+      socket.uncork();
+      if (body.length > 0) call.handler.onBodySent(body);
+      if (call.done) return;
+      this.requestDone(call);
+    } else {
+      const declared = req.headers['content-length'];
+      this.bodyLeft = declared === undefined ? -1 : Number(declared);
+      this.bodyChunked = declared === undefined;
+      socket.write(this.bodyChunked ? head.slice(0, -2) + 'transfer-encoding: chunked\r\n\r\n' : head, 'latin1');
+      this.body = body;
+      socket.on('drain', this.onDrain);
+      body.on('data', this.onBodyData);
+      body.on('end', this.onBodyEnd);
+      body.on('error', this.onBodyError);
+      body.on('close', this.onBodyClose);
+      if (body.isPaused()) body.resume();
+    }
+  }
+
+  private requestDone(call: Call): void {
+    call.requestSent = true;
+    call.handler.onRequestSent();
+  }
+
+  private bodyData(chunk: Buffer): void {
+    const call = this.call;
+    if (call === null) return;
+    if (this.bodyLeft >= 0) {
+      this.bodyLeft -= chunk.length;
+      if (this.bodyLeft < 0) {
+        this.abortWith(upstreamError(UPSTREAM_CODES.BODY_LENGTH_MISMATCH, 'request body longer than its Content-Length'));
+        return;
+      }
+    }
+    let ok: boolean;
+    if (this.bodyChunked) {
+      const socket = this.socket;
+      socket.cork();
+      socket.write(chunk.length.toString(16) + '\r\n', 'latin1');
+      socket.write(chunk);
+      ok = socket.write(CHUNK_END);
+      socket.uncork();
+    } else {
+      ok = this.socket.write(chunk);
+    }
+    if (!ok) this.body!.pause();
+    call.handler.onBodySent(chunk);
+  }
+
+  private bodyEnd(): void {
+    const call = this.call;
+    if (call === null || this.body === null) return;
+    if (this.bodyLeft > 0) {
+      this.abortWith(upstreamError(UPSTREAM_CODES.BODY_LENGTH_MISMATCH, `request body ended ${this.bodyLeft} bytes short of its Content-Length`));
+      return;
+    }
+    if (this.bodyChunked) this.socket.write(LAST_CHUNK);
+    this.unhookBody();
+    if (!call.done) this.requestDone(call);
+  }
+
+  private bodyFailed(err?: Error): void {
+    if (this.call === null || this.body === null) return;
+    if (err === undefined && this.body.readableEnded) return; // 'close' after 'end'
+    this.abortWith(upstreamError(UPSTREAM_CODES.BODY_ABORTED, `request body stream failed: ${err?.message ?? 'closed before its end'}`, err));
+  }
+
+  private unhookBody(): void {
+    const body = this.body;
+    if (body === null) return;
+    this.body = null;
+    body.off('data', this.onBodyData);
+    body.off('end', this.onBodyEnd);
+    body.off('error', this.onBodyError);
+    body.off('close', this.onBodyClose);
+    this.socket.off('drain', this.onDrain);
+  }
+
+  // ------------------------------------------------------------ response side
+
+  private onData(buf: Buffer): void {
+    const call = this.call;
+    if (call === null) {
+      // Bytes nobody asked for: the connection is out of step; never reuse it.
+      this.destroy();
+      return;
+    }
+    call.answered = true;
+    if (call.paused) {
+      call.held = call.held === null || call.held.length === 0 ? buf : Buffer.concat([call.held, buf]);
+      this.socket.pause();
+      return;
+    }
+    this.feed(call, buf);
+  }
+
+  /** Parse response bytes for `call`; holds back what is left when the handler pauses. */
+  private feed(call: Call, buf: Buffer): void {
+    let at: number;
+    try {
+      at = this.parser.execute(buf, 0, this);
+    } catch (err) {
+      this.abortWith(err as Error);
+      return;
+    }
+    if (this.completed) {
+      this.finishCall(call, at < buf.length);
+      return;
+    }
+    if (call.done || this.call !== call) return;
+    if (call.paused) {
+      // After the last body byte the parser still has to report completion: EMPTY keeps that for resume().
+      call.held = at < buf.length ? buf.subarray(at) : this.parser.done ? EMPTY : null;
+      this.socket.pause();
+    }
+  }
+
+  /** The handler resumed `call`: deliver what was held back, then read the socket again. */
+  resumeCall(call: Call): void {
+    const held = call.held;
+    call.held = null;
+    if (held !== null) this.feed(call, held);
+    if (call.done || call.paused || this.call !== call) return;
+    if (this.peerEnded) {
+      // The upstream closed while we held its bytes: that ends a close-delimited body, and nothing else.
+      this.parser.finish(this);
+      if (this.completed) this.finishCall(call, false);
+      else this.abortWith(closedEarly(), true);
+      return;
+    }
+    this.socket.resume();
+  }
+
+  onHead(status: number, headers: HeaderValues, reason: string): boolean {
+    const call = this.call!;
+    call.handler.onResponseStart(call, status, headers, reason);
+    return !call.done && !call.paused;
+  }
+
+  onBody(chunk: Buffer): boolean {
+    const call = this.call!;
+    call.handler.onResponseData(call, chunk);
+    return !call.done && !call.paused;
+  }
+
+  onComplete(): void {
+    this.completed = true;
+  }
+
+  /** The response is complete: free the connection (or close it), then tell the handler. */
+  private finishCall(call: Call, leftover: boolean): void {
+    this.completed = false;
+    const parser = this.parser;
+    const reusable = !leftover && !this.peerEnded && parser.keepAlive && call.requestSent && this.body === null;
+    if (parser.keepAliveHint > 0) this.idleLimitMs = Math.min(this.pool.options.keepAliveMs, Math.max(1, parser.keepAliveHint - 1) * 1000);
+    this.reused = true;
+    this.detach(call);
+    this.releaseOrClose(reusable);
+    call.done = true;
+    call.handler.onResponseEnd(call, NO_TRAILERS);
+  }
+
+  private onEnd(): void {
+    this.peerEnded = true;
+    const call = this.call;
+    if (call === null || call.paused) return; // idle: 'close' follows; paused: resumeCall() decides
+    this.parser.finish(this);
+    if (this.completed) this.finishCall(call, false);
+    else this.abortWith(closedEarly(), true);
+  }
+
+  private onSocketError(err: Error): void {
+    if (this.call !== null) this.abortWith(err, true);
+  }
+
+  private onClose(): void {
+    this.pool.forget(this);
+    const call = this.call;
+    if (call !== null && !(call.paused && this.peerEnded)) this.abortWith(closedEarly(), true);
+  }
+
+  /**
+   * End the current call with `err` and close the connection. A failure of
+   * the connection itself (`byPeer`) on a reused connection before any answer
+   * sends the request again when that is safe.
+   */
+  abortWith(err: Error, byPeer = false): void {
+    const call = this.call;
+    if (call === null) {
+      this.destroy();
+      return;
+    }
+    this.detach(call);
+    this.destroy();
+    this.pool.checkDrained();
+    if (byPeer && this.reused && !call.answered && !call.resent && !call.aborted && !call.done && replayable(call.req) && !this.pool.closed) {
+      call.resent = true;
+      call.requestSent = false;
+      call.conn = null;
+      this.pool.send(call, false);
+      return;
+    }
+    call.fail(err);
+  }
+
+  private detach(call: Call): void {
+    this.unhookBody();
+    this.call = null;
+    call.conn = null;
+    this.pool.running--;
+  }
+
+  private releaseOrClose(reusable: boolean): void {
+    if (reusable && !this.socket.destroyed) this.pool.release(this);
+    else {
+      this.destroy();
+      this.pool.checkDrained();
+    }
+  }
+
+  destroy(): void {
+    if (!this.socket.destroyed) this.socket.destroy();
+  }
+}
+
+function closedEarly(): Error {
+  return upstreamError(UPSTREAM_CODES.CLOSED, 'upstream closed the connection before the response was complete');
+}
+
+function replayable(req: UpstreamRequest): boolean {
+  return IDEMPOTENT.has(req.method) && (req.body === null || Buffer.isBuffer(req.body));
+}
+
+/** The request line and header block, or the error that makes it unsendable. */
+function requestHead(req: UpstreamRequest): string | Error {
+  const method = req.method;
+  if (!TOKEN.test(method)) return upstreamError(UPSTREAM_CODES.INVALID_REQUEST, `invalid method ${JSON.stringify(method)}`);
+  if (req.path === '' || BAD_TARGET.test(req.path)) return upstreamError(UPSTREAM_CODES.INVALID_REQUEST, 'invalid request target');
+  let head = method + ' ' + req.path + ' HTTP/1.1\r\n';
+  const headers = req.headers;
+  let hasLength = false;
+  for (const name in headers) {
+    const value = headers[name];
+    if (value === undefined) continue;
+    if (!TOKEN.test(name)) return upstreamError(UPSTREAM_CODES.INVALID_REQUEST, `invalid header name ${JSON.stringify(name)}`);
+    if (name === 'content-length') hasLength = true;
+    if (typeof value === 'string') {
+      if (BAD_VALUE.test(value)) return upstreamError(UPSTREAM_CODES.INVALID_REQUEST, `invalid value for header ${name}`);
+      head += name + ': ' + value + '\r\n';
+    } else {
+      for (const v of value) {
+        if (BAD_VALUE.test(v)) return upstreamError(UPSTREAM_CODES.INVALID_REQUEST, `invalid value for header ${name}`);
+        head += name + ': ' + v + '\r\n';
+      }
+    }
+  }
+  if (!hasLength && req.body === null && EXPECTS_BODY.has(method)) head += 'content-length: 0\r\n';
+  return head + '\r\n';
+}

@@ -1,0 +1,368 @@
+/**
+ * An incremental HTTP/1.1 response parser (RFC 9112): status line, header
+ * fields, then the body framed by the rules of §6.3, handed on de-chunked.
+ *
+ * Strict where leniency enables smuggling or desync: CRLF line ends only, no
+ * obs-fold, header names must be tokens, one Content-Length value (repeats
+ * of the same number allowed), Transfer-Encoding wins over Content-Length
+ * and then the connection is not reused, chunk sizes are bounded hex. Body
+ * chunks are views into the socket's buffers (no copy).
+ */
+import { UPSTREAM_CODES, upstreamError, type HeaderValues } from './types.ts';
+
+/** What the parser reports to; each returns false to stop the parse (aborted or paused). */
+export interface ResponseSink {
+  onHead(status: number, headers: HeaderValues, reason: string): boolean;
+  onBody(chunk: Buffer): boolean;
+  onComplete(): void;
+}
+
+const S_HEAD = 0;
+const S_LENGTH = 1;
+const S_CHUNK_SIZE = 2;
+const S_CHUNK_DATA = 3;
+const S_CHUNK_END = 4;
+const S_TRAILERS = 5;
+const S_UNTIL_CLOSE = 6;
+const S_DONE = 7;
+
+const CRLFCRLF = Buffer.from('\r\n\r\n', 'latin1');
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+const DIGITS = /^\d{1,15}$/;
+const HEX = /^[0-9A-Fa-f]{1,13}$/;
+/** Chunk-size lines and trailer lines are short; bound what is buffered while waiting for their end. */
+const MAX_LINE = 4096;
+
+export class ResponseParser {
+  /** Response head size limit (bytes). */
+  private readonly maxHead: number;
+  private state: number;
+  /** Head bytes received so far (when the head spans several reads). */
+  private headBuf: Buffer | null;
+  /** Partial chunk-size or trailer line. */
+  private line: string;
+  /** Bytes left in the fixed-length body or the current chunk. */
+  private left: number;
+  private noBody: boolean;
+  /** The connection may carry another request after this response. */
+  keepAlive: boolean;
+  /** Upstream's Keep-Alive timeout hint in seconds (0 = none). */
+  keepAliveHint: number;
+  /** Set by head() when the sink asked to stop right after the head. */
+  private stopped: boolean;
+
+  constructor(maxHead: number) {
+    this.maxHead = maxHead;
+    this.state = S_HEAD;
+    this.headBuf = null;
+    this.line = '';
+    this.left = 0;
+    this.noBody = false;
+    this.keepAlive = true;
+    this.keepAliveHint = 0;
+    this.stopped = false;
+  }
+
+  /** Prepare for the response to the next request. `noBody`: the request was HEAD. */
+  reset(noBody: boolean): void {
+    this.state = S_HEAD;
+    this.headBuf = null;
+    this.line = '';
+    this.left = 0;
+    this.noBody = noBody;
+    this.keepAlive = true;
+    this.keepAliveHint = 0;
+  }
+
+  get done(): boolean {
+    return this.state === S_DONE;
+  }
+
+  /** The body runs until the connection closes (no length, not chunked). */
+  get untilClose(): boolean {
+    return this.state === S_UNTIL_CLOSE;
+  }
+
+  /** Nothing of the response has been received yet. */
+  get idle(): boolean {
+    return this.state === S_HEAD && this.headBuf === null;
+  }
+
+  /** The upstream closed the connection: completes a close-delimited body. */
+  finish(sink: ResponseSink): void {
+    if (this.state === S_UNTIL_CLOSE) {
+      this.state = S_DONE;
+      sink.onComplete();
+    }
+  }
+
+  /**
+   * Parse `buf` from `start`. Returns the offset parsing stopped at: buf.length
+   * when all was consumed, less when the sink stopped it or the response
+   * completed with bytes left over. Throws a coded error on a malformed response.
+   */
+  execute(buf: Buffer, start: number, sink: ResponseSink): number {
+    let i = start;
+    const n = buf.length;
+    while (i < n || this.state === S_DONE) {
+      switch (this.state) {
+        case S_HEAD: {
+          const r = this.head(buf, i, sink);
+          if (r < 0) return n; // need more bytes
+          i = r;
+          if (this.stopped) {
+            this.stopped = false;
+            return i;
+          }
+          break;
+        }
+        case S_LENGTH: {
+          const take = Math.min(this.left, n - i);
+          const chunk = i === 0 && take === n ? buf : buf.subarray(i, i + take);
+          i += take;
+          this.left -= take;
+          if (this.left === 0) this.state = S_DONE;
+          if (!sink.onBody(chunk)) return i;
+          break;
+        }
+        case S_UNTIL_CLOSE: {
+          const chunk = i === 0 ? buf : buf.subarray(i);
+          i = n;
+          if (!sink.onBody(chunk)) return i;
+          break;
+        }
+        case S_CHUNK_SIZE: {
+          const end = this.lineEnd(buf, i);
+          if (end < 0) return n;
+          i = end;
+          this.chunkSize(this.takeLine());
+          break;
+        }
+        case S_CHUNK_DATA: {
+          const take = Math.min(this.left, n - i);
+          const chunk = buf.subarray(i, i + take);
+          i += take;
+          this.left -= take;
+          if (this.left === 0) this.state = S_CHUNK_END;
+          if (!sink.onBody(chunk)) return i;
+          break;
+        }
+        case S_CHUNK_END: {
+          const end = this.lineEnd(buf, i);
+          if (end < 0) return n;
+          i = end;
+          if (this.takeLine() !== '') throw bad('chunk data longer than its size');
+          this.state = S_CHUNK_SIZE;
+          break;
+        }
+        case S_TRAILERS: {
+          const end = this.lineEnd(buf, i);
+          if (end < 0) return n;
+          i = end;
+          // Trailer fields are not relayed (Kong/nginx drop them too); the empty line ends the message.
+          if (this.takeLine() === '') this.state = S_DONE;
+          break;
+        }
+        case S_DONE:
+          sink.onComplete();
+          return i;
+      }
+    }
+    return i;
+  }
+
+  /** Parse the head if complete: returns the offset after it, or -1 when more bytes are needed. */
+  private head(buf: Buffer, start: number, sink: ResponseSink): number {
+    let data = buf;
+    let from = start;
+    let prev = 0;
+    if (this.headBuf !== null) {
+      prev = this.headBuf.length;
+      data = Buffer.concat([this.headBuf, start === 0 ? buf : buf.subarray(start)]);
+      from = 0;
+    }
+    const end = data.indexOf(CRLFCRLF, prev > 3 ? prev - 3 : from);
+    if (end < 0) {
+      if (data.length - from > this.maxHead) throw overflow(this.maxHead);
+      this.headBuf = data === buf ? Buffer.from(buf.subarray(from)) : data;
+      return -1;
+    }
+    if (end - from > this.maxHead) throw overflow(this.maxHead);
+    this.headBuf = null;
+    const text = data.toString('latin1', from, end);
+    if (this.parseHead(text, sink) < 0) this.stopped = true;
+    // data is headBuf ++ buf[start..]: the head ends `end + 4 - prev` bytes into buf from `start`.
+    return data === buf ? end + 4 : start + end + 4 - prev;
+  }
+
+  /** Returns -1 when the sink stopped the parse. */
+  private parseHead(text: string, sink: ResponseSink): number {
+    const eol = text.indexOf('\r\n');
+    const statusLine = eol < 0 ? text : text.slice(0, eol);
+    if (statusLine.length < 12 || !statusLine.startsWith('HTTP/1.') || statusLine.charCodeAt(12) !== 32 && statusLine.length > 12) {
+      throw bad('malformed status line');
+    }
+    const minor = statusLine.charCodeAt(7);
+    if ((minor !== 48 && minor !== 49) || statusLine.charCodeAt(8) !== 32) throw bad('unsupported HTTP version');
+    const status = threeDigits(statusLine, 9);
+    if (status < 100) throw bad('malformed status code');
+    const reason = statusLine.length > 13 ? statusLine.slice(13) : '';
+    const headers: HeaderValues = {};
+    let contentLength = -1;
+    let chunked = false;
+    let transferEncoding = false;
+    let keepAlive = minor === 49; // HTTP/1.1 persists unless told otherwise; 1.0 only with keep-alive
+    let pos = eol < 0 ? text.length : eol + 2;
+    while (pos < text.length) {
+      let next = text.indexOf('\r\n', pos);
+      if (next < 0) next = text.length;
+      const colon = text.indexOf(':', pos);
+      if (colon < 0 || colon >= next || colon === pos) throw bad('malformed header line');
+      const rawName = text.slice(pos, colon);
+      if (!TOKEN.test(rawName)) throw bad('invalid header name'); // also refuses obs-fold and "Name :"
+      const name = rawName.toLowerCase();
+      const value = trimOws(text, colon + 1, next);
+      pos = next + 2;
+      const prev = headers[name];
+      if (prev === undefined) headers[name] = value;
+      else if (typeof prev === 'string') headers[name] = [prev, value];
+      else prev.push(value);
+      switch (name) {
+        case 'content-length': {
+          const len = parseLength(value);
+          if (contentLength !== -1 && contentLength !== len) throw bad('conflicting Content-Length values');
+          contentLength = len;
+          break;
+        }
+        case 'transfer-encoding':
+          transferEncoding = true;
+          chunked = lastCodingIsChunked(value);
+          break;
+        case 'connection': {
+          const v = value.toLowerCase();
+          if (hasToken(v, 'close')) keepAlive = false;
+          else if (minor === 48 && hasToken(v, 'keep-alive')) keepAlive = true;
+          break;
+        }
+        case 'keep-alive': {
+          const m = /(?:^|[,;\s])timeout\s*=\s*(\d+)/i.exec(value);
+          if (m !== null) this.keepAliveHint = Number(m[1]);
+          break;
+        }
+      }
+    }
+    if (status < 200) {
+      // 1xx interim (100 Continue, 103 Early Hints): not relayed; the final response follows.
+      if (status === 101) throw bad('101 Switching Protocols without an upgrade request');
+      this.state = S_HEAD;
+      return status;
+    }
+    this.keepAlive = keepAlive;
+    if (this.noBody || status === 204 || status === 304) {
+      this.state = S_DONE;
+    } else if (transferEncoding) {
+      // RFC 9112 §6.3: Transfer-Encoding overrides Content-Length; such a message ends the connection.
+      if (contentLength !== -1) this.keepAlive = false;
+      if (chunked) {
+        this.state = S_CHUNK_SIZE;
+      } else {
+        this.state = S_UNTIL_CLOSE;
+        this.keepAlive = false;
+      }
+    } else if (contentLength !== -1) {
+      this.left = contentLength;
+      this.state = contentLength === 0 ? S_DONE : S_LENGTH;
+    } else {
+      this.state = S_UNTIL_CLOSE;
+      this.keepAlive = false;
+    }
+    if (!sink.onHead(status, headers, reason)) return -1;
+    return status;
+  }
+
+  private chunkSize(line: string): void {
+    const semi = line.indexOf(';');
+    const hex = (semi < 0 ? line : line.slice(0, semi)).trimEnd();
+    if (!HEX.test(hex)) throw bad('malformed chunk size');
+    const size = parseInt(hex, 16);
+    if (size === 0) {
+      this.state = S_TRAILERS;
+    } else {
+      this.left = size;
+      this.state = S_CHUNK_DATA;
+    }
+  }
+
+  /** Find the CRLF ending the current line from `i`; accumulates partial lines. Returns the offset after CRLF, or -1. */
+  private lineEnd(buf: Buffer, i: number): number {
+    const lf = buf.indexOf(10, i);
+    if (lf < 0) {
+      this.line += buf.toString('latin1', i, buf.length);
+      if (this.line.length > MAX_LINE) throw bad('chunk-size or trailer line too long');
+      return -1;
+    }
+    this.line += buf.toString('latin1', i, lf + 1);
+    if (this.line.length > MAX_LINE) throw bad('chunk-size or trailer line too long');
+    return lf + 1;
+  }
+
+  /** The accumulated line without its CRLF. */
+  private takeLine(): string {
+    const l = this.line;
+    this.line = '';
+    if (l.length < 2 || l.charCodeAt(l.length - 2) !== 13) throw bad('bare LF in chunked framing');
+    return l.slice(0, -2);
+  }
+}
+
+function overflow(max: number): Error & { code: string } {
+  return upstreamError(UPSTREAM_CODES.HEADERS_OVERFLOW, `response head larger than ${max} bytes`);
+}
+
+function bad(message: string): Error & { code: string } {
+  return upstreamError(UPSTREAM_CODES.BAD_RESPONSE, `invalid upstream response: ${message}`);
+}
+
+function threeDigits(s: string, at: number): number {
+  let v = 0;
+  for (let k = at; k < at + 3; k++) {
+    const c = s.charCodeAt(k) - 48;
+    if (c < 0 || c > 9) return -1;
+    v = v * 10 + c;
+  }
+  return v;
+}
+
+function trimOws(s: string, from: number, to: number): string {
+  let a = from;
+  let b = to;
+  while (a < b && (s.charCodeAt(a) === 32 || s.charCodeAt(a) === 9)) a++;
+  while (b > a && (s.charCodeAt(b - 1) === 32 || s.charCodeAt(b - 1) === 9)) b--;
+  return s.slice(a, b);
+}
+
+/** One length, or a list of the same length repeated (RFC 9112 §6.3 item 5). */
+function parseLength(value: string): number {
+  if (DIGITS.test(value)) return Number(value);
+  let len = -1;
+  for (const part of value.split(',')) {
+    const p = part.trim();
+    if (!DIGITS.test(p)) throw bad('malformed Content-Length');
+    const v = Number(p);
+    if (len !== -1 && v !== len) throw bad('conflicting Content-Length values');
+    len = v;
+  }
+  return len;
+}
+
+function lastCodingIsChunked(value: string): boolean {
+  const comma = value.lastIndexOf(',');
+  const last = (comma < 0 ? value : value.slice(comma + 1)).trim().toLowerCase();
+  return last === 'chunked';
+}
+
+function hasToken(lowerList: string, token: string): boolean {
+  if (lowerList === token) return true;
+  for (const t of lowerList.split(',')) if (t.trim() === token) return true;
+  return false;
+}

@@ -1,0 +1,75 @@
+/**
+ * The contract between the proxy (proxy/forward.ts, proxy/exchange.ts) and
+ * the upstream HTTP/1.1 client (h1-pool.ts). The callback names follow
+ * undici's DispatchHandler so the handler reads the same way, but only what
+ * the proxy uses is here.
+ *
+ * Order of calls for one dispatch:
+ *   onRequestStart                     a connection is ready; the request is about to be written
+ *   onBodySent*                        request body chunks handed to the socket
+ *   onRequestSent                      the whole request went out
+ *   onResponseStart                    status and headers (1xx interim responses are skipped)
+ *   onResponseData*                    body bytes, de-chunked
+ *   onResponseEnd | onResponseError    exactly one of them, last
+ * onResponseError may come at any point, even before onRequestStart (the
+ * connection failed: nothing was sent).
+ */
+import type { Readable } from 'node:stream';
+
+export type HeaderValues = Record<string, string | string[] | undefined>;
+
+export interface UpstreamController {
+  readonly paused: boolean;
+  readonly aborted: boolean;
+  /** Stop the exchange: the connection is closed and onResponseError(reason) follows. */
+  abort(reason: Error): void;
+  /** Stop delivering response data until resume(). */
+  pause(): void;
+  resume(): void;
+}
+
+export interface UpstreamRequest {
+  method: string;
+  /** Request target, already escaped (origin form). */
+  path: string;
+  /** Lower-case names; `host` included. Content-Length must match a Buffer body. */
+  headers: HeaderValues;
+  /** Nothing, a buffered body, or a stream sent as it arrives (Content-Length or chunked). */
+  body: Buffer | Readable | null;
+}
+
+export interface UpstreamHandler {
+  onRequestStart(controller: UpstreamController, context: unknown): void;
+  onBodySent(chunk: Buffer): void;
+  onRequestSent(): void;
+  onResponseStart(controller: UpstreamController, statusCode: number, headers: HeaderValues, statusMessage: string): void;
+  onResponseData(controller: UpstreamController, chunk: Buffer): void;
+  onResponseEnd(controller: UpstreamController, trailers: HeaderValues): void;
+  onResponseError(controller: UpstreamController, err: Error): void;
+}
+
+/** Error codes the client reports (err.code), classified by proxy/upstream-errors.ts. */
+export const UPSTREAM_CODES = {
+  /** The TCP (and TLS) connection was not established within connect_timeout. */
+  CONNECT_TIMEOUT: 'PORTCULLIS_CONNECT_TIMEOUT',
+  /** The upstream closed the connection before the response was complete. */
+  CLOSED: 'PORTCULLIS_UPSTREAM_CLOSED',
+  /** The upstream's answer is not HTTP/1.x as RFC 9112 frames it. */
+  BAD_RESPONSE: 'PORTCULLIS_BAD_RESPONSE',
+  /** The response head is larger than the limit. */
+  HEADERS_OVERFLOW: 'PORTCULLIS_HEADERS_OVERFLOW',
+  /** The request cannot be written (invalid method, target, header name or value). */
+  INVALID_REQUEST: 'PORTCULLIS_INVALID_REQUEST',
+  /** The request body stream ended before its Content-Length, or went past it. */
+  BODY_LENGTH_MISMATCH: 'PORTCULLIS_BODY_LENGTH_MISMATCH',
+  /** The request body stream failed (the client went away while sending it). */
+  BODY_ABORTED: 'PORTCULLIS_BODY_ABORTED',
+  /** The pool was closed. */
+  POOL_CLOSED: 'PORTCULLIS_POOL_CLOSED',
+} as const;
+
+export function upstreamError(code: string, message: string, cause?: unknown): Error & { code: string } {
+  const err = new Error(message, cause === undefined ? undefined : { cause }) as Error & { code: string };
+  err.code = code;
+  return err;
+}

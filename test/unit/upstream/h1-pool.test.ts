@@ -821,6 +821,39 @@ test('a paused Content-Length body cut short by the upstream fails with PORTCULL
   assert.equal(r.error?.code, UPSTREAM_CODES.CLOSED);
 });
 
+test('body chunks handed to the handler stay intact after later reads (the handler may keep them, as res.write does)', async (t) => {
+  // 64 KiB pieces of distinct bytes: a chunk that is a view of a reused read buffer would be overwritten by the next read.
+  const pieces = Array.from({ length: 12 }, (_, i) => Buffer.alloc(64 * 1024, 65 + i));
+  const expected = Buffer.concat(pieces);
+  const up = await raw(t, (socket) =>
+    eachRequest(socket, () => {
+      socket.write(`HTTP/1.1 200 OK\r\ncontent-length: ${expected.length}\r\n\r\n`);
+      let i = 0;
+      const next = (): void => {
+        if (i < pieces.length) socket.write(pieces[i++]!, () => setImmediate(next));
+      };
+      next();
+    }),
+  );
+  const pool = makePool(t, up.port);
+  const kept: Buffer[] = [];
+  let pauses = 0;
+  const r = send(pool, req('GET'), {
+    onResponseData: (c, chunk) => {
+      kept.push(chunk); // no copy
+      if (kept.length % 3 === 0 && pauses < 4) {
+        pauses++;
+        c.pause();
+        setTimeout(() => c.resume(), 5); // held-back bytes must survive too
+      }
+    },
+  });
+  await r.done();
+  assert.equal(r.error, null);
+  assert.ok(kept.length > 1);
+  assert.ok(Buffer.concat(kept).equals(expected), 'a kept chunk changed after its callback returned');
+});
+
 // ------------------------------------------------------------------ abort
 
 test('abort(reason) in onResponseStart closes the connection and onResponseError gets exactly that reason', async (t) => {

@@ -4,7 +4,8 @@
  * hidden class on the hot path. Plugins do not touch it directly; they go
  * through src/pdk, which reads and writes these fields.
  */
-import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingHttpHeaders } from 'node:http';
+import type { Socket } from 'node:net';
 import type { ConsumerEntity, RouteEntity, ServiceEntity } from '../schema/entities/types.ts';
 import type { ConsumerIndex } from '../plugins/types.ts';
 
@@ -17,12 +18,48 @@ export interface Credential {
   [key: string]: unknown;
 }
 
+/**
+ * The downstream request as the proxy reads it: node:http's IncomingMessage
+ * satisfies it, and so does the fast lane's FastRequest (downstream/fast-lane.ts),
+ * which only ever carries requests without a body.
+ */
+export interface ProxyRequest extends AsyncIterable<Buffer> {
+  readonly method?: string | undefined;
+  readonly url?: string | undefined;
+  /** Lower-case names, repeats joined as node:http joins them. */
+  readonly headers: IncomingHttpHeaders;
+  /** Names as sent and values, in order, repeats kept. */
+  readonly rawHeaders: string[];
+  readonly httpVersion: string;
+  readonly socket: Socket;
+  /** The whole body has been received. */
+  readonly complete: boolean;
+  readonly readableLength: number;
+  readonly readableDidRead: boolean;
+  isPaused(): boolean;
+}
+
+/** The downstream response as the proxy writes it: node:http's ServerResponse, or the fast lane's FastResponse. */
+export interface ProxyResponse {
+  readonly headersSent: boolean;
+  statusCode: number;
+  readonly writableFinished: boolean;
+  readonly destroyed: boolean;
+  /** Header names are lower case; throws on an invalid name or value (nothing is sent then). */
+  writeHead(status: number, headers: Record<string, string | string[]>): unknown;
+  write(chunk: Buffer | string): boolean;
+  end(chunk?: Buffer | string): unknown;
+  destroy(): unknown;
+  on(event: 'close', listener: () => void): unknown;
+  once(event: 'drain', listener: () => void): unknown;
+}
+
 /** Mutable header bag: lower-case names → value(s). */
 export type HeaderBag = Record<string, string | string[] | undefined>;
 
 export class RequestContext {
-  readonly req: IncomingMessage;
-  readonly res: ServerResponse;
+  readonly req: ProxyRequest;
+  readonly res: ProxyResponse;
   /** Request id (X-Kong-Request-Id equivalent); echoed in error bodies and the access log. */
   id: string;
   /** performance.now() at the first byte of the request. */
@@ -95,7 +132,7 @@ export class RequestContext {
   /** Internal error/decision code for the log (never a secret). */
   errorCode: string | null;
 
-  constructor(req: IncomingMessage, res: ServerResponse, id: string, startedAt: number, consumers: ConsumerIndex) {
+  constructor(req: ProxyRequest, res: ProxyResponse, id: string, startedAt: number, consumers: ConsumerIndex) {
     this.req = req;
     this.res = res;
     this.id = id;

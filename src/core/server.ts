@@ -23,6 +23,7 @@ import { ProxyEnv } from './proxy/exchange.ts';
 import { handleRequest, handleUpgrade } from './proxy/handle.ts';
 import { defaultCertificate } from './proxy/default-cert.ts';
 import { renderError, TYPE_PLAIN } from './proxy/error-templates.ts';
+import { attachFastLane, type FastLane } from './downstream/fast-lane.ts';
 
 export interface ListenAddress {
   host: string;
@@ -102,6 +103,7 @@ export async function startProxy(opts: ProxyOptions): Promise<ProxyHandle> {
   };
 
   const servers: Array<{ server: Server; ssl: boolean; requested: ListenAddress }> = [];
+  const lanes: FastLane[] = [];
   let cert: { cert: string; key: string } | null = null;
   try {
     for (const l of opts.listen) {
@@ -125,6 +127,14 @@ export async function startProxy(opts: ProxyOptions): Promise<ProxyHandle> {
         });
       } else {
         server = createHttpServer(base);
+        lanes.push(
+          attachFastLane(server, {
+            maxHeaderSize: base.maxHeaderSize!,
+            keepAliveMs: KEEPALIVE_TIMEOUT_MS,
+            headersTimeoutMs: HEADERS_TIMEOUT_MS,
+            onRequest: (req, res) => handleRequest(env, req, res, false),
+          }),
+        );
       }
       const ssl = l.ssl;
       server.on('request', (req: IncomingMessage, res: ServerResponse) => handleRequest(env, req, res, ssl));
@@ -148,7 +158,7 @@ export async function startProxy(opts: ProxyOptions): Promise<ProxyHandle> {
       });
     },
     close(graceMs = DEFAULT_GRACE_MS) {
-      closing ??= closeAll(env, servers.map((x) => x.server), graceMs);
+      closing ??= closeAll(env, servers.map((x) => x.server), lanes, graceMs);
       return closing;
     },
   };
@@ -178,9 +188,10 @@ function listen(server: Server, l: ListenAddress): Promise<void> {
   });
 }
 
-async function closeAll(env: ProxyEnv, servers: Server[], graceMs: number): Promise<void> {
+async function closeAll(env: ProxyEnv, servers: Server[], lanes: FastLane[], graceMs: number): Promise<void> {
   const closed = servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve())));
   for (const server of servers) server.closeIdleConnections();
+  for (const lane of lanes) lane.closeIdle();
   if (env.inflight > 0) {
     await new Promise<void>((resolve) => {
       const timer = setTimeout(resolve, graceMs);
@@ -194,6 +205,7 @@ async function closeAll(env: ProxyEnv, servers: Server[], graceMs: number): Prom
   env.onIdle = null;
   for (const t of env.tunnels) t.destroy();
   for (const server of servers) server.closeAllConnections();
+  for (const lane of lanes) lane.closeAll();
   await Promise.all(closed);
 }
 

@@ -12,7 +12,7 @@
  * - A header value that is not an IP address is ignored.
  */
 import { isIP, type Socket } from 'node:net';
-import type { IncomingMessage } from 'node:http';
+import type { ProxyRequest } from '../context.ts';
 import { IpMatcher, normalizeIp } from '../../shared/ip.ts';
 
 export class RealIpResolver {
@@ -41,7 +41,7 @@ export class RealIpResolver {
   }
 
   /** The client address (nginx `$remote_addr` after realip) for a request from `peer`. */
-  resolve(req: IncomingMessage, peer: string, peerTrusted: boolean): string {
+  resolve(req: ProxyRequest, peer: string, peerTrusted: boolean): string {
     if (!peerTrusted || this.header === null) return peer;
     const value = req.headers[this.header];
     if (value === undefined) return peer;

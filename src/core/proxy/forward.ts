@@ -19,6 +19,7 @@ import type { HeaderValues, UpstreamController } from '../upstream/types.ts';
 import { UPSTREAM_CODES } from '../upstream/types.ts';
 import type { H1Pool } from '../upstream/h1-pool.ts';
 import { isIP } from 'node:net';
+import { Readable } from 'node:stream';
 import type { HeaderBag, RequestContext } from '../context.ts';
 import type { Runtime } from '../runtime-types.ts';
 import type { ServiceEntity } from '../../schema/entities/types.ts';
@@ -71,12 +72,13 @@ function prepareBody(ex: Exchange): ProxyError | null {
     headers['content-length'] = String(buffered.length);
     return null;
   }
-  const req: IncomingMessage = ctx.req;
+  const req = ctx.req;
   const cl = req.headers['content-length'];
   if (req.headers['transfer-encoding'] !== undefined || (cl !== undefined && cl !== '0')) {
     const limit = ex.env.maxRequestBodyBytes;
     if (limit !== null && cl !== undefined && Number(cl) > limit) return new ProxyError('PAYLOAD_TOO_LARGE', `declared body of ${cl} bytes exceeds ${limit}`);
-    ex.body = req;
+    // Only node:http's IncomingMessage carries a body (the fast lane serves bodyless requests).
+    ex.body = req instanceof Readable ? (req as IncomingMessage) : null;
   } else {
     ex.body = null;
   }

@@ -14,7 +14,7 @@ import { ServerResponse, type IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
-import { RequestContext } from '../context.ts';
+import { RequestContext, type ProxyRequest, type ProxyResponse } from '../context.ts';
 import { ProxyError } from '../errors.ts';
 import { nextRequestId } from '../request-id.ts';
 import { runAccess, runLog, runRewrite } from '../pipeline/runner.ts';
@@ -27,10 +27,10 @@ import { proxyWebSocket } from './websocket.ts';
 
 const kExchange = Symbol('portcullis.exchange');
 
-type WithExchange = ServerResponse & { [kExchange]?: Exchange };
+type WithExchange = ProxyResponse & { [kExchange]?: Exchange };
 
 /** Start handling a request. `secure`: it arrived on a TLS listener. */
-export function handleRequest(env: ProxyEnv, req: IncomingMessage, res: ServerResponse, secure: boolean): void {
+export function handleRequest(env: ProxyEnv, req: ProxyRequest, res: ProxyResponse, secure: boolean): void {
   const ex = begin(env, req, res, secure, false);
   try {
     run(ex);
@@ -70,7 +70,7 @@ function ignoreSocketError(): void {
 }
 
 /** Build the context and exchange; wire the close/drain listeners. */
-export function begin(env: ProxyEnv, req: IncomingMessage, res: ServerResponse, secure: boolean, upgrade: boolean): Exchange {
+export function begin(env: ProxyEnv, req: ProxyRequest, res: ProxyResponse, secure: boolean, upgrade: boolean): Exchange {
   const runtime = env.ref.current;
   env.metrics?.setConfigVersion(runtime.version);
   const socket = req.socket;
@@ -90,7 +90,7 @@ export function begin(env: ProxyEnv, req: IncomingMessage, res: ServerResponse, 
   return ex;
 }
 
-function onResponseClose(this: ServerResponse): void {
+function onResponseClose(this: ProxyResponse): void {
   const ex = (this as WithExchange)[kExchange];
   if (ex === undefined) return;
   try {

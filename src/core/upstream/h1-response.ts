@@ -8,6 +8,7 @@
  * and then the connection is not reused, chunk sizes are bounded hex. Body
  * chunks are views into the socket's buffers (no copy).
  */
+import { isFieldName, lowerAscii } from '../../shared/http-syntax.ts';
 import { UPSTREAM_CODES, upstreamError, type HeaderValues } from './types.ts';
 
 /** What the parser reports to; each returns false to stop the parse (aborted or paused). */
@@ -27,8 +28,8 @@ const S_UNTIL_CLOSE = 6;
 const S_DONE = 7;
 
 const CRLFCRLF = Buffer.from('\r\n\r\n', 'latin1');
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const DIGITS = /^\d{1,15}$/;
+const BARE_CR_LF_NUL = /\r(?!\n)|(?<!\r)\n|\0/;
 const HEX = /^[0-9A-Fa-f]{1,13}$/;
 /** Chunk-size lines and trailer lines are short; bound what is buffered while waiting for their end. */
 const MAX_LINE = 4096;
@@ -183,13 +184,16 @@ export class ResponseParser {
     }
     const end = data.indexOf(CRLFCRLF, prev > 3 ? prev - 3 : from);
     if (end < 0) {
-      if (data.length - from > this.maxHead) throw overflow(this.maxHead);
+      // The last 3 bytes may be the start of the blank line that ends a head of exactly maxHead bytes.
+      if (data.length - from > this.maxHead + 3) throw overflow(this.maxHead);
       this.headBuf = data === buf ? Buffer.from(buf.subarray(from)) : data;
       return -1;
     }
     if (end - from > this.maxHead) throw overflow(this.maxHead);
     this.headBuf = null;
     const text = data.toString('latin1', from, end);
+    // RFC 9110 §5.5 / RFC 9112 §2.2: a bare CR or LF, or a NUL, would let another reader see other fields.
+    if (BARE_CR_LF_NUL.test(text)) throw bad('CR, LF or NUL outside a line end');
     if (this.parseHead(text, sink) < 0) this.stopped = true;
     // data is headBuf ++ buf[start..]: the head ends `end + 4 - prev` bytes into buf from `start`.
     return data === buf ? end + 4 : start + end + 4 - prev;
@@ -219,8 +223,8 @@ export class ResponseParser {
       const colon = text.indexOf(':', pos);
       if (colon < 0 || colon >= next || colon === pos) throw bad('malformed header line');
       const rawName = text.slice(pos, colon);
-      if (!TOKEN.test(rawName)) throw bad('invalid header name'); // also refuses obs-fold and "Name :"
-      const name = rawName.toLowerCase();
+      if (!isFieldName(rawName)) throw bad('invalid header name'); // also refuses obs-fold and "Name :"
+      const name = lowerAscii(rawName);
       const value = trimOws(text, colon + 1, next);
       pos = next + 2;
       const prev = headers[name];

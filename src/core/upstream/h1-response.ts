@@ -29,6 +29,13 @@ const S_DONE = 7;
 
 const CRLFCRLF = Buffer.from('\r\n\r\n', 'latin1');
 const DIGITS = /^\d{1,15}$/;
+/**
+ * Hop-by-hop fields (RFC 9110 §7.6.1) are read for framing here and not
+ * handed on: deleting them later would turn every header object into a slow
+ * dictionary. A Connection that names other fields is kept, so the caller
+ * can remove those too.
+ */
+const HOP_BY_HOP: ReadonlySet<string> = new Set(['connection', 'keep-alive', 'transfer-encoding', 'te', 'trailer', 'proxy-connection', 'upgrade']);
 const BARE_CR_LF_NUL = /\r(?!\n)|(?<!\r)\n|\0/;
 const HEX = /^[0-9A-Fa-f]{1,13}$/;
 /** Chunk-size lines and trailer lines are short; bound what is buffered while waiting for their end. */
@@ -227,10 +234,12 @@ export class ResponseParser {
       const name = lowerAscii(rawName);
       const value = trimOws(text, colon + 1, next);
       pos = next + 2;
-      const prev = headers[name];
-      if (prev === undefined) headers[name] = value;
-      else if (typeof prev === 'string') headers[name] = [prev, value];
-      else prev.push(value);
+      if (!HOP_BY_HOP.has(name) || (name === 'connection' && namesFields(value))) {
+        const prev = headers[name];
+        if (prev === undefined) headers[name] = value;
+        else if (typeof prev === 'string') headers[name] = [prev, value];
+        else prev.push(value);
+      }
       switch (name) {
         case 'content-length': {
           const len = parseLength(value);
@@ -363,6 +372,17 @@ function lastCodingIsChunked(value: string): boolean {
   const comma = value.lastIndexOf(',');
   const last = (comma < 0 ? value : value.slice(comma + 1)).trim().toLowerCase();
   return last === 'chunked';
+}
+
+/** A Connection value listing more than keep-alive / close. */
+function namesFields(value: string): boolean {
+  const v = value.toLowerCase();
+  if (v === 'keep-alive' || v === 'close') return false;
+  for (const t of v.split(',')) {
+    const token = t.trim();
+    if (token !== '' && token !== 'keep-alive' && token !== 'close') return true;
+  }
+  return false;
 }
 
 function hasToken(lowerList: string, token: string): boolean {

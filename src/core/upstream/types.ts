@@ -42,6 +42,10 @@ export interface UpstreamHandler {
   onRequestStart(controller: UpstreamController, context: unknown): void;
   onBodySent(chunk: Buffer): void;
   onRequestSent(): void;
+  /**
+   * Lower-case names; a repeated field is a list. Hop-by-hop fields are not
+   * included, except a Connection that names other fields (to be removed too).
+   */
   onResponseStart(controller: UpstreamController, statusCode: number, headers: HeaderValues, statusMessage: string): void;
   onResponseData(controller: UpstreamController, chunk: Buffer): void;
   onResponseEnd(controller: UpstreamController, trailers: HeaderValues): void;

@@ -119,7 +119,7 @@ export class RequestContext {
   authenticatedGroups: string[] | null;
 
   // ---- plugin state (Kong's kong.ctx.shared / kong.ctx.plugin)
-  shared: Record<string, unknown>;
+  private sharedBag: Record<string, unknown> | null;
   pluginState: Map<string, unknown> | null;
 
   // ---- timings and log
@@ -131,6 +131,11 @@ export class RequestContext {
   logFields: Record<string, unknown> | null;
   /** Internal error/decision code for the log (never a secret). */
   errorCode: string | null;
+
+  /** Kong's kong.ctx.shared: made on first use (most requests never touch it). */
+  get shared(): Record<string, unknown> {
+    return (this.sharedBag ??= {});
+  }
 
   constructor(req: ProxyRequest, res: ProxyResponse, id: string, startedAt: number, consumers: ConsumerIndex) {
     this.req = req;
@@ -166,7 +171,7 @@ export class RequestContext {
     this.consumer = null;
     this.credential = null;
     this.authenticatedGroups = null;
-    this.shared = {};
+    this.sharedBag = null;
     this.pluginState = null;
     this.proxyLatency = 0;
     this.upstreamLatency = 0;

@@ -1,7 +1,7 @@
 /**
  * `npm run bench:micro`: every micro-benchmark of the hot spots, in one
  * process, one after the other (route match, JWT verification, plugin chain,
- * header injection), then route compilation in a fresh process. A guide for
+ * header injection, HTTP/1.1 heads), then route compilation in a fresh process. A guide for
  * optimisation work, not part of any test's timing assertions.
  *
  *   npm run bench:micro [-- --json] [-- --time MS]
@@ -13,6 +13,7 @@ import { runRouteMatch } from './route-match.ts';
 import { runJwtVerify } from './jwt-verify.ts';
 import { runPluginChain } from './plugin-chain.ts';
 import { runHeaderInjection } from './header-injection.ts';
+import { runHttp1 } from './http1.ts';
 
 const json = process.argv.includes('--json');
 const t = process.argv.indexOf('--time');
@@ -23,6 +24,7 @@ const groups: Array<[string, () => MicroResult[] | Promise<MicroResult[]>]> = [
   ['JWT verification', () => runJwtVerify(minMs)],
   ['plugin chain (access + header_filter + log)', () => runPluginChain(minMs)],
   ['header injection', () => runHeaderInjection(minMs)],
+  ['HTTP/1.1 heads (fast lane, upstream client)', () => runHttp1(minMs)],
 ];
 const all: Record<string, MicroResult[]> = {};
 for (const [title, run] of groups) {

@@ -24,7 +24,7 @@ import { STATUS_CODES, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { Socket } from 'node:net';
 import type { ProxyRequest, ProxyResponse } from '../context.ts';
 import { isFieldName, isFieldValue, lowerAscii } from '../../shared/http-syntax.ts';
-import { rawHeadersOf, readRequestHead, type RequestHead } from './request-head.ts';
+import { isServedRequestLine, rawHeadersOf, readRequestHead, type RequestHead } from './request-head.ts';
 
 export interface FastLaneOptions {
   /** Request heads larger than this go to node:http, which answers them. */
@@ -100,7 +100,8 @@ class Lane implements FastLane {
   private sweep(): void {
     const tick = ++this.tick;
     const limit = Math.max(1, Math.ceil(this.options.keepAliveMs / SWEEP_MS));
-    for (const c of this.connections) if (c.res === null && tick - c.activeTick >= limit) c.socket.destroy();
+    // Strictly more than the limit: never before keepAliveMs (node adds a second of grace too).
+    for (const c of this.connections) if (c.res === null && tick - c.activeTick > limit) c.socket.destroy();
     if (this.connections.size === 0 && this.sweeper !== null) {
       clearInterval(this.sweeper);
       this.sweeper = null;
@@ -184,8 +185,8 @@ class Connection {
     if (buf === null) return;
     const end = buf.indexOf(CRLFCRLF);
     if (end < 0) {
-      if (buf.length > this.lane.options.maxHeaderSize) {
-        this.handOver();
+      if (buf.length > this.lane.options.maxHeaderSize || !couldBeServed(buf)) {
+        this.handOver(); // node answers what can never become a head the lane serves, without waiting
         return;
       }
       const now = Date.now();
@@ -226,7 +227,7 @@ class Connection {
     this.activeTick = this.lane.tick;
     res.writableFinished = true;
     res.emitClose();
-    if (res.closeAfter || this.lane.closing) {
+    if (res.closeAfter || this.lane.closing || this.ended) {
       this.socket.end();
       return;
     }
@@ -234,11 +235,28 @@ class Connection {
     if (this.buf !== null) this.next();
   }
 
-  /** The client closed its side: as node:http (httpAllowHalfOpen off), an answer in progress is abandoned. */
+  /**
+   * The client closed its side. As node:http (httpAllowHalfOpen off): an
+   * answer still being produced is abandoned, one already ended is flushed
+   * first; a head cut short is a client error (HPE_INVALID_EOF_STATE).
+   */
   private peerEnded(): void {
     this.ended = true;
-    if (this.res === null) this.socket.end();
-    else this.socket.destroy();
+    const res = this.res;
+    const partial = this.buf;
+    this.buf = null;
+    if (res !== null) {
+      if (res.writableEnded) return; // finished() ends the socket once it is written
+      this.socket.destroy();
+      return;
+    }
+    if (partial !== null && partial.length > 0) {
+      const err = Object.assign(new Error('Parse Error: Invalid EOF state'), { code: 'HPE_INVALID_EOF_STATE', rawPacket: partial });
+      if (this.lane.server.listenerCount('clientError') > 0) this.lane.server.emit('clientError', err, this.socket);
+      else this.socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
+      return;
+    }
+    this.socket.end();
   }
 
   private closed(): void {
@@ -251,6 +269,20 @@ class Connection {
     }
   }
 
+}
+
+/**
+ * Whether the bytes of a head still incomplete may yet be one the lane
+ * serves: no bare LF (RFC 9112 §2.2 — node refuses it at once), and a
+ * complete request line must be one readRequestHead accepts.
+ */
+function couldBeServed(buf: Buffer): boolean {
+  let lf = buf.indexOf(10);
+  if (lf === -1) return true;
+  const text = buf.toString('latin1');
+  if (!isServedRequestLine(text, lf - 1) || text.charCodeAt(lf - 1) !== 13) return false;
+  while ((lf = text.indexOf('\n', lf + 1)) !== -1) if (text.charCodeAt(lf - 1) !== 13) return false;
+  return true;
 }
 
 function ignore(): void {
@@ -333,7 +365,13 @@ export class FastResponse extends EventEmitter implements ProxyResponse {
   }
 
   writeHead(status: number, headers: Record<string, string | string[] | undefined>): this {
+    return this.storeHead(status, headers, -1);
+  }
+
+  /** `implicitLength` ≥ 0: end() gave the whole body without a head (node:http then sends Content-Length). */
+  private storeHead(status: number, headers: Record<string, string | string[] | undefined>, implicitLength: number): this {
     if (this.headersSent) throw new Error('the response head was already sent');
+    if (this.conn.lane.closing) this.closeAfter = true;
     let head = `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'unknown'}\r\n`;
     let length = false;
     let date = false;
@@ -376,8 +414,12 @@ export class FastResponse extends EventEmitter implements ProxyResponse {
     }
     const noBody = this.isHead || status === 204 || status === 304 || status < 200;
     if (!noBody && !length && !chunked) {
-      head += 'Transfer-Encoding: chunked\r\n';
-      chunked = true;
+      if (implicitLength >= 0) {
+        head += 'Content-Length: ' + implicitLength + '\r\n';
+      } else {
+        head += 'Transfer-Encoding: chunked\r\n';
+        chunked = true;
+      }
     }
     this.pendingHead = head + '\r\n';
     this.noBody = noBody;
@@ -421,7 +463,11 @@ export class FastResponse extends EventEmitter implements ProxyResponse {
       this.ended = true;
       return this;
     }
-    if (!this.headersSent) this.writeHead(this.statusCode, {});
+    if (!this.headersSent) {
+      // As node:http: an answer given whole by end() states its length.
+      const length = chunk === undefined ? 0 : typeof chunk === 'string' ? Buffer.byteLength(chunk) : chunk.length;
+      this.storeHead(this.statusCode, {}, length);
+    }
     this.ended = true;
     const socket = this.conn.socket;
     const body = chunk !== undefined && !this.noBody && (typeof chunk === 'string' ? chunk.length > 0 : chunk.length > 0) ? chunk : null;
@@ -447,6 +493,11 @@ export class FastResponse extends EventEmitter implements ProxyResponse {
     }
     socket.uncork();
     return this;
+  }
+
+  /** end() was called (the last bytes may still be on their way). */
+  get writableEnded(): boolean {
+    return this.ended;
   }
 
   destroy(): this {

@@ -50,7 +50,8 @@ const SINGLE: ReadonlySet<string> = new Set([
   'user-agent',
 ]);
 /** node:http's default maxHeadersCount. */
-const MAX_FIELDS = 2000;
+/** node:http's limit: maxHeadersCount 2000 counts names and values, i.e. 1000 field lines. */
+const MAX_FIELDS = 1000;
 
 /**
  * Read the head in `text` (without its final CRLFCRLF). Returns null when
@@ -58,15 +59,10 @@ const MAX_FIELDS = 2000;
  */
 export function readRequestHead(text: string): RequestHead | null {
   const eol = text.indexOf('\r\n');
-  if (eol < 0) return null;
+  if (eol < 0 || !isServedRequestLine(text, eol)) return null;
   const sp1 = text.indexOf(' ');
-  if (sp1 <= 0 || sp1 > eol) return null;
   const method = text.slice(0, sp1);
-  if (!METHODS.has(method)) return null;
-  const sp2 = eol - 9;
-  if (sp2 <= sp1 + 1 || text.charCodeAt(sp2) !== 32 || !text.startsWith('HTTP/1.1', sp2 + 1)) return null;
-  const url = text.slice(sp1 + 1, sp2);
-  if (url.charCodeAt(0) !== 47 /* / */ || BAD_TARGET.test(url)) return null;
+  const url = text.slice(sp1 + 1, eol - 9);
 
   const headers: IncomingHttpHeaders = {};
   let close = false;
@@ -101,6 +97,9 @@ export function readRequestHead(text: string): RequestHead | null {
       case 'transfer-encoding':
       case 'expect':
       case 'upgrade':
+      // Names an Object.prototype member: node decides what such a header means.
+      case 'constructor':
+      case '__proto__':
         return null;
       case 'connection': {
         const v = lower(value);
@@ -130,6 +129,15 @@ export function readRequestHead(text: string): RequestHead | null {
   }
   if (!hostSeen) return null;
   return { method, url, headers, close, fieldText: text.slice(eol + 2) };
+}
+
+/** The request line `text.slice(0, eol)` is one the fast lane serves (method, origin-form target, HTTP/1.1). */
+export function isServedRequestLine(text: string, eol: number): boolean {
+  const sp1 = text.indexOf(' ');
+  if (sp1 <= 0 || sp1 > eol || !METHODS.has(text.slice(0, sp1))) return false;
+  const sp2 = eol - 9;
+  if (sp2 <= sp1 + 1 || text.charCodeAt(sp2) !== 32 || !text.startsWith('HTTP/1.1', sp2 + 1)) return false;
+  return text.charCodeAt(sp1 + 1) === 47 /* / */ && !BAD_TARGET.test(text.slice(sp1 + 1, sp2));
 }
 
 /** rawHeaders as node:http gives them: names as sent, values trimmed, in order. */

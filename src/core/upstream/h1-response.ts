@@ -238,7 +238,8 @@ export class ResponseParser {
         const prev = headers[name];
         if (prev === undefined) headers[name] = value;
         else if (typeof prev === 'string') headers[name] = [prev, value];
-        else prev.push(value);
+        else if (Array.isArray(prev)) prev.push(value);
+        else headers[name] = value; // a name inherited from Object.prototype ("constructor"): own value
       }
       switch (name) {
         case 'content-length': {

@@ -841,37 +841,30 @@ test('differential: malformed requests reach the server\'s clientError listener,
   await runCases(t, true, cases);
 });
 
-const INCOMPLETE_BUG =
-  'bug: the fast lane waits for CRLFCRLF before looking at a head, so bytes that can never make an eligible head (bare LF line ends, a garbage request line) are not handed over; node answers 400 at once, the fast lane holds the connection until the idle sweep closes it without an answer';
-
-test('differential: a request with bare LF line ends gets node\'s 400 at once', { todo: INCOMPLETE_BUG }, async (t) => {
+test('differential: a request with bare LF line ends gets node\'s 400 at once', async (t) => {
   const pair = await startPair(t, false);
   await differential(pair, { name: 'bare LF', steps: [`GET / HTTP/1.1\nHost: ${HOST}\n\n`], answers: ['GET'], statuses: [400], close: true, served: [], waitMs: 600 });
 });
 
-test('differential: a garbage request line is answered at once, before any blank line', { todo: INCOMPLETE_BUG }, async (t) => {
+test('differential: a garbage request line is answered at once, before any blank line', async (t) => {
   const pair = await startPair(t, true);
   await differential(pair, { name: 'garbage', steps: ['HELLO THERE\r\n'], answers: ['GET'], statuses: [400], close: true, served: [], waitMs: 600 });
 });
 
 test(
   'differential: end() without writeHead frames the answer as node does (Content-Length of the body)',
-  { todo: 'difference (no proxy code does this today): without writeHead, FastResponse.end(body) sends a chunked answer; node:http computes Content-Length (end(\'implicit\') → content-length: 8, statusCode = 404 + end() → content-length: 0)' },
   async (t) => {
     const pair = await startPair(t, false);
     await differential(pair, { name: 'implicit head', steps: [get('/implicit-end'), { answers: 1 }, get('/implicit-status')], answers: ['GET', 'GET'], statuses: [200, 404], served: ['fast', 'fast'] });
   },
 );
 
-const EOF_BUG =
-  'bug: Connection#peerEnded ends the socket when the client half-closes in the middle of a head; node:http reports HPE_INVALID_EOF_STATE (clientError, default answer 400)';
-
-test('differential: a client that half-closes in the middle of a head gets node\'s 400', { todo: EOF_BUG }, async (t) => {
+test('differential: a client that half-closes in the middle of a head gets node\'s 400', async (t) => {
   const pair = await startPair(t, false);
   await differential(pair, { name: 'partial head + FIN', steps: [`GET / HTTP/1.1\r\nHost: ${HOST}\r\n`, { pause: 10 }, { fin: true }], answers: ['GET'], statuses: [400], close: true, served: [] });
 });
 
-test('differential: half-closing in the middle of a head reaches the clientError listener', { todo: EOF_BUG }, async (t) => {
+test('differential: half-closing in the middle of a head reaches the clientError listener', async (t) => {
   const pair = await startPair(t, true);
   await differential(pair, { name: 'partial head + FIN', steps: [`GET / HTTP/1.1\r\nHost: ${HOST}\r\n`, { pause: 10 }, { fin: true }], answers: ['GET'], statuses: [400], close: true, served: [] });
 });
@@ -1085,7 +1078,6 @@ test('the client half-closing (FIN) in the middle of a response destroys it: \'c
 
 test(
   'a client that sends its request and half-closes still gets the whole answer already ended by the handler (as node:http)',
-  { todo: 'bug: Connection#peerEnded destroys the socket while the ended answer is still queued for writing (the write callback has not run, so res is not null); node:http ends the socket instead, which flushes it. 32 MiB answer: node delivers all of it, the fast lane a few MiB' },
   async (t) => {
     const body = Buffer.alloc(32 * 1024 * 1024, 97);
     const handler = (_req: ProxyRequest, res: ProxyResponse): void => {
@@ -1145,7 +1137,6 @@ test('closeIdle() closes idle keep-alive connections and new ones; an answer in 
 
 test(
   'closeIdle(): an answer in progress finishes with Connection: close',
-  { todo: 'bug: FastResponse fixes closeAfter when the request arrives; writeHead after closeIdle() still sends "Connection: keep-alive" + "Keep-Alive: timeout=5", then Connection#finished closes the connection' },
   async (t) => {
     const held: ProxyResponse[] = [];
     const { lane, port } = await startLane(t, (_req, res) => {
@@ -1219,7 +1210,6 @@ test('a connection in use is not closed by the keep-alive sweep', async (t) => {
 
 test(
   'an idle connection is not closed before keepAliveMs',
-  { todo: 'bug: Lane#sweep closes when tick - activeTick >= ceil(keepAliveMs / 1000), i.e. up to one sweep (1 s) before keepAliveMs: here after ~1.1 s with keepAliveMs 1500 (with keepAliveMs 60000 and "Keep-Alive: timeout=60", after 59 s; node waits keepAliveTimeout + 1 s)' },
   async (t) => {
     const { port } = await startLane(t, behave, { keepAliveMs: 1500 });
     const client = await RawClient.open(t, port);

@@ -454,3 +454,17 @@ test('CR, LF or NUL inside a header value is refused (RFC 9110 §5.5)', () => {
   assertRefused('HTTP/1.1 200 OK\r\nX-A: a\0b\r\nContent-Length: 0\r\n\r\n', BAD);
   assertRefused('HTTP/1.1 200 OK\r\nX-A: a\rb\r\nContent-Length: 0\r\n\r\n', BAD);
 });
+
+test('a header named like an Object.prototype member ("Constructor") is an ordinary header', () => {
+  const parser = new ResponseParser(1024);
+  parser.reset(false);
+  let headers: Record<string, unknown> | null = null;
+  parser.execute(Buffer.from('HTTP/1.1 200 OK\r\nConstructor: a\r\nContent-Length: 0\r\n\r\n', 'latin1'), 0, {
+    onHead: (_s, h) => ((headers = h), true),
+    onBody: () => true,
+    onComplete: () => undefined,
+  });
+  assert.ok(headers !== null);
+  assert.equal(Object.hasOwn(headers, 'constructor'), true);
+  assert.equal((headers as Record<string, unknown>)['constructor'], 'a');
+});

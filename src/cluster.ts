@@ -69,6 +69,19 @@ function workerExecArgv(): string[] {
   return args;
 }
 
+/**
+ * glibc malloc of a proxy worker: two arenas unless the operator set
+ * MALLOC_ARENA_MAX. Every socket read allocates (and soon frees) a buffer
+ * outside the V8 heap; with glibc's default of up to 8 arenas per core the
+ * freed memory stayed spread over arenas. Measured on the 10,000-route
+ * scenario (npm run bench -- --scenario e --systems portcullis, 3 × 8 s):
+ * largest worker 181 → 167 MB, 1-route worker 165 → 149 MB, throughput not
+ * lower (docs/benchmarks.md, "Upstream client and fast lane").
+ */
+function workerMallocEnv(): Record<string, string> {
+  return process.env.MALLOC_ARENA_MAX === undefined ? { MALLOC_ARENA_MAX: '2' } : {};
+}
+
 /** Primary side: start store + admin, fork workers, push configuration. */
 /** Primary side: fan a node-local Admin API call out to every live worker and collect the answers. */
 function nodeLocalFanout(): NodeLocalFanout {
@@ -122,7 +135,7 @@ export async function startPrimary(settings: Settings, log: Logger): Promise<Clu
   };
   cluster.setupPrimary({ execArgv: workerExecArgv() });
   const fork = (): Worker => {
-    const w = cluster.fork({ PORTCULLIS_WORKER: '1', PORTCULLIS_INHERITED_SESSION_SECRET: secret });
+    const w = cluster.fork({ PORTCULLIS_WORKER: '1', PORTCULLIS_INHERITED_SESSION_SECRET: secret, ...workerMallocEnv() });
     w.on('online', () => send(w));
     return w;
   };

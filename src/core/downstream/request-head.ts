@@ -75,8 +75,9 @@ export function readRequestHead(text: string): RequestHead | null {
     if (next < 0) next = end;
     const colon = text.indexOf(':', pos);
     if (colon <= pos || colon >= next) return null;
-    const rawName = text.slice(pos, colon);
-    if (!isFieldName(rawName)) return null; // also: obs-fold, "Name :" — llhttp answers those
+    // Lower-cased first: the token check then hashes the string that becomes the key (hash kept).
+    const name = lower(text.slice(pos, colon));
+    if (!isFieldName(name)) return null; // also: obs-fold, "Name :" — llhttp answers those
     let a = colon + 1;
     let b = next;
     while (a < b && (text.charCodeAt(a) === 32 || text.charCodeAt(a) === 9)) a++;
@@ -85,7 +86,6 @@ export function readRequestHead(text: string): RequestHead | null {
     if (!isFieldValue(value)) return null;
     pos = next + 2;
     if (++fields > MAX_FIELDS) return null;
-    const name = lower(rawName);
     switch (name) {
       case 'host':
         if (hostSeen) return null;

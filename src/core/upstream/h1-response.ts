@@ -230,8 +230,9 @@ export class ResponseParser {
       const colon = text.indexOf(':', pos);
       if (colon < 0 || colon >= next || colon === pos) throw bad('malformed header line');
       const rawName = text.slice(pos, colon);
-      if (!isFieldName(rawName)) throw bad('invalid header name'); // also refuses obs-fold and "Name :"
+      // Lower-cased first: the token check then hashes the string that becomes the key (hash kept).
       const name = lowerAscii(rawName);
+      if (!isFieldName(name)) throw bad('invalid header name'); // also refuses obs-fold and "Name :"
       const value = trimOws(text, colon + 1, next);
       pos = next + 2;
       if (!HOP_BY_HOP.has(name) || (name === 'connection' && namesFields(value))) {

@@ -41,7 +41,12 @@ export class ProxyError extends Error {
   /** Private, log-only detail. Never a token, cookie or secret. */
   readonly detail: string | undefined;
   constructor(code: ProxyErrorCode, detail?: string, publicMessage?: string) {
+    // No stack: a catalogued answer (404, 401, 502…) is an outcome, not a bug, and capturing a
+    // stack on every one made a flood of unmatched requests ~5% dearer (perf, deopt-frame walks).
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
     super(detail ?? PROXY_ERRORS[code].message);
+    Error.stackTraceLimit = limit;
     this.name = 'ProxyError';
     this.code = code;
     this.status = PROXY_ERRORS[code].status;

@@ -23,7 +23,7 @@ import { EventEmitter } from 'node:events';
 import { STATUS_CODES, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { Socket } from 'node:net';
 import type { ProxyRequest, ProxyResponse } from '../context.ts';
-import { isFieldName, isFieldValue, lowerAscii } from '../../shared/http-syntax.ts';
+import { fieldLines, hasToken, isFieldName, lastCodingIsChunked, lowerAscii, writeChunk } from '../../shared/http-syntax.ts';
 import { isServedRequestLine, rawHeadersOf, readRequestHead, type RequestHead } from './request-head.ts';
 
 export interface FastLaneOptions {
@@ -102,7 +102,11 @@ class Lane implements FastLane {
     const limit = Math.max(1, Math.ceil(this.options.keepAliveMs / SWEEP_MS));
     // Strictly more than the limit: never before keepAliveMs (node adds a second of grace too).
     for (const c of this.connections) if (c.res === null && tick - c.activeTick > limit) c.socket.destroy();
-    if (this.connections.size === 0 && this.sweeper !== null) {
+    if (this.connections.size === 0) this.stopSweeper();
+  }
+
+  private stopSweeper(): void {
+    if (this.sweeper !== null) {
       clearInterval(this.sweeper);
       this.sweeper = null;
     }
@@ -124,10 +128,7 @@ class Lane implements FastLane {
   closeAll(): void {
     this.closing = true;
     for (const c of this.connections) c.socket.destroy();
-    if (this.sweeper !== null) {
-      clearInterval(this.sweeper);
-      this.sweeper = null;
-    }
+    this.stopSweeper();
   }
 }
 
@@ -381,15 +382,9 @@ export class FastResponse extends EventEmitter implements ProxyResponse {
       const value = headers[name];
       if (value === undefined) continue;
       if (!isFieldName(name)) throw new TypeError(`invalid response header name ${JSON.stringify(name)}`);
-      if (typeof value === 'string') {
-        if (!isFieldValue(value)) throw new TypeError(`invalid character in response header ${name}`);
-        head += name + ': ' + value + '\r\n';
-      } else {
-        for (const v of value) {
-          if (!isFieldValue(v)) throw new TypeError(`invalid character in response header ${name}`);
-          head += name + ': ' + v + '\r\n';
-        }
-      }
+      const lines = fieldLines(name, value);
+      if (lines === null) throw new TypeError(`invalid character in response header ${name}`);
+      head += lines;
       // Names are lower case by contract (ProxyResponse); a capitalised one is still recognised.
       switch (name.charCodeAt(0) < 97 ? lowerAscii(name) : name) {
         case 'content-length':
@@ -402,13 +397,13 @@ export class FastResponse extends EventEmitter implements ProxyResponse {
           connection = String(value).toLowerCase();
           break;
         case 'transfer-encoding':
-          chunked = /(?:^|,)\s*chunked\s*$/i.test(String(value));
+          chunked = lastCodingIsChunked(String(value));
           break;
       }
     }
     if (!date) head += 'Date: ' + utcDate() + '\r\n';
     if (connection !== null) {
-      if (/(?:^|,)\s*close\s*(?:,|$)/.test(connection)) this.closeAfter = true;
+      if (hasToken(connection, 'close')) this.closeAfter = true;
     } else {
       head += this.closeAfter ? 'Connection: close\r\n' : this.conn.lane.keepAliveHeader;
     }
@@ -445,14 +440,7 @@ export class FastResponse extends EventEmitter implements ProxyResponse {
       this.pendingHead = null;
       socket.write(head, 'latin1');
     }
-    let ok: boolean;
-    if (this.chunked) {
-      socket.write(len.toString(16) + '\r\n', 'latin1');
-      socket.write(chunk);
-      ok = socket.write('\r\n', 'latin1');
-    } else {
-      ok = socket.write(chunk);
-    }
+    const ok = this.chunked ? writeChunk(socket, chunk, len) : socket.write(chunk);
     socket.uncork();
     return ok;
   }
@@ -481,13 +469,8 @@ export class FastResponse extends EventEmitter implements ProxyResponse {
     socket.cork();
     if (head !== null) socket.write(head, 'latin1');
     if (this.chunked) {
-      if (body !== null) {
-        socket.write((typeof body === 'string' ? Buffer.byteLength(body) : body.length).toString(16) + '\r\n', 'latin1');
-        socket.write(body);
-        socket.write('\r\n' + LAST_CHUNK, 'latin1', this.onWritten);
-      } else {
-        socket.write(LAST_CHUNK, 'latin1', this.onWritten);
-      }
+      if (body !== null) writeChunk(socket, body, typeof body === 'string' ? Buffer.byteLength(body) : body.length);
+      socket.write(LAST_CHUNK, 'latin1', this.onWritten);
     } else {
       socket.write(body!, this.onWritten);
     }

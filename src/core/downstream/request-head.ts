@@ -13,7 +13,7 @@
  * handed to node when repeated, so which one wins is decided in one place.
  */
 import type { IncomingHttpHeaders } from 'node:http';
-import { isFieldName, isFieldValue, lowerAscii as lower } from '../../shared/http-syntax.ts';
+import { hasToken, isFieldName, isFieldValue, lowerAscii as lower } from '../../shared/http-syntax.ts';
 
 export interface RequestHead {
   method: string;
@@ -108,11 +108,8 @@ export function readRequestHead(text: string): RequestHead | null {
           close = true;
           break;
         }
-        for (const token of v.split(',')) {
-          const t = token.trim();
-          if (t === 'close') close = true;
-          else if (t === 'upgrade') return null;
-        }
+        if (hasToken(v, 'upgrade')) return null;
+        close = hasToken(v, 'close');
         break;
       }
     }

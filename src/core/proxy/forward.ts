@@ -31,9 +31,8 @@ import { balancerFor } from './balancer.ts';
 import { hostHeaderFor, stripResponseHopByHop } from './headers.ts';
 import { poolEntryFor, poolFor, poolKey, usePool, type PoolEntry, type PoolSpec } from './pools.ts';
 import { classifyUpstreamError, isClientBodyError } from './upstream-errors.ts';
+import { IDEMPOTENT_METHODS } from '../../shared/http-syntax.ts';
 
-/** RFC 9110 §9.2.2 idempotent methods: safe to repeat after the request went out. */
-const IDEMPOTENT: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
 
 const NOT_TARGET_SAFE = /[^\x21-\x7e]/;
 const EMPTY = Buffer.alloc(0);
@@ -421,7 +420,7 @@ function canRetry(ex: Exchange): boolean {
     // Nothing reached the upstream: any method may go again, if the client's stream is untouched.
     return body === null || Buffer.isBuffer(body) || !(body as IncomingMessage).readableDidRead;
   }
-  return IDEMPOTENT.has(ex.ctx.upstreamMethod) && (body === null || Buffer.isBuffer(body));
+  return IDEMPOTENT_METHODS.has(ex.ctx.upstreamMethod) && (body === null || Buffer.isBuffer(body));
 }
 
 export function onUpstreamError(ex: Exchange, err: Error): void {

@@ -19,7 +19,7 @@
 import { connect as netConnect, type Socket } from 'node:net';
 import { connect as tlsConnect, type ConnectionOptions, type TLSSocket } from 'node:tls';
 import type { Readable } from 'node:stream';
-import { isFieldName, isFieldValue } from '../../shared/http-syntax.ts';
+import { fieldLines, IDEMPOTENT_METHODS, isFieldName, writeChunk } from '../../shared/http-syntax.ts';
 import { ResponseParser, type ResponseSink } from './h1-response.ts';
 import { UPSTREAM_CODES, upstreamError, type HeaderValues, type UpstreamController, type UpstreamHandler, type UpstreamRequest } from './types.ts';
 
@@ -37,7 +37,6 @@ export interface H1PoolOptions {
 
 /** Request targets: no whitespace, controls or characters beyond latin1 (forward.ts escapes them). */
 const BAD_TARGET = /[^\x21-\x7e\x80-\xff]/;
-const IDEMPOTENT: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
 /** Methods whose requests carry a body by definition: `Content-Length: 0` when they have none (as undici, nginx). */
 const EXPECTS_BODY: ReadonlySet<string> = new Set(['POST', 'PUT', 'PATCH']);
 const NO_TRAILERS: HeaderValues = Object.freeze({}) as HeaderValues;
@@ -50,7 +49,6 @@ const SWEEP_MS = 1000;
  * that outlive the callback (body chunks handed on, held-back bytes) are copied.
  */
 const READ_BUFFER = Buffer.allocUnsafe(64 * 1024);
-const CHUNK_END = Buffer.from('\r\n', 'latin1');
 const LAST_CHUNK = Buffer.from('0\r\n\r\n', 'latin1');
 
 export class H1Pool {
@@ -230,7 +228,11 @@ export class H1Pool {
       idle[kept++] = conn;
     }
     idle.length = kept;
-    if (kept === 0 && this.sweeper !== null) {
+    if (kept === 0) this.stopSweeper();
+  }
+
+  private stopSweeper(): void {
+    if (this.sweeper !== null) {
       clearInterval(this.sweeper);
       this.sweeper = null;
     }
@@ -249,10 +251,7 @@ export class H1Pool {
     this.closed = true;
     for (const conn of this.idle) conn.destroy();
     this.idle.length = 0;
-    if (this.sweeper !== null) {
-      clearInterval(this.sweeper);
-      this.sweeper = null;
-    }
+    this.stopSweeper();
     if (this.running === 0 && this.pending === 0) return Promise.resolve();
     return new Promise((resolve) => {
       this.drained = resolve;
@@ -265,10 +264,7 @@ export class H1Pool {
     for (const conn of [...this.live]) conn.abortWith(upstreamError(UPSTREAM_CODES.POOL_CLOSED, 'upstream pool destroyed'));
     for (const failed of [...this.connecting]) failed(upstreamError(UPSTREAM_CODES.POOL_CLOSED, 'upstream pool destroyed'));
     this.idle.length = 0;
-    if (this.sweeper !== null) {
-      clearInterval(this.sweeper);
-      this.sweeper = null;
-    }
+    this.stopSweeper();
     const d = this.drained;
     this.drained = null;
     d?.();
@@ -456,17 +452,7 @@ class H1Connection implements ResponseSink {
         return;
       }
     }
-    let ok: boolean;
-    if (this.bodyChunked) {
-      const socket = this.socket;
-      socket.cork();
-      socket.write(chunk.length.toString(16) + '\r\n', 'latin1');
-      socket.write(chunk);
-      ok = socket.write(CHUNK_END);
-      socket.uncork();
-    } else {
-      ok = this.socket.write(chunk);
-    }
+    const ok = this.bodyChunked ? writeChunk(this.socket, chunk, chunk.length) : this.socket.write(chunk);
     if (!ok) this.body!.pause();
     call.handler.onBodySent(chunk);
   }
@@ -504,40 +490,35 @@ class H1Connection implements ResponseSink {
 
   /** A read into READ_BUFFER (plain TCP). Returns false to stop reading (paused). */
   onRead(n: number, shared: Buffer): boolean {
-    const call = this.call;
-    if (call === null) {
-      this.destroy();
-      return false;
-    }
-    call.answered = true;
-    const view = shared.subarray(0, n);
-    if (call.paused) {
-      call.held = call.held === null || call.held.length === 0 ? Buffer.from(view) : Buffer.concat([call.held, view]);
-      return false;
-    }
-    this.volatile = true;
-    try {
-      this.feed(call, view);
-    } finally {
-      this.volatile = false;
-    }
-    return !(this.call === call && call.paused);
+    return this.receive(shared.subarray(0, n), true);
   }
 
+  /** A read of its own buffer (TLS). */
   private onData(buf: Buffer): void {
+    if (!this.receive(buf, false)) this.socket.pause();
+  }
+
+  /** Bytes from the upstream; `volatile`: they are READ_BUFFER's and must be copied to outlive the read. Returns false to stop reading. */
+  private receive(buf: Buffer, volatile: boolean): boolean {
     const call = this.call;
     if (call === null) {
       // Bytes nobody asked for: the connection is out of step; never reuse it.
       this.destroy();
-      return;
+      return false;
     }
     call.answered = true;
     if (call.paused) {
-      call.held = call.held === null || call.held.length === 0 ? buf : Buffer.concat([call.held, buf]);
-      this.socket.pause();
-      return;
+      const held = call.held;
+      call.held = held === null || held.length === 0 ? (volatile ? Buffer.from(buf) : buf) : Buffer.concat([held, buf]);
+      return false;
     }
-    this.feed(call, buf);
+    this.volatile = volatile;
+    try {
+      this.feed(call, buf);
+    } finally {
+      this.volatile = false;
+    }
+    return !(this.call === call && call.paused);
   }
 
   /** Parse response bytes for `call`; holds back what is left when the handler pauses. */
@@ -568,10 +549,7 @@ class H1Connection implements ResponseSink {
     if (held !== null) this.feed(call, held);
     if (call.done || call.paused || this.call !== call) return;
     if (this.peerEnded) {
-      // The upstream closed while we held its bytes: that ends a close-delimited body, and nothing else.
-      this.parser.finish(this);
-      if (this.completed) this.finishCall(call, false);
-      else this.abortWith(closedEarly(), true);
+      this.endOfStream(call); // the upstream closed while we held its bytes
       return;
     }
     this.socket.resume();
@@ -612,6 +590,11 @@ class H1Connection implements ResponseSink {
     this.peerEnded = true;
     const call = this.call;
     if (call === null || call.paused) return; // idle: 'close' follows; paused: resumeCall() decides
+    this.endOfStream(call);
+  }
+
+  /** The upstream's FIN reached `call`: it ends a close-delimited body, and nothing else. */
+  private endOfStream(call: Call): void {
     this.parser.finish(this);
     if (this.completed) this.finishCall(call, false);
     else this.abortWith(closedEarly(), true);
@@ -676,11 +659,11 @@ function closedEarly(): Error {
 }
 
 function replayable(req: UpstreamRequest): boolean {
-  return IDEMPOTENT.has(req.method) && (req.body === null || Buffer.isBuffer(req.body));
+  return IDEMPOTENT_METHODS.has(req.method) && (req.body === null || Buffer.isBuffer(req.body));
 }
 
-/** The request line and header block, or the error that makes it unsendable. */
-function requestHead(req: UpstreamRequest): string | Error {
+/** The request line and header block, or the error that makes it unsendable (exported for bench/micro). */
+export function requestHead(req: UpstreamRequest): string | Error {
   const method = req.method;
   if (!isFieldName(method)) return upstreamError(UPSTREAM_CODES.INVALID_REQUEST, `invalid method ${JSON.stringify(method)}`);
   if (req.path === '' || BAD_TARGET.test(req.path)) return upstreamError(UPSTREAM_CODES.INVALID_REQUEST, 'invalid request target');
@@ -699,15 +682,9 @@ function requestHead(req: UpstreamRequest): string | Error {
     } else if (name === 'transfer-encoding') {
       continue; // framing is this client's: chunked is added for a stream without Content-Length
     }
-    if (typeof value === 'string') {
-      if (!isFieldValue(value)) return upstreamError(UPSTREAM_CODES.INVALID_REQUEST, `invalid value for header ${name}`);
-      head += name + ': ' + value + '\r\n';
-    } else {
-      for (const v of value) {
-        if (!isFieldValue(v)) return upstreamError(UPSTREAM_CODES.INVALID_REQUEST, `invalid value for header ${name}`);
-        head += name + ': ' + v + '\r\n';
-      }
-    }
+    const lines = fieldLines(name, value);
+    if (lines === null) return upstreamError(UPSTREAM_CODES.INVALID_REQUEST, `invalid value for header ${name}`);
+    head += lines;
   }
   if (!hasLength && req.body === null && EXPECTS_BODY.has(method)) head += 'content-length: 0\r\n';
   return head + '\r\n';

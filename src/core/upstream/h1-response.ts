@@ -8,7 +8,7 @@
  * and then the connection is not reused, chunk sizes are bounded hex. Body
  * chunks are views into the socket's buffers (no copy).
  */
-import { isFieldName, lowerAscii } from '../../shared/http-syntax.ts';
+import { hasToken, isFieldName, lastCodingIsChunked, lowerAscii } from '../../shared/http-syntax.ts';
 import { UPSTREAM_CODES, upstreamError, type HeaderValues } from './types.ts';
 
 /** What the parser reports to; each returns false to stop the parse (aborted or paused). */
@@ -370,12 +370,6 @@ function parseLength(value: string): number {
   return len;
 }
 
-function lastCodingIsChunked(value: string): boolean {
-  const comma = value.lastIndexOf(',');
-  const last = (comma < 0 ? value : value.slice(comma + 1)).trim().toLowerCase();
-  return last === 'chunked';
-}
-
 /** A Connection value listing more than keep-alive / close. */
 function namesFields(value: string): boolean {
   const v = value.toLowerCase();
@@ -384,11 +378,5 @@ function namesFields(value: string): boolean {
     const token = t.trim();
     if (token !== '' && token !== 'keep-alive' && token !== 'close') return true;
   }
-  return false;
-}
-
-function hasToken(lowerList: string, token: string): boolean {
-  if (lowerList === token) return true;
-  for (const t of lowerList.split(',')) if (t.trim() === token) return true;
   return false;
 }

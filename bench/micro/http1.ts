@@ -46,7 +46,7 @@ const UPSTREAM_HEADERS: HeaderValues = {
   'x-kong-request-id': 'a35cdaec582ab5510000000000000001',
 };
 
-const UPSTREAM_REQUEST: UpstreamRequest = { method: 'GET', path: '/api/orders?page=2', headers: UPSTREAM_HEADERS, body: null };
+const UPSTREAM_REQUEST: UpstreamRequest = { method: 'GET', path: '/api/orders?page=2', headers: UPSTREAM_HEADERS, body: null, bodyLength: -1, upgrade: null };
 
 class Sink implements ResponseSink {
   status = 0;

@@ -123,11 +123,17 @@ export function respondExit(ctx: RequestContext, env: RespondEnv, plan: PluginPl
   return send(ctx, ctx.exitStatus, out, ctx.exitBody, env, plan);
 }
 
-/** Copy a header bag (lower-case names; undefined = remove) onto outgoing headers. */
+/**
+ * Copy a header bag (lower-case names; undefined = remove) onto outgoing
+ * headers. Content-Length and Transfer-Encoding are never taken from a bag:
+ * the response writer frames the body it actually sends (docs/ARCHITECTURE.md,
+ * "Framing invariants"), so a plugin cannot make the client read past it.
+ */
 export function mergeInto(out: Record<string, string | string[]>, bag: HeaderBag): void {
   for (const name in bag) {
     const v = bag[name];
     const key = name.toLowerCase();
+    if (key === 'content-length' || key === 'transfer-encoding') continue;
     if (v === undefined) delete out[key];
     else out[key] = v;
   }

@@ -23,7 +23,7 @@ import { EventEmitter } from 'node:events';
 import { STATUS_CODES, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { Socket } from 'node:net';
 import type { ProxyRequest, ProxyResponse } from '../context.ts';
-import { fieldLines, hasToken, isFieldName, lastCodingIsChunked, lowerAscii, writeChunk } from '../../shared/http-syntax.ts';
+import { fieldLines, hasToken, isFieldName, lowerAscii, parseContentLength, writeChunk } from '../http1/syntax.ts';
 import { isServedRequestLine, rawHeadersOf, readRequestHead, type RequestHead } from './request-head.ts';
 
 export interface FastLaneOptions {
@@ -340,6 +340,8 @@ export class FastResponse extends EventEmitter implements ProxyResponse {
   private readonly isHead: boolean;
   private noBody: boolean;
   private chunked: boolean;
+  /** Body bytes still owed under Content-Length (-1: chunked or no length). */
+  private left: number;
   private ended: boolean;
   private closeEmitted: boolean;
   /** The head, until it goes out with the first body bytes. */
@@ -357,6 +359,7 @@ export class FastResponse extends EventEmitter implements ProxyResponse {
     this.isHead = isHead;
     this.noBody = isHead;
     this.chunked = false;
+    this.left = -1;
     this.ended = false;
     this.closeEmitted = false;
     this.pendingHead = null;
@@ -374,33 +377,34 @@ export class FastResponse extends EventEmitter implements ProxyResponse {
     if (this.headersSent) throw new Error('the response head was already sent');
     if (this.conn.lane.closing) this.closeAfter = true;
     let head = `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'unknown'}\r\n`;
-    let length = false;
+    let length = -1;
     let date = false;
     let connection: string | null = null;
-    let chunked = false;
     for (const name in headers) {
       const value = headers[name];
       if (value === undefined) continue;
       if (!isFieldName(name)) throw new TypeError(`invalid response header name ${JSON.stringify(name)}`);
+      // Names are lower case by contract (ProxyResponse); a capitalised one is still recognised.
+      const key = name.charCodeAt(0) < 97 ? lowerAscii(name) : name;
+      if (key === 'transfer-encoding') continue; // framing is this writer's (docs/ARCHITECTURE.md, "Framing invariants")
       const lines = fieldLines(name, value);
       if (lines === null) throw new TypeError(`invalid character in response header ${name}`);
-      head += lines;
-      // Names are lower case by contract (ProxyResponse); a capitalised one is still recognised.
-      switch (name.charCodeAt(0) < 97 ? lowerAscii(name) : name) {
+      switch (key) {
         case 'content-length':
-          length = true;
-          break;
+          length = typeof value === 'string' ? parseContentLength(value) : -1;
+          if (length < 0) throw new TypeError('invalid Content-Length');
+          head += 'content-length: ' + length + '\r\n';
+          continue;
         case 'date':
           date = true;
           break;
         case 'connection':
           connection = String(value).toLowerCase();
           break;
-        case 'transfer-encoding':
-          chunked = lastCodingIsChunked(String(value));
-          break;
       }
+      head += lines;
     }
+    let chunked = false;
     if (!date) head += 'Date: ' + utcDate() + '\r\n';
     if (connection !== null) {
       if (hasToken(connection, 'close')) this.closeAfter = true;
@@ -408,9 +412,11 @@ export class FastResponse extends EventEmitter implements ProxyResponse {
       head += this.closeAfter ? 'Connection: close\r\n' : this.conn.lane.keepAliveHeader;
     }
     const noBody = this.isHead || status === 204 || status === 304 || status < 200;
-    if (!noBody && !length && !chunked) {
+    this.left = noBody ? 0 : length;
+    if (!noBody && length < 0) {
       if (implicitLength >= 0) {
         head += 'Content-Length: ' + implicitLength + '\r\n';
+        this.left = implicitLength;
       } else {
         head += 'Transfer-Encoding: chunked\r\n';
         chunked = true;
@@ -430,6 +436,14 @@ export class FastResponse extends EventEmitter implements ProxyResponse {
     const socket = this.conn.socket;
     const head = this.pendingHead;
     const len = typeof chunk === 'string' ? Buffer.byteLength(chunk) : chunk.length;
+    if (!this.noBody && this.left >= 0) {
+      // Never a byte past the announced length: it would be read as the next response.
+      if (len > this.left) {
+        this.destroy();
+        return false;
+      }
+      this.left -= len;
+    }
     if (this.noBody || len === 0) {
       if (head === null) return true;
       this.pendingHead = null;
@@ -459,6 +473,15 @@ export class FastResponse extends EventEmitter implements ProxyResponse {
     this.ended = true;
     const socket = this.conn.socket;
     const body = chunk !== undefined && !this.noBody && (typeof chunk === 'string' ? chunk.length > 0 : chunk.length > 0) ? chunk : null;
+    if (this.left >= 0 && !this.noBody) {
+      const len = body === null ? 0 : typeof body === 'string' ? Buffer.byteLength(body) : body.length;
+      // The body must be exactly the announced length: a short or long one would desynchronise the connection.
+      if (len !== this.left) {
+        this.destroy();
+        return this;
+      }
+      this.left = 0;
+    }
     const head = this.pendingHead;
     this.pendingHead = null;
     if (body === null && !this.chunked) {

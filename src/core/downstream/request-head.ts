@@ -13,7 +13,7 @@
  * handed to node when repeated, so which one wins is decided in one place.
  */
 import type { IncomingHttpHeaders } from 'node:http';
-import { hasToken, isFieldName, isFieldValue, lowerAscii as lower } from '../../shared/http-syntax.ts';
+import { hasToken, isValidAuthority, lowerAscii as lower, scanFieldLine, type FieldLine } from '../http1/syntax.ts';
 
 export interface RequestHead {
   method: string;
@@ -49,9 +49,10 @@ const SINGLE: ReadonlySet<string> = new Set([
   'server',
   'user-agent',
 ]);
-/** node:http's default maxHeadersCount. */
 /** node:http's limit: maxHeadersCount 2000 counts names and values, i.e. 1000 field lines. */
 const MAX_FIELDS = 1000;
+/** The scanner's output, reused (a head is read synchronously). */
+const FIELD: FieldLine = { name: '', value: '' };
 
 /**
  * Read the head in `text` (without its final CRLFCRLF). Returns null when
@@ -70,25 +71,17 @@ export function readRequestHead(text: string): RequestHead | null {
   let fields = 0;
   let pos = eol + 2;
   const end = text.length;
+  const field = FIELD;
   while (pos < end) {
-    let next = text.indexOf('\r\n', pos);
-    if (next < 0) next = end;
-    const colon = text.indexOf(':', pos);
-    if (colon <= pos || colon >= next) return null;
-    // Lower-cased first: the token check then hashes the string that becomes the key (hash kept).
-    const name = lower(text.slice(pos, colon));
-    if (!isFieldName(name)) return null; // also: obs-fold, "Name :" — llhttp answers those
-    let a = colon + 1;
-    let b = next;
-    while (a < b && (text.charCodeAt(a) === 32 || text.charCodeAt(a) === 9)) a++;
-    while (b > a && (text.charCodeAt(b - 1) === 32 || text.charCodeAt(b - 1) === 9)) b--;
-    const value = text.slice(a, b);
-    if (!isFieldValue(value)) return null;
-    pos = next + 2;
+    pos = scanFieldLine(text, pos, end, field);
+    if (pos < 0) return null; // malformed, obs-fold, "Name :": llhttp answers those
+    const name = field.name;
+    const value = field.value;
     if (++fields > MAX_FIELDS) return null;
     switch (name) {
       case 'host':
-        if (hostSeen) return null;
+        // A second Host, or one another reader could split differently: the general path refuses it (400).
+        if (hostSeen || !isValidAuthority(value)) return null;
         hostSeen = true;
         break;
       case 'content-length':

@@ -18,6 +18,7 @@ import type { ProxyMetrics, ResponseSource } from '../metrics.ts';
 import type { AccessLog } from '../access-log.ts';
 import type { RealIpResolver } from './client-ip.ts';
 import type { RoundRobin } from './balancer.ts';
+import { openTunnel } from './tunnel.ts';
 import { onUpstreamBodySent, onUpstreamEnd, onUpstreamError, onUpstreamData, onUpstreamRequestSent, onUpstreamStart, onUpstreamHeaders } from './forward.ts';
 
 export class ProxyEnv implements RespondEnv {
@@ -77,7 +78,7 @@ export class Exchange implements UpstreamHandler {
   /** The connecting peer (`$realip_remote_addr`), and whether it is a trusted proxy. */
   readonly peer: string;
   readonly peerTrusted: boolean;
-  /** A WebSocket upgrade request (handled by websocket.ts). */
+  /** A WebSocket upgrade request (an upgrade dispatch; a 101 opens a tunnel, tunnel.ts). */
   readonly upgrade: boolean;
   /** The request target had a `?` (even with an empty query): kept upstream as Kong does. */
   hasQueryMark: boolean;
@@ -93,6 +94,8 @@ export class Exchange implements UpstreamHandler {
   dispatchOptions: UpstreamRequest | null;
   /** The body being sent: a Buffer, the client's stream, or nothing. */
   body: Buffer | IncomingMessage | null;
+  /** A streamed body's length (the client's Content-Length), -1 when unknown or not streamed. */
+  bodyLength: number;
   controller: UpstreamController | null;
   /** The client started writing this attempt on a connected socket. */
   started: boolean;
@@ -119,8 +122,8 @@ export class Exchange implements UpstreamHandler {
   /** Log phase done (exactly once). */
   done: boolean;
 
-  // ---- WebSocket upgrade (websocket.ts)
-  /** The client's raw socket and the bytes read past its request head. */
+  // ---- WebSocket upgrade (tunnel.ts)
+  /** The client's raw socket, and the bytes read past its request head: held until a 101. */
   tunnelSocket: Duplex | null;
   tunnelHead: Buffer | null;
   /** Status written raw to the tunnel socket (101, or the upstream's refusal); 0 = none. */
@@ -142,6 +145,7 @@ export class Exchange implements UpstreamHandler {
     this.gatewayHost = false;
     this.dispatchOptions = null;
     this.body = null;
+    this.bodyLength = -1;
     this.controller = null;
     this.started = false;
     this.bodyBytesSent = 0;
@@ -194,6 +198,15 @@ export class Exchange implements UpstreamHandler {
   }
   onResponseEnd(_controller: UpstreamController, _trailers: HeaderValues): void {
     onUpstreamEnd(this);
+  }
+  onUpgrade(_controller: UpstreamController, _statusCode: number, headers: HeaderValues, socket: Socket, head: Buffer): void {
+    try {
+      openTunnel(this, socket, headers, head);
+    } catch (bug) {
+      this.env.log.error({ request_id: this.ctx.id, err: bug }, 'failure while opening a tunnel');
+      socket.destroy();
+      this.tunnelSocket?.destroy();
+    }
   }
   onResponseError(_controller: UpstreamController, err: Error): void {
     // Must not throw: it would surface inside the pool's socket event handlers.

@@ -31,7 +31,7 @@ import { balancerFor } from './balancer.ts';
 import { hostHeaderFor, stripResponseHopByHop } from './headers.ts';
 import { poolEntryFor, poolFor, poolKey, usePool, type PoolEntry, type PoolSpec } from './pools.ts';
 import { classifyUpstreamError, isClientBodyError } from './upstream-errors.ts';
-import { IDEMPOTENT_METHODS } from '../../shared/http-syntax.ts';
+import { IDEMPOTENT_METHODS } from '../http1/syntax.ts';
 
 
 const NOT_TARGET_SAFE = /[^\x21-\x7e]/;
@@ -61,23 +61,31 @@ export function sniFrom(host: string): string | null {
   return name === '' || isIP(name) !== 0 ? null : name;
 }
 
-/** What the upstream request carries as body; fixes Content-Length for buffered bodies. */
+/**
+ * What the upstream request carries as body, and its length for the
+ * client's framing (-1: unknown, sent chunked). The length of a streamed body
+ * is the client's Content-Length as node:http validated it; nothing a plugin
+ * set in the upstream headers frames the request (h1-pool.ts requestHead).
+ */
 function prepareBody(ex: Exchange): ProxyError | null {
   const ctx = ex.ctx;
-  const headers = ctx.upstreamHeaders;
+  ex.bodyLength = -1;
   const buffered = ctx.upstreamBody ?? ctx.requestBody;
   if (buffered !== null) {
     ex.body = buffered;
-    headers['content-length'] = String(buffered.length);
     return null;
   }
   const req = ctx.req;
   const cl = req.headers['content-length'];
-  if (req.headers['transfer-encoding'] !== undefined || (cl !== undefined && cl !== '0')) {
+  const chunked = req.headers['transfer-encoding'] !== undefined;
+  if (chunked || (cl !== undefined && cl !== '0')) {
+    // A handshake has no body: bytes after it are the new protocol's (RFC 6455 §4.1).
+    if (ex.upgrade) return new ProxyError('BAD_REQUEST', 'upgrade request with a body');
     const limit = ex.env.maxRequestBodyBytes;
     if (limit !== null && cl !== undefined && Number(cl) > limit) return new ProxyError('PAYLOAD_TOO_LARGE', `declared body of ${cl} bytes exceeds ${limit}`);
     // Only node:http's IncomingMessage carries a body (the fast lane serves bodyless requests).
     ex.body = req instanceof Readable ? (req as IncomingMessage) : null;
+    if (!chunked && cl !== undefined) ex.bodyLength = Number(cl);
   } else {
     ex.body = null;
   }
@@ -109,6 +117,8 @@ export function forward(ex: Exchange): void {
     method: ctx.upstreamMethod,
     headers: ctx.upstreamHeaders as HeaderValues,
     body: ex.body,
+    bodyLength: ex.bodyLength,
+    upgrade: ex.upgrade ? 'websocket' : null,
   };
   ex.writeTimeoutMs = service.write_timeout;
   ex.readTimeoutMs = service.read_timeout;

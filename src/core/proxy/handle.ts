@@ -3,7 +3,7 @@
  *   target parsing + path normalisation → rewrite (global plugins)
  *   → router.match → protocol check (426 / https redirect)
  *   → upstream headers (X-Forwarded-*, X-Real-IP, Via) → access
- *   → forward (forward.ts) or WebSocket tunnel (websocket.ts)
+ *   → forward (forward.ts; a WebSocket handshake too: a 101 opens a tunnel, tunnel.ts)
  *   → log phase, access log and metrics when the response closes.
  *
  * Async work happens only where a plugin returns a promise; the synchronous
@@ -23,7 +23,6 @@ import { normalizeIp } from '../../shared/ip.ts';
 import { Exchange, type ProxyEnv } from './exchange.ts';
 import { copyRequestHeaders } from './headers.ts';
 import { clearUpstreamTimer, forward } from './forward.ts';
-import { proxyWebSocket } from './websocket.ts';
 
 const kExchange = Symbol('portcullis.exchange');
 
@@ -284,8 +283,7 @@ function afterAccess(ex: Exchange): void {
     ex.answerError(new ProxyError('NO_SERVICE'));
     return;
   }
-  if (ex.upgrade) proxyWebSocket(ex);
-  else forward(ex);
+  forward(ex);
 }
 
 /** Log phase: once per request, after the last byte (or when the client went away). */

@@ -19,7 +19,7 @@
 import { connect as netConnect, type Socket } from 'node:net';
 import { connect as tlsConnect, type ConnectionOptions, type TLSSocket } from 'node:tls';
 import type { Readable } from 'node:stream';
-import { fieldLines, IDEMPOTENT_METHODS, isFieldName, writeChunk } from '../../shared/http-syntax.ts';
+import { fieldLines, FRAMING_FIELDS, IDEMPOTENT_METHODS, isFieldName, isFieldValue, writeChunk } from '../http1/syntax.ts';
 import { ResponseParser, type ResponseSink } from './h1-response.ts';
 import { UPSTREAM_CODES, upstreamError, type HeaderValues, type UpstreamController, type UpstreamHandler, type UpstreamRequest } from './types.ts';
 
@@ -101,7 +101,8 @@ export class H1Pool {
 
   /** Put the call on an idle connection, or on a new one. */
   send(call: Call, mayReuse: boolean): void {
-    if (mayReuse) {
+    // An upgrade request takes a connection of its own: it leaves the pool either way.
+    if (mayReuse && call.req.upgrade === null) {
       const idle = this.idle;
       while (idle.length > 0) {
         const conn = idle.pop()!;
@@ -120,6 +121,8 @@ export class H1Pool {
     let socket: Socket | null = null;
     let conn: H1Connection | null = null;
     let settled = false;
+    /** Plain TCP reads into READ_BUFFER (not TLS, not an upgrade). */
+    let shared = o.tls === null;
     const failed = (err: Error): void => {
       if (settled) return;
       settled = true;
@@ -142,7 +145,7 @@ export class H1Pool {
       const s = socket!;
       s.off('error', failed);
       this.pending--;
-      conn = new H1Connection(this, s, o.tls === null);
+      conn = new H1Connection(this, s, shared);
       this.live.add(conn);
       if (this.closed) {
         conn.destroy();
@@ -172,6 +175,11 @@ export class H1Pool {
         });
         tls.once('secureConnect', ready);
         socket = tls;
+      } else if (call.req.upgrade !== null) {
+        // Reads of its own: after a 101 the socket is handed over and read through 'data'.
+        socket = netConnect({ host: o.host, port: o.port, autoSelectFamily: true });
+        socket.once('connect', ready);
+        shared = false;
       } else {
         socket = netConnect({
           host: o.host,
@@ -366,6 +374,8 @@ class H1Connection implements ResponseSink {
 
   /** The bytes being parsed live in READ_BUFFER: copy what must outlive the read. */
   private volatile: boolean;
+  /** Fields of a 101 answer, until handOver(). */
+  private upgradeHeaders: HeaderValues | null;
 
   constructor(pool: H1Pool, socket: Socket, sharedReadBuffer: boolean) {
     this.pool = pool;
@@ -387,6 +397,7 @@ class H1Connection implements ResponseSink {
     this.onDrain = () => this.body?.resume();
     socket.setNoDelay(true);
     this.volatile = false;
+    this.upgradeHeaders = null;
     if (!sharedReadBuffer) socket.on('data', (buf: Buffer) => this.onData(buf));
     socket.on('end', () => this.onEnd());
     socket.on('error', (err: Error) => this.onSocketError(err));
@@ -406,7 +417,7 @@ class H1Connection implements ResponseSink {
     this.socket.ref();
     const req = call.req;
     const head = call.head;
-    this.parser.reset(req.method === 'HEAD');
+    this.parser.reset(req.method === 'HEAD', req.upgrade !== null);
     call.handler.onRequestStart(call, null);
     if (call.done) return; // aborted at once (the client left while we connected)
     const body = req.body;
@@ -423,10 +434,9 @@ class H1Connection implements ResponseSink {
       if (call.done) return;
       this.requestDone(call);
     } else {
-      const declared = req.headers['content-length'];
-      this.bodyLeft = declared === undefined ? -1 : Number(declared);
-      this.bodyChunked = declared === undefined;
-      socket.write(this.bodyChunked ? head.slice(0, -2) + 'transfer-encoding: chunked\r\n\r\n' : head, 'latin1');
+      this.bodyLeft = req.bodyLength;
+      this.bodyChunked = req.bodyLength < 0;
+      socket.write(head, 'latin1');
       this.body = body;
       socket.on('drain', this.onDrain);
       body.on('data', this.onBodyData);
@@ -534,6 +544,10 @@ class H1Connection implements ResponseSink {
       this.finishCall(call, at < buf.length);
       return;
     }
+    if (this.parser.upgraded) {
+      this.handOver(call, buf.subarray(at));
+      return;
+    }
     if (call.done || this.call !== call) return;
     if (call.paused) {
       // After the last body byte the parser still has to report completion: EMPTY keeps that for resume().
@@ -557,6 +571,10 @@ class H1Connection implements ResponseSink {
 
   onHead(status: number, headers: HeaderValues, reason: string): boolean {
     const call = this.call!;
+    if (status === 101) {
+      this.upgradeHeaders = headers; // handed over with the socket by feed()
+      return false;
+    }
     call.handler.onResponseStart(call, status, headers, reason);
     return !call.done && !call.paused;
   }
@@ -571,11 +589,34 @@ class H1Connection implements ResponseSink {
     this.completed = true;
   }
 
+  /**
+   * A 101 answered the upgrade request: the socket leaves the pool for the
+   * handler, paused, with the bytes of the new protocol already read (copied:
+   * they may be READ_BUFFER's). Bytes the handler had not yet asked to send
+   * (the client's, after its handshake) are the handler's to send now.
+   */
+  private handOver(call: Call, rest: Buffer): void {
+    const socket = this.socket;
+    const headers = this.upgradeHeaders ?? {};
+    this.upgradeHeaders = null;
+    socket.pause();
+    socket.removeAllListeners('data');
+    socket.removeAllListeners('end');
+    socket.removeAllListeners('error');
+    socket.removeAllListeners('close');
+    socket.ref();
+    this.detach(call);
+    this.pool.forget(this);
+    this.pool.checkDrained();
+    call.done = true;
+    call.handler.onUpgrade(call, 101, headers, socket, Buffer.from(rest));
+  }
+
   /** The response is complete: free the connection (or close it), then tell the handler. */
   private finishCall(call: Call, leftover: boolean): void {
     this.completed = false;
     const parser = this.parser;
-    const reusable = !leftover && !this.peerEnded && parser.keepAlive && call.requestSent && this.body === null;
+    const reusable = !leftover && !this.peerEnded && parser.keepAlive && call.requestSent && this.body === null && call.req.upgrade === null;
     if (parser.keepAliveHint > 0) this.idleLimitMs = Math.min(this.pool.options.keepAliveMs, Math.max(1, parser.keepAliveHint - 1) * 1000);
     this.reused = true;
     this.detach(call);
@@ -662,30 +703,42 @@ function replayable(req: UpstreamRequest): boolean {
   return IDEMPOTENT_METHODS.has(req.method) && (req.body === null || Buffer.isBuffer(req.body));
 }
 
-/** The request line and header block, or the error that makes it unsendable (exported for bench/micro). */
+/**
+ * The request line and header block, or the error that makes it unsendable
+ * (exported for bench/micro). Framing is this client's alone
+ * (docs/ARCHITECTURE.md, "Framing invariants"): every framing or connection
+ * field the caller put in `headers` is dropped, and the head states the body
+ * the client will actually write — Content-Length for a Buffer or a stream of
+ * known length, chunked for a stream of unknown length, nothing for no body
+ * (`Content-Length: 0` for methods that expect one, as nginx and undici).
+ */
 export function requestHead(req: UpstreamRequest): string | Error {
   const method = req.method;
   if (!isFieldName(method)) return upstreamError(UPSTREAM_CODES.INVALID_REQUEST, `invalid method ${JSON.stringify(method)}`);
   if (req.path === '' || BAD_TARGET.test(req.path)) return upstreamError(UPSTREAM_CODES.INVALID_REQUEST, 'invalid request target');
   let head = method + ' ' + req.path + ' HTTP/1.1\r\n';
   const headers = req.headers;
-  let hasLength = false;
   for (const name in headers) {
     const value = headers[name];
-    if (value === undefined) continue;
+    if (value === undefined || FRAMING_FIELDS.has(name)) continue;
     if (!isFieldName(name)) return upstreamError(UPSTREAM_CODES.INVALID_REQUEST, `invalid header name ${JSON.stringify(name)}`);
-    if (name === 'content-length') {
-      hasLength = true;
-      // A wrong length would split or merge requests on the upstream connection.
-      const body = req.body;
-      if (Buffer.isBuffer(body) && value !== String(body.length)) return upstreamError(UPSTREAM_CODES.INVALID_REQUEST, 'Content-Length does not match the body');
-    } else if (name === 'transfer-encoding') {
-      continue; // framing is this client's: chunked is added for a stream without Content-Length
-    }
     const lines = fieldLines(name, value);
     if (lines === null) return upstreamError(UPSTREAM_CODES.INVALID_REQUEST, `invalid value for header ${name}`);
     head += lines;
   }
-  if (!hasLength && req.body === null && EXPECTS_BODY.has(method)) head += 'content-length: 0\r\n';
+  const body = req.body;
+  if (body === null) {
+    if (EXPECTS_BODY.has(method)) head += 'content-length: 0\r\n';
+  } else if (Buffer.isBuffer(body)) {
+    if (body.length > 0 || EXPECTS_BODY.has(method)) head += 'content-length: ' + body.length + '\r\n';
+  } else if (req.bodyLength >= 0) {
+    head += 'content-length: ' + req.bodyLength + '\r\n';
+  } else {
+    head += 'transfer-encoding: chunked\r\n';
+  }
+  if (req.upgrade !== null) {
+    if (!isFieldValue(req.upgrade)) return upstreamError(UPSTREAM_CODES.INVALID_REQUEST, 'invalid upgrade protocol');
+    head += 'connection: keep-alive, Upgrade\r\nupgrade: ' + req.upgrade + '\r\n';
+  }
   return head + '\r\n';
 }

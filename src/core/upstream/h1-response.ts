@@ -2,13 +2,16 @@
  * An incremental HTTP/1.1 response parser (RFC 9112): status line, header
  * fields, then the body framed by the rules of §6.3, handed on de-chunked.
  *
- * Strict where leniency enables smuggling or desync: CRLF line ends only, no
- * obs-fold, header names must be tokens, one Content-Length value (repeats
- * of the same number allowed), Transfer-Encoding wins over Content-Length
- * and then the connection is not reused, chunk sizes are bounded hex. Body
- * chunks are views into the socket's buffers (no copy).
+ * Strict where leniency enables smuggling or desync (docs/ARCHITECTURE.md,
+ * "Framing invariants"): CRLF line ends only, no obs-fold, header names
+ * must be tokens, one Content-Length value (repeats of the same number
+ * allowed), Transfer-Encoding only as exactly `chunked` and never with
+ * Content-Length or in HTTP/1.0, chunk sizes bounded hex with well-formed
+ * extensions, trailers well-formed field lines. The Content-Length handed
+ * on is the one the body is framed by. Body chunks are views into the
+ * socket's buffers (no copy).
  */
-import { hasToken, isFieldName, lastCodingIsChunked, lowerAscii } from '../../shared/http-syntax.ts';
+import { hasToken, isChunkedOnly, isChunkExtension, parseContentLength, scanFieldLine, type FieldLine } from '../http1/syntax.ts';
 import { UPSTREAM_CODES, upstreamError, type HeaderValues } from './types.ts';
 
 /** What the parser reports to; each returns false to stop the parse (aborted or paused). */
@@ -26,9 +29,10 @@ const S_CHUNK_END = 4;
 const S_TRAILERS = 5;
 const S_UNTIL_CLOSE = 6;
 const S_DONE = 7;
+/** A 101 to an upgrade request: what follows is the new protocol's, not HTTP's. */
+const S_UPGRADED = 8;
 
 const CRLFCRLF = Buffer.from('\r\n\r\n', 'latin1');
-const DIGITS = /^\d{1,15}$/;
 /**
  * Hop-by-hop fields (RFC 9110 §7.6.1) are read for framing here and not
  * handed on: deleting them later would turn every header object into a slow
@@ -40,6 +44,8 @@ const BARE_CR_LF_NUL = /\r(?!\n)|(?<!\r)\n|\0/;
 const HEX = /^[0-9A-Fa-f]{1,13}$/;
 /** Chunk-size lines and trailer lines are short; bound what is buffered while waiting for their end. */
 const MAX_LINE = 4096;
+/** Trailer fields read (and dropped) at most. */
+const MAX_TRAILERS = 100;
 
 export class ResponseParser {
   /** Response head size limit (bytes). */
@@ -58,6 +64,10 @@ export class ResponseParser {
   keepAliveHint: number;
   /** Set by head() when the sink asked to stop right after the head. */
   private stopped: boolean;
+  /** The request asked to upgrade (a 101 is then its answer). */
+  private upgrade: boolean;
+  private trailers: number;
+  private readonly field: FieldLine;
 
   constructor(maxHead: number) {
     this.maxHead = maxHead;
@@ -69,10 +79,15 @@ export class ResponseParser {
     this.keepAlive = true;
     this.keepAliveHint = 0;
     this.stopped = false;
+    this.upgrade = false;
+    this.trailers = 0;
+    this.field = { name: '', value: '' };
   }
 
-  /** Prepare for the response to the next request. `noBody`: the request was HEAD. */
-  reset(noBody: boolean): void {
+  /** Prepare for the response to the next request. `noBody`: the request was HEAD; `upgrade`: it asked to upgrade. */
+  reset(noBody: boolean, upgrade = false): void {
+    this.upgrade = upgrade;
+    this.trailers = 0;
     this.state = S_HEAD;
     this.headBuf = null;
     this.line = '';
@@ -84,6 +99,11 @@ export class ResponseParser {
 
   get done(): boolean {
     return this.state === S_DONE;
+  }
+
+  /** A 101 ended the HTTP exchange: the connection now carries another protocol. */
+  get upgraded(): boolean {
+    return this.state === S_UPGRADED;
   }
 
   /** The body runs until the connection closes (no length, not chunked). */
@@ -167,13 +187,20 @@ export class ResponseParser {
           const end = this.lineEnd(buf, i);
           if (end < 0) return n;
           i = end;
-          // Trailer fields are not relayed (Kong/nginx drop them too); the empty line ends the message.
-          if (this.takeLine() === '') this.state = S_DONE;
+          // Trailer fields are not relayed (Kong/nginx drop them too), but must be
+          // field lines (RFC 9112 §7.1.2); the empty line ends the message.
+          const line = this.takeLine();
+          if (line === '') this.state = S_DONE;
+          else if (++this.trailers > MAX_TRAILERS || scanFieldLine(line, 0, line.length, this.field) < 0) throw bad('malformed trailer field');
           break;
         }
         case S_DONE:
           sink.onComplete();
           return i;
+        case S_UPGRADED:
+          return i; // the rest is the upgraded protocol's
+        default:
+          throw bad('parser state');
       }
     }
     return i;
@@ -219,22 +246,16 @@ export class ResponseParser {
     if (status < 100) throw bad('malformed status code');
     const reason = statusLine.length > 13 ? statusLine.slice(13) : '';
     const headers: HeaderValues = {};
+    const field = this.field;
     let contentLength = -1;
-    let chunked = false;
-    let transferEncoding = false;
+    let transferEncoding: string | null = null;
     let keepAlive = minor === 49; // HTTP/1.1 persists unless told otherwise; 1.0 only with keep-alive
     let pos = eol < 0 ? text.length : eol + 2;
     while (pos < text.length) {
-      let next = text.indexOf('\r\n', pos);
-      if (next < 0) next = text.length;
-      const colon = text.indexOf(':', pos);
-      if (colon < 0 || colon >= next || colon === pos) throw bad('malformed header line');
-      const rawName = text.slice(pos, colon);
-      // Lower-cased first: the token check then hashes the string that becomes the key (hash kept).
-      const name = lowerAscii(rawName);
-      if (!isFieldName(name)) throw bad('invalid header name'); // also refuses obs-fold and "Name :"
-      const value = trimOws(text, colon + 1, next);
-      pos = next + 2;
+      pos = scanFieldLine(text, pos, text.length, field);
+      if (pos < 0) throw bad('malformed header line');
+      const name = field.name;
+      const value = field.value;
       if (!HOP_BY_HOP.has(name) || (name === 'connection' && namesFields(value))) {
         const prev = headers[name];
         if (prev === undefined) headers[name] = value;
@@ -244,14 +265,14 @@ export class ResponseParser {
       }
       switch (name) {
         case 'content-length': {
-          const len = parseLength(value);
-          if (contentLength !== -1 && contentLength !== len) throw bad('conflicting Content-Length values');
+          const len = parseContentLength(value);
+          if (len < 0 || (contentLength !== -1 && contentLength !== len)) throw bad('invalid or conflicting Content-Length');
           contentLength = len;
           break;
         }
         case 'transfer-encoding':
-          transferEncoding = true;
-          chunked = lastCodingIsChunked(value);
+          // Repeated fields are one list (RFC 9110 §5.3): "chunked" twice is not "chunked".
+          transferEncoding = transferEncoding === null ? value : transferEncoding + ', ' + value;
           break;
         case 'connection': {
           const v = value.toLowerCase();
@@ -267,23 +288,38 @@ export class ResponseParser {
       }
     }
     if (status < 200) {
+      if (status === 101) {
+        // RFC 9110 §15.2.2: only an answer to a request that asked to upgrade.
+        if (!this.upgrade) throw bad('101 Switching Protocols without an upgrade request');
+        this.keepAlive = false;
+        this.state = S_UPGRADED;
+        // The bytes after this head belong to the new protocol: the parse stops here.
+        this.stopped = true;
+        sink.onHead(status, headers, reason);
+        return -1;
+      }
       // 1xx interim (100 Continue, 103 Early Hints): not relayed; the final response follows.
-      if (status === 101) throw bad('101 Switching Protocols without an upgrade request');
       this.state = S_HEAD;
       return status;
     }
     this.keepAlive = keepAlive;
+    // Framing (RFC 9112 §6.3). Ambiguous framing is refused, never relayed:
+    // Transfer-Encoding with Content-Length (a response-splitting attempt,
+    // §6.3 item 3 — nginx answers 502 too), a coding other than chunked, or
+    // Transfer-Encoding in an HTTP/1.0 response (§6.1: faulty framing).
+    if (transferEncoding !== null) {
+      if (contentLength !== -1) throw bad('both Transfer-Encoding and Content-Length');
+      if (!isChunkedOnly(transferEncoding)) throw bad('unsupported Transfer-Encoding');
+      if (minor === 48) throw bad('Transfer-Encoding in an HTTP/1.0 response');
+    }
+    // Content-Length handed on is the parser's own: the number the body is
+    // framed by (normalised: "5, 5" is 5), or, for a response without a body
+    // (HEAD, 204, 304), the validated size it announces.
+    if (contentLength !== -1 && status !== 204) headers['content-length'] = String(contentLength);
     if (this.noBody || status === 204 || status === 304) {
       this.state = S_DONE;
-    } else if (transferEncoding) {
-      // RFC 9112 §6.3: Transfer-Encoding overrides Content-Length; such a message ends the connection.
-      if (contentLength !== -1) this.keepAlive = false;
-      if (chunked) {
-        this.state = S_CHUNK_SIZE;
-      } else {
-        this.state = S_UNTIL_CLOSE;
-        this.keepAlive = false;
-      }
+    } else if (transferEncoding !== null) {
+      this.state = S_CHUNK_SIZE;
     } else if (contentLength !== -1) {
       this.left = contentLength;
       this.state = contentLength === 0 ? S_DONE : S_LENGTH;
@@ -297,8 +333,9 @@ export class ResponseParser {
 
   private chunkSize(line: string): void {
     const semi = line.indexOf(';');
-    const hex = (semi < 0 ? line : line.slice(0, semi)).trimEnd();
+    const hex = semi < 0 ? line : line.slice(0, semi).trimEnd();
     if (!HEX.test(hex)) throw bad('malformed chunk size');
+    if (semi >= 0 && !isChunkExtension(line.slice(semi))) throw bad('malformed chunk extension');
     const size = parseInt(hex, 16);
     if (size === 0) {
       this.state = S_TRAILERS;
@@ -354,20 +391,6 @@ function trimOws(s: string, from: number, to: number): string {
   while (a < b && (s.charCodeAt(a) === 32 || s.charCodeAt(a) === 9)) a++;
   while (b > a && (s.charCodeAt(b - 1) === 32 || s.charCodeAt(b - 1) === 9)) b--;
   return s.slice(a, b);
-}
-
-/** One length, or a list of the same length repeated (RFC 9112 §6.3 item 5). */
-function parseLength(value: string): number {
-  if (DIGITS.test(value)) return Number(value);
-  let len = -1;
-  for (const part of value.split(',')) {
-    const p = part.trim();
-    if (!DIGITS.test(p)) throw bad('malformed Content-Length');
-    const v = Number(p);
-    if (len !== -1 && v !== len) throw bad('conflicting Content-Length values');
-    len = v;
-  }
-  return len;
 }
 
 /** A Connection value listing more than keep-alive / close. */

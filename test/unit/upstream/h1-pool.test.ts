@@ -37,6 +37,7 @@ class Recorder implements UpstreamHandler {
   reason = '';
   error: CodedError | null = null;
   controller: UpstreamController | null = null;
+  upgraded: { socket: Socket; head: Buffer } | null = null;
   readonly finished: Promise<void>;
   private settle: () => void = () => undefined;
   private readonly hooks: Partial<Hooks>;
@@ -65,6 +66,14 @@ class Recorder implements UpstreamHandler {
   }
   onRequestSent(): void {
     this.note('requestSent');
+  }
+  onUpgrade(controller: UpstreamController, statusCode: number, headers: HeaderValues, socket: Socket, head: Buffer): void {
+    this.controller = controller;
+    this.status = statusCode;
+    this.headers = headers;
+    this.upgraded = { socket, head };
+    this.note(`upgrade ${statusCode}`);
+    this.settle();
   }
   onResponseStart(controller: UpstreamController, statusCode: number, headers: HeaderValues, statusMessage: string): void {
     this.status = statusCode;
@@ -124,8 +133,11 @@ function makePool(t: TestContext, port: number, options: Partial<H1PoolOptions> 
   return pool;
 }
 
+/** A request; a stream body's length is taken from the content-length given, as forward.ts does with the client's. */
 function req(method: string, path = '/', headers: HeaderValues = {}, body: UpstreamRequest['body'] = null): UpstreamRequest {
-  return { method, path, headers: { host: 'upstream.test', ...headers }, body };
+  const cl = headers['content-length'];
+  const bodyLength = body !== null && !Buffer.isBuffer(body) && typeof cl === 'string' ? Number(cl) : -1;
+  return { method, path, headers: { host: 'upstream.test', ...headers }, body, bodyLength, upgrade: null };
 }
 
 function send(pool: H1Pool, request: UpstreamRequest, hooks: Partial<Hooks> = {}): Recorder {
@@ -245,7 +257,7 @@ test('concurrent requests each get their own connection, then all of them are re
 test('the upstream sees the request line and headers exactly as given, repeated headers as repeated lines', async (t) => {
   const up = await keepAliveUpstream(t);
   const pool = makePool(t, up.port);
-  await send(pool, { method: 'GET', path: '/a/b?c=1&d', headers: { host: 'example.test:8080', 'x-multi': ['1', '2'], 'x-skipped': undefined, accept: '*/*' }, body: null }).done();
+  await send(pool, { method: 'GET', path: '/a/b?c=1&d', headers: { host: 'example.test:8080', 'x-multi': ['1', '2'], 'x-skipped': undefined, accept: '*/*' }, body: null, bodyLength: -1, upgrade: null }).done();
   assert.equal(up.seen[0]![0], 'GET /a/b?c=1&d HTTP/1.1\r\nhost: example.test:8080\r\nx-multi: 1\r\nx-multi: 2\r\naccept: */*\r\n\r\n');
 });
 

@@ -221,25 +221,60 @@ test('two responses back to back on one connection: execute returns where the fi
 
 // ------------------------------------------------------------------ connection reuse
 
-test('Transfer-Encoding with Content-Length: chunked framing wins and the connection is not reused', () => {
-  const { parser, sink } = parse('HTTP/1.1 200 OK\r\nContent-Length: 100\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n');
-  assert.equal(sink.body, 'abc');
-  assert.equal(sink.completed, 1);
-  assert.equal(parser.keepAlive, false);
+// Issue 9, response splitting: an upstream that frames its body one way for
+// us and another way for the client (Content-Length handed on next to
+// Transfer-Encoding) could append a forged response to a client's connection.
+test('Transfer-Encoding with Content-Length is refused, whatever the order and values (RFC 9112 §6.3, nginx 502)', () => {
+  assertRefused('HTTP/1.1 200 OK\r\nContent-Length: 100\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n', BAD, /both Transfer-Encoding and Content-Length/);
+  assertRefused('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Length: 0\r\n\r\n0\r\n\r\n', BAD, /both/);
 });
 
-test('Transfer-Encoding whose last coding is not chunked is read until close', () => {
-  const { parser, sink } = parse('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked, gzip\r\n\r\n3\r\nabc');
-  assert.ok(parser.untilClose);
-  assert.equal(parser.keepAlive, false);
-  parser.finish(sink);
-  assert.equal(sink.body, '3\r\nabc');
+test('a Transfer-Encoding other than exactly chunked is refused, not read until close and relayed unframed', () => {
+  assertRefused('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked, gzip\r\n\r\n3\r\nabc', BAD, /unsupported Transfer-Encoding/);
+  assertRefused('HTTP/1.1 200 OK\r\nTransfer-Encoding: xchunked\r\nContent-Length: 5\r\n\r\nhello', BAD);
+  assertRefused('HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\nxyz', BAD, /unsupported Transfer-Encoding/);
+  assertRefused('HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n2\r\nxy\r\n0\r\n\r\n', BAD, /unsupported Transfer-Encoding/);
 });
 
-test('repeated Transfer-Encoding lines are read as one list (chunked last = chunked)', () => {
-  const { sink } = parse('HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nxy\r\n0\r\n\r\n');
-  assert.equal(sink.body, 'xy');
-  assert.equal(sink.completed, 1);
+test('repeated Transfer-Encoding lines are one list: "chunked" twice is refused', () => {
+  assertRefused('HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nxy\r\n0\r\n\r\n', BAD);
+  assertRefused('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n', BAD);
+});
+
+test('an HTTP/1.0 response with Transfer-Encoding is faulty framing (RFC 9112 §6.1): refused, the connection is not reused', () => {
+  assertRefused('HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n', BAD, /HTTP\/1\.0/);
+});
+
+test('the Content-Length handed on is the one the body is framed by ("5, 5" becomes 5); a chunked body hands on none', () => {
+  const a = parse('HTTP/1.1 200 OK\r\nContent-Length: 5, 5\r\n\r\nhello');
+  assert.equal(a.sink.heads[0]!.headers['content-length'], '5');
+  assert.equal(a.sink.body, 'hello');
+  const b = parse('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n');
+  assert.equal(b.sink.heads[0]!.headers['content-length'], undefined);
+  assertRefused('HTTP/1.1 200 OK\r\nContent-Length: 5, 6\r\n\r\nhello', BAD);
+  assertRefused('HTTP/1.1 200 OK\r\nContent-Length: +5\r\n\r\nhello', BAD);
+});
+
+test('chunk extensions must be well-formed (RFC 9112 §7.1.1); trailers must be field lines', () => {
+  const head = 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n';
+  assert.equal(parse(head + '3;name=value;q="a \\"b\\""\r\nabc\r\n0\r\n\r\n').sink.body, 'abc');
+  assertRefused(head + '3;\r\nabc\r\n0\r\n\r\n', BAD, /chunk extension/);
+  assertRefused(head + '3;a=b c\r\nabc\r\n0\r\n\r\n', BAD, /chunk extension/);
+  assertRefused(head + '3 x\r\nabc\r\n0\r\n\r\n', BAD, /chunk size/);
+  assert.equal(parse(head + '3\r\nabc\r\n0\r\nX-Checksum: 1\r\n\r\n').sink.completed, 1);
+  assertRefused(head + '3\r\nabc\r\n0\r\nnot a field\r\n\r\n', BAD, /trailer/);
+});
+
+test('101 is an answer only to an upgrade request; then the parse stops at the end of its head', () => {
+  assertRefused('HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n', BAD, /101/);
+  const parser = new ResponseParser(16 * 1024);
+  parser.reset(false, true);
+  const sink = new Sink();
+  const bytes = Buffer.from('HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n\x81\x05hello', 'latin1');
+  const at = parser.execute(bytes, 0, sink);
+  assert.ok(parser.upgraded);
+  assert.equal(bytes.subarray(at).toString('latin1'), '\x81\x05hello');
+  assert.equal(parser.keepAlive, false);
 });
 
 test('HTTP/1.0 without keep-alive ends the connection; with Connection: keep-alive it persists', () => {
@@ -367,7 +402,7 @@ test('an obs-fold (continuation) header line is refused', () => {
 });
 
 test('whitespace between a header name and its colon is refused', () => {
-  assertRefused('HTTP/1.1 200 OK\r\nContent-Length : 5\r\n\r\nhello', BAD, /header name/);
+  assertRefused('HTTP/1.1 200 OK\r\nContent-Length : 5\r\n\r\nhello', BAD, /header line/);
   assertRefused('HTTP/1.1 200 OK\r\nTransfer-Encoding\t: chunked\r\n\r\n', BAD);
 });
 

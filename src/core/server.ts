@@ -20,7 +20,7 @@ import { nextRequestId } from './request-id.ts';
 import { PROXY_ERRORS } from './errors.ts';
 import { RealIpResolver } from './proxy/client-ip.ts';
 import { ProxyEnv } from './proxy/exchange.ts';
-import { handleRequest, handleUpgrade } from './proxy/handle.ts';
+import { handleNodeRequest, handleRequest, handleUpgrade } from './proxy/handle.ts';
 import { defaultCertificate } from './proxy/default-cert.ts';
 import { renderError, TYPE_PLAIN } from './proxy/error-templates.ts';
 import { attachFastLane, type FastLane } from './downstream/fast-lane.ts';
@@ -137,7 +137,7 @@ export async function startProxy(opts: ProxyOptions): Promise<ProxyHandle> {
         );
       }
       const ssl = l.ssl;
-      server.on('request', (req: IncomingMessage, res: ServerResponse) => handleRequest(env, req, res, ssl));
+      server.on('request', (req: IncomingMessage, res: ServerResponse) => handleNodeRequest(env, req, res, ssl));
       server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => handleUpgrade(env, req, socket, head, ssl));
       server.on('clientError', (err: Error & { code?: string }, socket: Duplex) => onClientError(env, err, socket));
       await listen(server, l);

@@ -1,11 +1,30 @@
 /** kong.service.request: shape what the upstream receives. Header names must be lower-case. */
 import type { RequestContext } from '../core/context.ts';
+import { FRAMING_FIELDS } from '../core/http1/syntax.ts';
+
+const warned = new Set<string>();
+
+/**
+ * Framing and connection fields are the upstream client's (docs/ARCHITECTURE.md,
+ * "Framing invariants"): a plugin's value would never be sent, so it is not
+ * stored, and the first attempt per name is reported once per process.
+ */
+function isFraming(name: string): boolean {
+  if (!FRAMING_FIELDS.has(name)) return false;
+  if (!warned.has(name)) {
+    warned.add(name);
+    process.emitWarning(`a plugin set the upstream request header '${name}': framing and connection headers are the gateway's and it was ignored`, { code: 'PORTCULLIS_FRAMING_HEADER' });
+  }
+  return true;
+}
 
 export function setHeader(ctx: RequestContext, name: string, value: string): void {
+  if (isFraming(name)) return;
   ctx.upstreamHeaders[name] = value;
 }
 
 export function addHeader(ctx: RequestContext, name: string, value: string): void {
+  if (isFraming(name)) return;
   const cur = ctx.upstreamHeaders[name];
   if (cur === undefined) ctx.upstreamHeaders[name] = value;
   else if (Array.isArray(cur)) cur.push(value);

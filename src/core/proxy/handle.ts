@@ -11,6 +11,7 @@
  * request beyond the header bag the upstream request needs.
  */
 import { ServerResponse, type IncomingMessage } from 'node:http';
+import { isValidAuthority } from '../http1/syntax.ts';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
@@ -28,6 +29,14 @@ const kExchange = Symbol('portcullis.exchange');
 
 type WithExchange = ProxyResponse & { [kExchange]?: Exchange };
 
+/**
+ * Connections on which the gateway refused a request for its framing or
+ * target (400): the answer closes them, and a request pipelined behind the
+ * refused one — already parsed by node:http — is never served or forwarded
+ * (docs/ARCHITECTURE.md, "Framing invariants").
+ */
+const closing = new WeakSet<object>();
+
 /** Start handling a request. `secure`: it arrived on a TLS listener. */
 export function handleRequest(env: ProxyEnv, req: ProxyRequest, res: ProxyResponse, secure: boolean): void {
   const ex = begin(env, req, res, secure, false);
@@ -37,6 +46,54 @@ export function handleRequest(env: ProxyEnv, req: ProxyRequest, res: ProxyRespon
     ex.answerError(err);
   }
 }
+
+/**
+ * A request parsed by node:http (the general path: bodies, HTTP/1.0,
+ * anything the fast lane hands over). llhttp frames it; what llhttp lets
+ * through and RFC 9112 refuses is refused here before anything else runs.
+ */
+export function handleNodeRequest(env: ProxyEnv, req: IncomingMessage, res: ServerResponse, secure: boolean): void {
+  if (closing.has(req.socket)) return; // behind a refused request: node closes the connection after its answer
+  const refusal = framingRefusal(req);
+  const ex = begin(env, req, res, secure, false);
+  if (refusal !== null) {
+    refuse(ex, refusal);
+    return;
+  }
+  try {
+    run(ex);
+  } catch (err) {
+    ex.answerError(err);
+  }
+}
+
+/**
+ * Why RFC 9112 refuses a request node:http accepted, or null:
+ * - HTTP/1.0 with Transfer-Encoding (§6.1: faulty framing; nginx ≥ 1.21.1 answers 400);
+ * - more than one Host field, or a Host that is not `host[:port]` — userinfo,
+ *   whitespace, a path (§3.2: 400; node keeps the first Host and lets any value through).
+ */
+export function framingRefusal(req: IncomingMessage): string | null {
+  if (req.httpVersionMinor === 0 && req.headers['transfer-encoding'] !== undefined) return 'HTTP/1.0 request with Transfer-Encoding';
+  const host = req.headers.host;
+  if (host === undefined) return null;
+  if (!isValidAuthority(host)) return 'invalid Host';
+  const raw = req.rawHeaders;
+  let hosts = 0;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!;
+    if (name.length === 4 && name.toLowerCase() === 'host' && ++hosts > 1) return 'more than one Host';
+  }
+  return null;
+}
+
+/** Answer 400 and close the connection; nothing after this request on it is served. */
+function refuse(ex: Exchange, detail: string): void {
+  closing.add(ex.ctx.req.socket);
+  ex.answerError(new ProxyError('BAD_REQUEST', detail), CLOSE);
+}
+
+const CLOSE = Object.freeze({ connection: 'close' });
 
 /**
  * A WebSocket upgrade (the listener's 'upgrade' event). Gateway answers
@@ -53,6 +110,11 @@ export function handleUpgrade(env: ProxyEnv, req: IncomingMessage, socket: Duple
   const ex = begin(env, req, res, secure, true);
   ex.tunnelSocket = socket;
   ex.tunnelHead = head;
+  const refusal = framingRefusal(req);
+  if (refusal !== null) {
+    refuse(ex, refusal);
+    return;
+  }
   try {
     run(ex);
   } catch (err) {
@@ -113,6 +175,8 @@ function parseTarget(ex: Exchange): boolean {
     const rest = url.slice(scheme + 3);
     const slash = rest.indexOf('/');
     authority = slash === -1 ? rest : rest.slice(0, slash);
+    // No userinfo (RFC 9112 §3.2.2, RFC 9110 §4.2.4): "evil@good" must not be routed by either name.
+    if (!isValidAuthority(authority)) return false;
     url = slash === -1 ? '/' : rest.slice(slash);
   }
   ex.requestUri = url;
@@ -151,7 +215,7 @@ function parseTarget(ex: Exchange): boolean {
 function run(ex: Exchange): void {
   const ctx = ex.ctx;
   if (!parseTarget(ex)) {
-    ex.answerError(new ProxyError('BAD_REQUEST', 'invalid request target'));
+    refuse(ex, 'invalid request target');
     return;
   }
   const gp = ex.runtime.globalPlan;

@@ -434,8 +434,8 @@ class H1Connection implements ResponseSink {
       if (call.done) return;
       this.requestDone(call);
     } else {
-      this.bodyLeft = req.bodyLength;
-      this.bodyChunked = req.bodyLength < 0;
+      this.bodyLeft = streamLength(req);
+      this.bodyChunked = this.bodyLeft < 0;
       socket.write(head, 'latin1');
       this.body = body;
       socket.on('drain', this.onDrain);
@@ -699,6 +699,11 @@ function closedEarly(): Error {
   return upstreamError(UPSTREAM_CODES.CLOSED, 'upstream closed the connection before the response was complete');
 }
 
+/** A stream body's declared length, or -1 (sent chunked) when it is not a whole number of bytes. */
+function streamLength(req: UpstreamRequest): number {
+  return Number.isSafeInteger(req.bodyLength) && req.bodyLength >= 0 ? req.bodyLength : -1;
+}
+
 function replayable(req: UpstreamRequest): boolean {
   return IDEMPOTENT_METHODS.has(req.method) && (req.body === null || Buffer.isBuffer(req.body));
 }
@@ -731,7 +736,7 @@ export function requestHead(req: UpstreamRequest): string | Error {
     if (EXPECTS_BODY.has(method)) head += 'content-length: 0\r\n';
   } else if (Buffer.isBuffer(body)) {
     if (body.length > 0 || EXPECTS_BODY.has(method)) head += 'content-length: ' + body.length + '\r\n';
-  } else if (req.bodyLength >= 0) {
+  } else if (streamLength(req) >= 0) {
     head += 'content-length: ' + req.bodyLength + '\r\n';
   } else {
     head += 'transfer-encoding: chunked\r\n';

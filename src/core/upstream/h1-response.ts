@@ -249,6 +249,7 @@ export class ResponseParser {
     const field = this.field;
     let contentLength = -1;
     let transferEncoding: string | null = null;
+    let upgrade: string | null = null;
     let keepAlive = minor === 49; // HTTP/1.1 persists unless told otherwise; 1.0 only with keep-alive
     let pos = eol < 0 ? text.length : eol + 2;
     while (pos < text.length) {
@@ -270,6 +271,9 @@ export class ResponseParser {
           contentLength = len;
           break;
         }
+        case 'upgrade':
+          upgrade = value;
+          break;
         case 'transfer-encoding':
           // Repeated fields are one list (RFC 9110 §5.3): "chunked" twice is not "chunked".
           transferEncoding = transferEncoding === null ? value : transferEncoding + ', ' + value;
@@ -291,6 +295,9 @@ export class ResponseParser {
       if (status === 101) {
         // RFC 9110 §15.2.2: only an answer to a request that asked to upgrade.
         if (!this.upgrade) throw bad('101 Switching Protocols without an upgrade request');
+        // The protocol switched to is handed on (hop-by-hop otherwise); RFC 9110 §7.8 requires it.
+        if (upgrade === null) throw bad('101 Switching Protocols without an Upgrade field');
+        headers['upgrade'] = upgrade;
         this.keepAlive = false;
         this.state = S_UPGRADED;
         // The bytes after this head belong to the new protocol: the parse stops here.

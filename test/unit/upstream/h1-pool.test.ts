@@ -7,7 +7,7 @@
  */
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { PassThrough } from 'node:stream';
+import { PassThrough, Readable } from 'node:stream';
 import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -1106,4 +1106,66 @@ test('a new TLS connection resumes the session of an earlier one', async (t) => 
   assert.ok(both.every((r) => r.status === 200));
   assert.equal(up.connections(), 2);
   assert.equal(up.sessionsReused(), 1);
+});
+
+// Issue 9: the client owns framing. A caller's Content-Length or
+// Transfer-Encoding (a plugin's, say) on a pooled connection would split or
+// merge requests, and the next client's request would run as part of this one.
+test('framing and connection fields given by the caller are never written: the client states the body it sends', async (t) => {
+  const up = await keepAliveUpstream(t);
+  const pool = makePool(t, up.port);
+  const given = { 'content-length': '5, 5', 'transfer-encoding': 'chunked', connection: 'close', upgrade: 'h2c', 'keep-alive': 'timeout=1', te: 'trailers', trailer: 'x', 'proxy-connection': 'close' };
+  await send(pool, req('POST', '/a', given, Buffer.from('hi'))).done();
+  await send(pool, req('GET', '/b', given)).done();
+  await send(pool, req('PUT', '/c', given, Readable.from([Buffer.from('abc')]))).done();
+  assert.equal(up.seen[0]![0], 'POST /a HTTP/1.1\r\nhost: upstream.test\r\ncontent-length: 2\r\n\r\nhi');
+  assert.equal(up.seen[0]![1], 'GET /b HTTP/1.1\r\nhost: upstream.test\r\n\r\n');
+  assert.equal(up.seen[0]![2], 'PUT /c HTTP/1.1\r\nhost: upstream.test\r\ntransfer-encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n');
+  assert.equal(up.connections(), 1, 'one connection carried all three, in step');
+});
+
+test('an upgrade request refused by the upstream is an ordinary response, and its connection is never reused', async (t) => {
+  const heads: string[] = [];
+  const up = await raw(t, (socket) =>
+    eachRequest(socket, (head) => {
+      heads.push(head);
+      socket.write('HTTP/1.1 400 Bad Request\r\ncontent-length: 2\r\n\r\nno');
+    }),
+  );
+  const pool = makePool(t, up.port);
+  const r = await send(pool, { ...req('GET', '/ws'), upgrade: 'websocket' }).done();
+  assert.equal(r.status, 400);
+  assert.equal(r.body, 'no');
+  assert.equal(r.upgraded, null);
+  assert.match(heads[0]!, /\r\nconnection: keep-alive, Upgrade\r\nupgrade: websocket\r\n\r\n$/);
+  await send(pool, req('GET', '/next')).done();
+  assert.equal(up.connections(), 2, 'the refused upgrade\'s connection was not reused');
+});
+
+test('a 101 hands the socket to the handler with the new protocol\'s bytes already read', async (t) => {
+  const up = await raw(t, (socket) =>
+    eachRequest(socket, () => {
+      socket.write('HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\nfirst');
+      socket.on('data', (d: Buffer) => socket.write('echo:' + d.toString()));
+    }),
+  );
+  const pool = makePool(t, up.port);
+  const r = await send(pool, { ...req('GET', '/ws'), upgrade: 'websocket' }).done();
+  assert.equal(r.status, 101);
+  assert.equal(r.headers['upgrade'], 'websocket');
+  const { socket, head } = r.upgraded!;
+  t.after(() => socket.destroy());
+  assert.equal(head.toString(), 'first');
+  const echoed = new Promise<string>((resolve) => socket.once('data', (d: Buffer) => resolve(d.toString())));
+  socket.resume();
+  socket.write('ping');
+  assert.equal(await echoed, 'echo:ping');
+  assert.equal(pool.stats.connections, 0, 'the socket left the pool');
+});
+
+test('a 101 to a request that did not ask to upgrade is an invalid response', async (t) => {
+  const up = await raw(t, (socket) => eachRequest(socket, () => socket.write('HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n')));
+  const pool = makePool(t, up.port);
+  const r = await send(pool, req('GET', '/')).done();
+  assert.equal(r.error?.code, UPSTREAM_CODES.BAD_RESPONSE);
 });

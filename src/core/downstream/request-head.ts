@@ -90,6 +90,8 @@ export function readRequestHead(text: string): RequestHead | null {
       case 'transfer-encoding':
       case 'expect':
       case 'upgrade':
+      // llhttp reads Proxy-Connection like Connection: node decides what it means.
+      case 'proxy-connection':
       // Names an Object.prototype member: node decides what such a header means.
       case 'constructor':
       case '__proto__':
@@ -102,7 +104,8 @@ export function readRequestHead(text: string): RequestHead | null {
           break;
         }
         if (hasToken(v, 'upgrade')) return null;
-        close = hasToken(v, 'close');
+        // Repeated Connection fields are one list: a close in any of them stands.
+        if (hasToken(v, 'close')) close = true;
         break;
       }
     }

@@ -11,7 +11,7 @@
  * on is the one the body is framed by. Body chunks are views into the
  * socket's buffers (no copy).
  */
-import { hasToken, isChunkedOnly, isChunkExtension, parseContentLength, scanFieldLine, type FieldLine } from '../http1/syntax.ts';
+import { FRAMING_FIELDS, hasToken, isChunkedOnly, isChunkExtension, parseContentLength, scanFieldLine, type FieldLine } from '../http1/syntax.ts';
 import { UPSTREAM_CODES, upstreamError, type HeaderValues } from './types.ts';
 
 /** What the parser reports to; each returns false to stop the parse (aborted or paused). */
@@ -192,6 +192,8 @@ export class ResponseParser {
           const line = this.takeLine();
           if (line === '') this.state = S_DONE;
           else if (++this.trailers > MAX_TRAILERS || scanFieldLine(line, 0, line.length, this.field) < 0) throw bad('malformed trailer field');
+          // Framing fields have no meaning in trailers (RFC 9110 §6.5.1); a reader that obeys them would frame differently.
+          else if (FRAMING_FIELDS.has(this.field.name)) throw bad('framing field in trailers');
           break;
         }
         case S_DONE:
@@ -253,16 +255,19 @@ export class ResponseParser {
     let keepAlive = minor === 49; // HTTP/1.1 persists unless told otherwise; 1.0 only with keep-alive
     let pos = eol < 0 ? text.length : eol + 2;
     while (pos < text.length) {
+      const lineStart = pos;
       pos = scanFieldLine(text, pos, text.length, field);
       if (pos < 0) throw bad('malformed header line');
       const name = field.name;
       const value = field.value;
       if (!HOP_BY_HOP.has(name) || (name === 'connection' && namesFields(value))) {
-        const prev = headers[name];
-        if (prev === undefined) headers[name] = value;
-        else if (typeof prev === 'string') headers[name] = [prev, value];
-        else if (Array.isArray(prev)) prev.push(value);
-        else headers[name] = value; // a name inherited from Object.prototype ("constructor"): own value
+        const prev = Object.hasOwn(headers, name) ? headers[name] : undefined;
+        if (prev === undefined) {
+          // A name inherited from Object.prototype ("__proto__", "constructor") becomes an own field.
+          if (name === '__proto__') Object.defineProperty(headers, name, { value, enumerable: true, writable: true, configurable: true });
+          else headers[name] = value;
+        } else if (typeof prev === 'string') headers[name] = [prev, value];
+        else prev.push(value);
       }
       switch (name) {
         case 'content-length': {
@@ -275,9 +280,13 @@ export class ResponseParser {
           upgrade = value;
           break;
         case 'transfer-encoding':
-          // Repeated fields are one list (RFC 9110 §5.3): "chunked" twice is not "chunked".
+          // Repeated fields are one list (RFC 9110 §5.3): "chunked" twice is not "chunked". A tab
+          // around the value is OWS to RFC 9112 but not to llhttp, which then reads until close:
+          // two readers would frame it differently, so it is refused.
+          if (text.slice(lineStart, pos - 2).includes('\t')) throw bad('unsupported Transfer-Encoding');
           transferEncoding = transferEncoding === null ? value : transferEncoding + ', ' + value;
           break;
+        case 'proxy-connection': // read like Connection by llhttp and by older peers
         case 'connection': {
           const v = value.toLowerCase();
           if (hasToken(v, 'close')) keepAlive = false;
@@ -305,7 +314,10 @@ export class ResponseParser {
         sink.onHead(status, headers, reason);
         return -1;
       }
-      // 1xx interim (100 Continue, 103 Early Hints): not relayed; the final response follows.
+      // 1xx interim (100 Continue, 103 Early Hints): not relayed; the final response follows —
+      // unless the interim answer ends the connection (HTTP/1.0 or Connection: close): then no
+      // final response can follow on it, and reading one would be reading past the message.
+      if (!keepAlive) throw bad('interim response that closes the connection');
       this.state = S_HEAD;
       return status;
     }
@@ -340,7 +352,7 @@ export class ResponseParser {
 
   private chunkSize(line: string): void {
     const semi = line.indexOf(';');
-    const hex = semi < 0 ? line : line.slice(0, semi).trimEnd();
+    const hex = semi < 0 ? line : line.slice(0, semi);
     if (!HEX.test(hex)) throw bad('malformed chunk size');
     if (semi >= 0 && !isChunkExtension(line.slice(semi))) throw bad('malformed chunk extension');
     const size = parseInt(hex, 16);

@@ -105,7 +105,7 @@ test('a chunked body with extensions and trailers is de-chunked at every split p
   const text =
     'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n' +
     '5;name=value\r\nhello\r\n' +
-    '1 ; ext\r\n \r\n' +
+    '1;ext\r\n \r\n' +
     'A\r\n0123456789\r\n' +
     '0;last\r\nX-Checksum: abc\r\nX-Other: 1\r\n\r\n';
   everySplit(text, ({ parser, sink }, how) => {

@@ -22,7 +22,18 @@ import type { RequestCase, ResponseCase } from './generators.ts';
 export type Verdict =
   | { result: 'same'; reason: string }
   | { result: 'ours-stricter'; reason: string }
-  | { result: 'different'; reason: string; detail: string };
+  | { result: 'different'; reason: string; detail: string; facts: Facts };
+
+/** What known-bug matching (known-bugs.ts) looks at in a difference. */
+export interface Facts {
+  /** llhttp's error reason, when it refused. */
+  llReason: string | null;
+  /** llhttp had read the (final) head before it refused: the error is in the body or trailers. */
+  afterHead: boolean;
+  /** llhttp's keep-alive answer at the end of the head. */
+  llKeepAtHead: boolean | null;
+}
+
 
 /** The gateway's downstream header limit (src/core/server.ts default); llhttp is given the same. */
 export const REQUEST_MAX_HEADER = 16 * 1024;
@@ -74,7 +85,12 @@ export function compareAcceptedRequest(buf: Buffer, off: number, read: Extract<L
   const rel = cuts.map((c) => c - off).filter((c) => c > 0 && c < e - 1);
   const r = runLlhttp('request', bytes, [...rel, e - 1, e], { maxHeaderSize: REQUEST_MAX_HEADER, probeAfter: () => true });
   const m = r.messages[0];
-  const diff = (reason: string, detail: string): Verdict => ({ result: 'different', reason, detail });
+  const diff = (reason: string, detail: string): Verdict => ({
+    result: 'different',
+    reason,
+    detail,
+    facts: { llReason: r.error?.reason ?? null, afterHead: m !== undefined, llKeepAtHead: m?.shouldKeepAlive ?? null },
+  });
   if (m === undefined || m.completeIn === null) {
     if (r.error !== null) return diff(`lane accepts, llhttp ${r.error.code}`, `${r.error.reason} at ${r.error.offset}`);
     return diff('lane accepts, llhttp reads no complete message', describe(r));
@@ -225,7 +241,12 @@ export function compareResponseCase(c: ResponseCase): Verdict {
   const m = r.messages.find((x) => !interim(x));
   const theirs: 'complete' | 'upgrade' | 'error' =
     m === undefined ? 'error' : m.upgrade || m.status === 101 ? 'upgrade' : m.completeIn !== null ? 'complete' : 'error';
-  const diff = (reason: string, detail: string): Verdict => ({ result: 'different', reason, detail });
+  const diff = (reason: string, detail: string): Verdict => ({
+    result: 'different',
+    reason,
+    detail,
+    facts: { llReason: r.error?.reason ?? null, afterHead: m !== undefined, llKeepAtHead: m?.shouldKeepAlive ?? null },
+  });
 
   if (ours.outcome !== 'complete') {
     if (theirs === 'error') return { result: 'same', reason: 'both refuse' };

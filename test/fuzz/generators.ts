@@ -58,7 +58,7 @@ const TE_VALUES = [
 ];
 const HOST_VALUES = ['example.test', 'a.example:8080', 'user@evil.example', 'a b', 'a\tb', '', '[::1]:80', 'ex_ample', 'EXAMPLE.TEST', 'a,b', 'évil', 'x:y:z'];
 
-function fieldValue(rng: Rng, name: string): string {
+function fieldValue(rng: Rng, name: string, oddity = 0.3): string {
   const n = name.toLowerCase().trim();
   if (n === 'connection' || n === 'proxy-connection') return rng.pick(CONNECTION_VALUES);
   if (n === 'content-length') return rng.pick(CL_VALUES);
@@ -67,10 +67,11 @@ function fieldValue(rng: Rng, name: string): string {
   if (n === 'upgrade') return rng.pick(['websocket', 'h2c', 'foo/1']);
   if (n === 'expect') return rng.pick(['100-continue', 'foo']);
   if (n === 'keep-alive') return rng.pick(['timeout=5', 'timeout=5, max=100', 'timeout = 2', 'timeout=x']);
-  return oddValue(rng);
+  return oddValue(rng, oddity);
 }
 
-function oddValue(rng: Rng): string {
+function oddValue(rng: Rng, oddity = 0.3): string {
+  if (!rng.chance(oddity * 2)) return str(rng, VISIBLE + ' ', 0, 12).trim();
   return rng.weighted<() => string>([
     [10, () => str(rng, VISIBLE + ' ', 0, 12).trim()],
     [2, () => str(rng, VISIBLE, 1, 4) + rng.pick(['\0', '\r', '\n', '\x7f', '\x0b', '\x01', '\x1f']) + str(rng, VISIBLE, 0, 4)],
@@ -82,7 +83,8 @@ function oddValue(rng: Rng): string {
 }
 
 /** One field line without its line end: name, separator, value, trailing OWS. */
-function fieldLine(rng: Rng, name: string, value: string): string {
+function fieldLine(rng: Rng, name: string, value: string, oddity = 0.3): string {
+  if (!rng.chance(oddity * 3)) return name + rng.pick([': ', ':', ': ']) + value;
   const sep = rng.weighted([[12, ': '], [3, ':'], [1, ':\t'], [1, ':  '], [1, ' : '], [1, ' :'], [1, '\t:']] as const);
   const trail = rng.weighted([[14, ''], [1, ' '], [1, '\t'], [1, ' \t ']] as const);
   return name + sep + value + trail;
@@ -97,16 +99,18 @@ function fieldLines(rng: Rng, request: boolean, oddity: number): string[] {
   const lines: string[] = [];
   if (request) {
     const hosts = rng.weighted([[14, 1], [1, 0], [1, 2]] as const);
-    for (let i = 0; i < hosts; i++) lines.push(fieldLine(rng, rng.weighted([[8, 'Host'], [1, 'host'], [1, 'HOST']] as const), rng.chance(0.85) ? 'example.test' : fieldValue(rng, 'host')));
+    for (let i = 0; i < hosts; i++) lines.push(fieldLine(rng, rng.weighted([[8, 'Host'], [1, 'host'], [1, 'HOST']] as const), rng.chance(0.85) ? 'example.test' : fieldValue(rng, 'host'), oddity));
   }
   const n = rng.weighted([[4, 0], [6, 2], [4, 4], [1, 10]] as const);
   for (let i = 0; i < n; i++) {
-    const name = rng.chance(0.75) ? rng.pick(NAMES.slice(0, 26)) : rng.chance(0.5) ? rng.pick(NAMES) : str(rng, TCHAR, 1, 10);
+    const name = rng.chance(oddity) ? rng.pick(NAMES) : rng.chance(0.7) ? rng.pick(NAMES.slice(0, 26)) : str(rng, TCHAR, 1, 10);
     if (!request && name === 'Host') continue;
-    lines.push(fieldLine(rng, name, fieldValue(rng, name)));
-    if (rng.chance(0.08)) lines.push(fieldLine(rng, name, fieldValue(rng, name))); // a repeat
+    lines.push(fieldLine(rng, name, fieldValue(rng, name, oddity), oddity));
+    if (rng.chance(0.08)) lines.push(fieldLine(rng, name, fieldValue(rng, name, oddity), oddity)); // a repeat
     if (rng.chance(oddity / 2)) lines[lines.length - 1] += '\r\n' + rng.pick([' ', '\t', '  ']) + str(rng, VISIBLE, 1, 6); // obs-fold
   }
+  // Now and then a head near the size limits (16 KiB downstream, as node:http's default).
+  if (rng.chance(0.003)) lines.push('X-Big: ' + 'b'.repeat(rng.range(16_250, 16_420)));
   // Shuffle so Host and framing fields move around.
   for (let i = lines.length - 1; i > 0; i--) {
     const j = rng.int(i + 1);
@@ -193,7 +197,8 @@ function chunkedBody(rng: Rng, oddity: number): string {
   out += (rng.chance(oddity / 2) ? rng.pick(['00', '000', '0 ', '0\t']) : '0') + (rng.chance(oddity) ? rng.pick(CHUNK_EXT) : '') + lineEnd(rng, oddity / 3);
   const trailers = rng.weighted([[8, 0], [2, 1], [1, 2]] as const);
   for (let i = 0; i < trailers; i++) {
-    out += fieldLine(rng, rng.pick(['X-Trailer', 'Expires', 'Content-Length', 'Transfer-Encoding', 'Bad Name', 'X\x00']), oddValue(rng)) + lineEnd(rng, oddity / 3);
+    const name = rng.chance(oddity) ? rng.pick(['Content-Length', 'Transfer-Encoding', 'Connection', 'Bad Name', 'X\x00', 'X :']) : rng.pick(['X-Trailer', 'Expires', 'Server-Timing']);
+    out += fieldLine(rng, name, oddValue(rng, oddity), oddity) + lineEnd(rng, oddity / 3);
     if (rng.chance(oddity / 2)) out += ' folded\r\n';
   }
   if (!rng.chance(oddity / 4)) out += lineEnd(rng, oddity / 3);
@@ -210,13 +215,13 @@ function responseText(rng: Rng, oddity: number): string {
   let after = '';
   if (framing === 'length' || framing === 'both') {
     const n = rng.chance(oddity) ? body.length + rng.range(-2, 2) : body.length;
-    lines.push(fieldLine(rng, rng.pick(['Content-Length', 'content-length']), String(Math.max(0, n))));
-    if (rng.chance(oddity / 2)) lines.push(fieldLine(rng, 'Content-Length', rng.pick([String(n), String(n + 1), '0'])));
+    lines.push(fieldLine(rng, rng.pick(['Content-Length', 'content-length']), String(Math.max(0, n)), oddity));
+    if (rng.chance(oddity / 2)) lines.push(fieldLine(rng, 'Content-Length', rng.pick([String(n), String(n + 1), '0']), oddity));
   }
-  if (framing === 'cl-odd') lines.push(fieldLine(rng, 'Content-Length', rng.pick(CL_VALUES)));
+  if (framing === 'cl-odd') lines.push(fieldLine(rng, 'Content-Length', rng.pick(CL_VALUES), oddity));
   if (framing === 'chunked' || framing === 'both' || framing === 'te-odd') {
-    lines.push(fieldLine(rng, rng.pick(['Transfer-Encoding', 'transfer-encoding']), framing === 'te-odd' ? rng.pick(TE_VALUES) : 'chunked'));
-    if (rng.chance(oddity / 2)) lines.push(fieldLine(rng, 'Transfer-Encoding', rng.pick(TE_VALUES)));
+    lines.push(fieldLine(rng, rng.pick(['Transfer-Encoding', 'transfer-encoding']), framing === 'te-odd' ? rng.pick(TE_VALUES) : 'chunked', oddity));
+    if (rng.chance(oddity / 2)) lines.push(fieldLine(rng, 'Transfer-Encoding', rng.pick(TE_VALUES), oddity));
   }
   if (framing === 'chunked' || framing === 'both' || (framing === 'te-odd' && rng.chance(0.7))) after = chunkedBody(rng, oddity);
   else after = body;

@@ -141,21 +141,14 @@ export const FRAMING_FIELDS: ReadonlySet<string> = new Set([
 const DIGITS = /^\d{1,15}$/;
 
 /**
- * A Content-Length value (RFC 9112 §6.3 item 5, RFC 9110 §8.6): digits, or a
- * list of the same number repeated ("5, 5"). -1 when invalid or conflicting
- * (a sign, spaces inside, hex, a list of different numbers, more than 15 digits).
+ * A Content-Length value (RFC 9110 §8.6): digits only, at most 15 of them;
+ * -1 otherwise. A list ("5, 5") is refused even when its members agree:
+ * RFC 9110 lets a recipient accept it, but llhttp refuses it and nginx
+ * ≥ 1.23 answers 502 to an upstream that sends one, so no reader downstream
+ * of us could be relied on to read it the same way.
  */
 export function parseContentLength(value: string): number {
-  if (DIGITS.test(value)) return Number(value);
-  let len = -1;
-  for (const part of value.split(',')) {
-    const p = part.trim();
-    if (!DIGITS.test(p)) return -1;
-    const v = Number(p);
-    if (len !== -1 && v !== len) return -1;
-    len = v;
-  }
-  return len;
+  return DIGITS.test(value) ? Number(value) : -1;
 }
 
 /**
@@ -170,8 +163,12 @@ export function isChunkedOnly(value: string): boolean {
   return value.length === 7 ? value.toLowerCase() === 'chunked' : value.trim().toLowerCase() === 'chunked';
 }
 
-/** chunk-ext (RFC 9112 §7.1.1): `*( BWS ";" BWS name [ BWS "=" BWS ( token / quoted-string ) ] )`. */
-const CHUNK_EXT = /^(?:[ \t]*;[ \t]*[!#$%&'*+\-.^_`|~0-9A-Za-z]+(?:[ \t]*=[ \t]*(?:[!#$%&'*+\-.^_`|~0-9A-Za-z]+|"(?:[\t \x21\x23-\x5b\x5d-\x7e\x80-\xff]|\\[\t \x21-\x7e\x80-\xff])*"))?)*[ \t]*$/;
+/**
+ * chunk-ext (RFC 9112 §7.1.1): `*( ";" name [ "=" ( token / quoted-string ) ] )`.
+ * The BWS the grammar allows around ";" and "=" is refused, as strict llhttp
+ * refuses it: whitespace inside framing is where readers disagree.
+ */
+const CHUNK_EXT = /^(?:;[!#$%&'*+\-.^_`|~0-9A-Za-z]+(?:=(?:[!#$%&'*+\-.^_`|~0-9A-Za-z]+|"(?:[\t \x21\x23-\x5b\x5d-\x7e\x80-\xff]|\\[\t \x21-\x7e\x80-\xff])*"))?)*$/;
 
 /** The chunk extensions after a chunk size ('' when none) are well-formed. */
 export function isChunkExtension(ext: string): boolean {

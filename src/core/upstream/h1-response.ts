@@ -260,7 +260,8 @@ export class ResponseParser {
       if (pos < 0) throw bad('malformed header line');
       const name = field.name;
       const value = field.value;
-      if (!HOP_BY_HOP.has(name) || (name === 'connection' && namesFields(value))) {
+      // Content-Length is handed on below, as framed (never the upstream's text).
+      if ((!HOP_BY_HOP.has(name) && name !== 'content-length') || (name === 'connection' && namesFields(value))) {
         const prev = Object.hasOwn(headers, name) ? headers[name] : undefined;
         if (prev === undefined) {
           // A name inherited from Object.prototype ("__proto__", "constructor") becomes an own field.
@@ -271,8 +272,9 @@ export class ResponseParser {
       }
       switch (name) {
         case 'content-length': {
+          // One field, digits only (syntax.ts parseContentLength): a repeated one is refused like a list.
           const len = parseContentLength(value);
-          if (len < 0 || (contentLength !== -1 && contentLength !== len)) throw bad('invalid or conflicting Content-Length');
+          if (len < 0 || contentLength !== -1) throw bad('invalid or repeated Content-Length');
           contentLength = len;
           break;
         }
@@ -301,6 +303,9 @@ export class ResponseParser {
       }
     }
     if (status < 200) {
+      // RFC 9110 §15.2: a 1xx has no content; framing fields on one are nonsense, and a
+      // reader that obeyed them would frame what follows differently.
+      if (transferEncoding !== null || contentLength !== -1) throw bad('framing fields on a 1xx response');
       if (status === 101) {
         // RFC 9110 §15.2.2: only an answer to a request that asked to upgrade.
         if (!this.upgrade) throw bad('101 Switching Protocols without an upgrade request');
@@ -332,8 +337,8 @@ export class ResponseParser {
       if (minor === 48) throw bad('Transfer-Encoding in an HTTP/1.0 response');
     }
     // Content-Length handed on is the parser's own: the number the body is
-    // framed by (normalised: "5, 5" is 5), or, for a response without a body
-    // (HEAD, 204, 304), the validated size it announces.
+    // framed by (normalised: "05" is 5), or, for a response without a body
+    // (HEAD, 304), the validated size it announces; none on a 204 (RFC 9110 §8.6).
     if (contentLength !== -1 && status !== 204) headers['content-length'] = String(contentLength);
     if (this.noBody || status === 204 || status === 304) {
       this.state = S_DONE;

@@ -262,13 +262,13 @@ export class ResponseParser {
       const value = field.value;
       // Content-Length is handed on below, as framed (never the upstream's text).
       if ((!HOP_BY_HOP.has(name) && name !== 'content-length') || (name === 'connection' && namesFields(value))) {
-        const prev = Object.hasOwn(headers, name) ? headers[name] : undefined;
-        if (prev === undefined) {
-          // A name inherited from Object.prototype ("__proto__", "constructor") becomes an own field.
-          if (name === '__proto__') Object.defineProperty(headers, name, { value, enumerable: true, writable: true, configurable: true });
-          else headers[name] = value;
-        } else if (typeof prev === 'string') headers[name] = [prev, value];
-        else prev.push(value);
+        const prev = headers[name];
+        if (prev === undefined) headers[name] = value;
+        else if (typeof prev === 'string') headers[name] = [prev, value];
+        else if (Array.isArray(prev)) prev.push(value);
+        // A name inherited from Object.prototype ("__proto__", "constructor") becomes an own field.
+        else if (name === '__proto__') Object.defineProperty(headers, name, { value, enumerable: true, writable: true, configurable: true });
+        else headers[name] = value;
       }
       switch (name) {
         case 'content-length': {

@@ -2,7 +2,7 @@
  * THE one place the gateway's own answers become HTTP responses
  * (ARCHITECTURE principle 3): catalogued errors (src/core/errors.ts) and
  * plugin exits (Kong's kong.response.exit). Upstream responses are streamed by
- * src/core/proxy/forward.ts and never pass through here.
+ * src/core/proxy/exchange.ts and never pass through here.
  *
  * Every gateway response gets what Kong adds to responses it generates:
  * `X-Kong-Request-Id`, `Server: <token>` (server_tokens) and
@@ -16,7 +16,7 @@ import type { HeaderBag, RequestContext } from './context.ts';
 import { PROXY_ERRORS, ProxyError, type ProxyErrorCode } from './errors.ts';
 import type { PluginPlan } from './pipeline/types.ts';
 import { PluginFailure, runBodyFilter, runHeaderFilter } from './pipeline/runner.ts';
-import { errorPageTypeFor, renderError, responseTypeFor, TYPE_JSON } from './proxy/error-templates.ts';
+import { errorPageTypeFor, renderError, responseTypeFor, TYPE_JSON } from './error-templates.ts';
 
 /** Listener-wide settings respond needs (built once per proxy, not per request). */
 export interface RespondEnv {

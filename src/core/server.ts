@@ -19,10 +19,10 @@ import { defaultMetrics, type ProxyMetrics } from './metrics.ts';
 import { nextRequestId } from './request-id.ts';
 import { PROXY_ERRORS } from './errors.ts';
 import { RealIpResolver } from './proxy/client-ip.ts';
-import { ProxyEnv } from './proxy/exchange.ts';
+import { ProxyEnv } from './proxy/env.ts';
 import { handleNodeRequest, handleRequest, handleUpgrade } from './proxy/handle.ts';
 import { defaultCertificate } from './proxy/default-cert.ts';
-import { renderError, TYPE_PLAIN } from './proxy/error-templates.ts';
+import { renderError, TYPE_PLAIN } from './error-templates.ts';
 import { attachFastLane, type FastLane } from './downstream/fast-lane.ts';
 
 export interface ListenAddress {

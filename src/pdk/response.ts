@@ -1,6 +1,6 @@
 /** kong.response: answer the client early, or add headers to the client's response. */
 import type { HeaderBag, RequestContext } from '../core/context.ts';
-import { renderError, responseTypeFor } from '../core/proxy/error-templates.ts';
+import { renderError, responseTypeFor } from '../core/error-templates.ts';
 
 /**
  * Answer now without contacting the upstream (Kong's kong.response.exit).

@@ -1,71 +1,50 @@
 /**
- * Per-listener-set environment (ProxyEnv) and per-request proxy state
- * (Exchange). The Exchange is the one extra object a request allocates next
- * to its RequestContext: fixed shape, and it is itself the upstream client's
- * handler, so forwarding allocates no handler or closures.
+ * The upstream half of a request, in the order it happens: the body and
+ * request prepared once (forward), one try per target (attempt: target.ts
+ * picks the peer and pool), then the upstream client's callbacks — request
+ * sent, response head relayed (header_filter), body streamed back
+ * (body_filter, backpressure), end — or a failure that is retried or
+ * answered. A 101 to a WebSocket handshake leaves for tunnel.ts.
+ *
+ * The Exchange is the one extra object a request allocates next to its
+ * RequestContext: fixed shape, and itself the upstream client's handler
+ * (../upstream/types.ts), so forwarding allocates no handler or closures.
+ *
+ * Timeouts are the service's (Kong): connect_timeout (the pool's connect
+ * option), write_timeout (no request-body progress while the upstream is
+ * not accepting it), read_timeout (from the request sent to the response
+ * head, and between body chunks, as nginx proxy_read_timeout), one native
+ * timer per request (upstream-timer.ts).
+ *
+ * Retries (service.retries, nginx proxy_next_upstream error timeout): a try
+ * that failed to connect is repeated on the next target; a try whose request
+ * went out is repeated only for idempotent methods with a replayable body.
+ * The client's streamed body is never replayed once a byte of it was read.
+ * (The pool adds one transparent resend of its own, for a reused keep-alive
+ * connection the upstream closed as we wrote to it: h1-pool.ts.)
  */
-import type { IncomingMessage } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import type { HeaderValues, UpstreamController, UpstreamHandler, UpstreamRequest } from '../upstream/types.ts';
-import type { Logger } from 'pino';
-import type { RequestContext } from '../context.ts';
+import type { HeaderBag, RequestContext } from '../context.ts';
 import type { Runtime } from '../runtime-types.ts';
 import type { PluginPlan } from '../pipeline/types.ts';
-import { respondError, respondExit, type RespondEnv } from '../respond.ts';
-import type { HeaderBag } from '../context.ts';
-import type { ProxyMetrics, ResponseSource } from '../metrics.ts';
-import type { AccessLog } from '../access-log.ts';
-import type { RealIpResolver } from './client-ip.ts';
-import type { RoundRobin } from './balancer.ts';
+import type { ResponseSource } from '../metrics.ts';
+import { ProxyError } from '../errors.ts';
+import { respondError, respondExit, mergeInto } from '../respond.ts';
+import { runBodyFilter, runHeaderFilter } from '../pipeline/runner.ts';
+import { IDEMPOTENT_METHODS } from '../http1/syntax.ts';
+import { UPSTREAM_CODES, type HeaderValues, type UpstreamController, type UpstreamHandler, type UpstreamRequest } from '../upstream/types.ts';
+import type { ProxyEnv } from './env.ts';
+import { balancerFor, type RoundRobin } from './balancer.ts';
+import { addProxiedResponseHeaders, stripResponseHopByHop } from './headers.ts';
+import { nextPool } from './target.ts';
+import { upstreamRequest } from './upstream-request.ts';
 import { openTunnel } from './tunnel.ts';
-import { onUpstreamBodySent, onUpstreamEnd, onUpstreamError, onUpstreamData, onUpstreamRequestSent, onUpstreamStart, onUpstreamHeaders } from './forward.ts';
+import { armTimer, clearTimer, onTimer, PHASE_READ, PHASE_WRITE } from './upstream-timer.ts';
+import { classifyUpstreamError, isClientBodyError } from './upstream-errors.ts';
 
-export class ProxyEnv implements RespondEnv {
-  readonly ref: { current: Runtime };
-  readonly log: Logger;
-  readonly serverTokens: boolean;
-  readonly latencyTokens: boolean;
-  readonly serverHeader: string;
-  /** `1.1 <token>`: what the gateway appends to Via (RFC 9110 §7.6.3). */
-  readonly viaToken: string;
-  readonly realIp: RealIpResolver;
-  readonly metrics: ProxyMetrics | null;
-  readonly accessLog: AccessLog | null;
-  readonly maxRequestBodyBytes: number | null;
-  /** Requests (and upgraded connections) not finished yet. */
-  inflight: number;
-  /** Called when inflight drops to 0 while closing. */
-  onIdle: (() => void) | null;
-  /** Live WebSocket tunnels, destroyed when the listener closes. */
-  readonly tunnels: Set<Socket | Duplex>;
-
-  constructor(init: {
-    ref: { current: Runtime };
-    log: Logger;
-    serverTokens: boolean;
-    latencyTokens: boolean;
-    serverHeader: string;
-    realIp: RealIpResolver;
-    metrics: ProxyMetrics | null;
-    accessLog: AccessLog | null;
-    maxRequestBodyBytes: number | null;
-  }) {
-    this.ref = init.ref;
-    this.log = init.log;
-    this.serverTokens = init.serverTokens;
-    this.latencyTokens = init.latencyTokens;
-    this.serverHeader = init.serverHeader;
-    this.viaToken = `1.1 ${init.serverHeader}`;
-    this.realIp = init.realIp;
-    this.metrics = init.metrics;
-    this.accessLog = init.accessLog;
-    this.maxRequestBodyBytes = init.maxRequestBodyBytes;
-    this.inflight = 0;
-    this.onIdle = null;
-    this.tunnels = new Set();
-  }
-}
+const EMPTY = Buffer.alloc(0);
 
 export class Exchange implements UpstreamHandler {
   readonly env: ProxyEnv;
@@ -94,8 +73,6 @@ export class Exchange implements UpstreamHandler {
   dispatchOptions: UpstreamRequest | null;
   /** The body being sent: a Buffer, the client's stream, or nothing. */
   body: Buffer | IncomingMessage | null;
-  /** A streamed body's length (the client's Content-Length), -1 when unknown or not streamed. */
-  bodyLength: number;
   controller: UpstreamController | null;
   /** The client started writing this attempt on a connected socket. */
   started: boolean;
@@ -108,7 +85,7 @@ export class Exchange implements UpstreamHandler {
   clientGone: boolean;
   /** A one-shot 'drain' listener on the response is waiting to resume the paused upstream. */
   awaitingDrain: boolean;
-  /** The one upstream timer: write_timeout while sending a streamed body, then read_timeout. */
+  /** The one upstream timer (upstream-timer.ts). */
   timer: NodeJS.Timeout | null;
   timerPhase: number;
   timerMs: number;
@@ -126,7 +103,7 @@ export class Exchange implements UpstreamHandler {
   /** The client's raw socket, and the bytes read past its request head: held until a 101. */
   tunnelSocket: Duplex | null;
   tunnelHead: Buffer | null;
-  /** Status written raw to the tunnel socket (101, or the upstream's refusal); 0 = none. */
+  /** Status written raw to the tunnel socket (101); 0 = none. */
   tunnelStatus: number;
 
   constructor(env: ProxyEnv, ctx: RequestContext, runtime: Runtime, listenerPort: number, peer: string, peerTrusted: boolean, upgrade: boolean) {
@@ -145,7 +122,6 @@ export class Exchange implements UpstreamHandler {
     this.gatewayHost = false;
     this.dispatchOptions = null;
     this.body = null;
-    this.bodyLength = -1;
     this.controller = null;
     this.started = false;
     this.bodyBytesSent = 0;
@@ -180,26 +156,148 @@ export class Exchange implements UpstreamHandler {
     this.bytesOut = respondExit(this.ctx, this.env, this.plan);
   }
 
-  // ---- UpstreamHandler: delegated to forward.ts
+  // ------------------------------------------------------------ the request
+
+  /** Send the request upstream (after the access phase). */
+  forward(): void {
+    const ctx = this.ctx;
+    const service = ctx.service!;
+    const request = upstreamRequest(ctx, this.env.maxRequestBodyBytes, this.upgrade, this.hasQueryMark);
+    if (request instanceof ProxyError) {
+      this.answerError(request);
+      return;
+    }
+    this.dispatchOptions = request;
+    this.body = request.body as Buffer | IncomingMessage | null;
+    const upstream = this.runtime.upstreams.get(service.host);
+    if (upstream !== undefined) this.balancer = balancerFor(upstream);
+    this.retriesLeft = service.retries;
+    this.gatewayHost = ctx.upstreamHeaders['host'] === undefined;
+    this.writeTimeoutMs = service.write_timeout;
+    this.readTimeoutMs = service.read_timeout;
+    const now = performance.now();
+    ctx.proxyLatency = now - ctx.startedAt;
+    this.attempt(now);
+  }
+
+  /** One try: the next target's pool, then the dispatch. `now`: performance.now() when just read. */
+  private attempt(now: number = performance.now()): void {
+    const ctx = this.ctx;
+    const service = ctx.service!;
+    const pool = nextPool(this.runtime, service, this.balancer, ctx.upstreamHeaders, this.gatewayHost);
+    if (pool === null) {
+      this.fail(new ProxyError('UPSTREAM_UNAVAILABLE', `upstream '${service.host}' has no healthy targets`));
+      return;
+    }
+    this.controller = null;
+    this.started = false;
+    this.bodyBytesSent = 0;
+    this.requestSent = false;
+    this.upstreamStartedAt = now;
+    pool.dispatch(this.dispatchOptions!, this);
+  }
+
+  // ------------------------------------------------------------ the upstream client's callbacks
+
   onRequestStart(controller: UpstreamController, _context: unknown): void {
-    onUpstreamStart(this, controller);
+    this.controller = controller;
+    this.started = true;
+    if (this.clientGone) {
+      controller.abort(new Error('client closed the connection'));
+      return;
+    }
+    if (this.body !== null && !Buffer.isBuffer(this.body)) armTimer(this, PHASE_WRITE, this.writeTimeoutMs, onTimer);
   }
+
   onBodySent(chunk: Buffer): void {
-    onUpstreamBodySent(this, chunk);
+    this.bodyBytesSent += chunk.length;
+    if (this.timerPhase === PHASE_WRITE) this.timer!.refresh();
+    const limit = this.env.maxRequestBodyBytes;
+    if (limit !== null && this.bodyBytesSent > limit && this.controller !== null && !Buffer.isBuffer(this.body)) {
+      this.controller.abort(new ProxyError('PAYLOAD_TOO_LARGE', `streamed body exceeds ${limit} bytes`));
+    }
   }
+
   onRequestSent(): void {
-    onUpstreamRequestSent(this);
+    this.requestSent = true;
+    // The upstream may have answered early (before the whole body): then reading is already timed.
+    if (this.timerPhase !== PHASE_READ) armTimer(this, PHASE_READ, this.readTimeoutMs, onTimer);
   }
-  onResponseStart(controller: UpstreamController, statusCode: number, headers: HeaderValues, _statusMessage: string): void {
-    onUpstreamHeaders(this, controller, statusCode, headers);
+
+  /** The response head: header_filter, then the head goes to the client. */
+  onResponseStart(controller: UpstreamController, status: number, headers: HeaderValues, _statusMessage: string): void {
+    if (status < 200) return; // 1xx interim responses (100 Continue, 103) are not relayed
+    const ctx = this.ctx;
+    const env = this.env;
+    ctx.upstreamLatency = performance.now() - this.upstreamStartedAt;
+    ctx.upstreamStatus = status;
+    ctx.upstreamResponseHeaders = headers as IncomingHttpHeaders;
+    armTimer(this, PHASE_READ, this.readTimeoutMs, onTimer); // now between body chunks
+    if (this.clientGone) {
+      controller.abort(new Error('client closed the connection'));
+      return;
+    }
+    this.source = 'service';
+    stripResponseHopByHop(headers, false);
+    const plan = this.plan;
+    runHeaderFilter(ctx, plan, env.log);
+    const out = headers as Record<string, string | string[]>;
+    if (ctx.responseHeaders !== null) mergeInto(out, ctx.responseHeaders);
+    if (plan.hasBodyFilter && out['content-length'] !== undefined) delete out['content-length'];
+    addProxiedResponseHeaders(ctx, env, out);
+    try {
+      ctx.res.writeHead(status, out);
+    } catch (err) {
+      // The upstream sent a header node refuses to relay (invalid characters): treat as garbage.
+      controller.abort(new ProxyError('UPSTREAM_INVALID_RESPONSE', `unrelayable response header: ${(err as Error).message}`));
+      return;
+    }
+    this.headersWritten = true;
   }
+
+  /** Body bytes: body_filter, then to the client, pausing the upstream while the client is slow. */
   onResponseData(controller: UpstreamController, chunk: Buffer): void {
-    onUpstreamData(this, controller, chunk);
+    if (!this.headersWritten) return;
+    const ctx = this.ctx;
+    if (this.plan.hasBodyFilter) {
+      chunk = runBodyFilter(ctx, this.plan, chunk, false, this.env.log);
+      if (chunk.length === 0) return;
+    }
+    this.bytesOut += chunk.length;
+    if (this.timer !== null) this.timer.refresh();
+    if (!ctx.res.write(chunk)) {
+      // Backpressure: the 'drain' listener is added only then (most responses never need one).
+      controller.pause();
+      if (!this.awaitingDrain) {
+        this.awaitingDrain = true;
+        ctx.res.once('drain', () => {
+          this.awaitingDrain = false;
+          this.resumeUpstream();
+        });
+      }
+    }
   }
+
   onResponseEnd(_controller: UpstreamController, _trailers: HeaderValues): void {
-    onUpstreamEnd(this);
+    clearTimer(this);
+    this.controller = null;
+    if (!this.headersWritten) return;
+    const ctx = this.ctx;
+    if (this.plan.hasBodyFilter) {
+      const last = runBodyFilter(ctx, this.plan, EMPTY, true, this.env.log);
+      if (last.length > 0) {
+        this.bytesOut += last.length;
+        ctx.res.end(last);
+        return;
+      }
+    }
+    ctx.res.end();
   }
+
+  /** A 101 to the handshake: the tunnel takes both sockets. */
   onUpgrade(_controller: UpstreamController, _statusCode: number, headers: HeaderValues, socket: Socket, head: Buffer): void {
+    clearTimer(this);
+    this.controller = null;
     try {
       openTunnel(this, socket, headers, head);
     } catch (bug) {
@@ -208,13 +306,90 @@ export class Exchange implements UpstreamHandler {
       this.tunnelSocket?.destroy();
     }
   }
+
   onResponseError(_controller: UpstreamController, err: Error): void {
     // Must not throw: it would surface inside the pool's socket event handlers.
     try {
-      onUpstreamError(this, err);
+      this.upstreamFailed(err);
     } catch (bug) {
       this.env.log.error({ request_id: this.ctx.id, err: bug }, 'failure while handling an upstream error');
       this.ctx.res.destroy();
+    }
+  }
+
+  // ------------------------------------------------------------ failures, retries, resumption
+
+  private upstreamFailed(err: Error): void {
+    clearTimer(this);
+    this.controller = null;
+    const ctx = this.ctx;
+    if (this.clientGone) return; // logged as 499 when the response closes
+    const env = this.env;
+    if (err instanceof ProxyError) {
+      // Our own abort reasons (body limit, unrelayable header).
+      if (err.code === 'UPSTREAM_INVALID_RESPONSE') env.metrics?.upstreamError(ctx.service, err.code);
+      this.fail(err);
+      return;
+    }
+    const code = (err as { code?: unknown }).code;
+    if (code === UPSTREAM_CODES.INVALID_REQUEST) {
+      // A header or path the upstream request cannot carry (set by a plugin): our fault, not the upstream's.
+      this.fail(new ProxyError('INTERNAL', `invalid upstream request: ${err.message}`));
+      return;
+    }
+    if (!this.headersWritten && isClientBodyError(err)) {
+      this.fail(new ProxyError('BAD_REQUEST', `client request body: ${err.message}`));
+      return;
+    }
+    const f = classifyUpstreamError(err);
+    if (!this.headersWritten && f.retryable && this.retriesLeft > 0 && this.canRetry()) {
+      this.retriesLeft--;
+      if (env.log.isLevelEnabled('debug')) env.log.debug({ request_id: ctx.id, detail: f.error.detail }, 'retrying upstream request');
+      this.attempt();
+      return;
+    }
+    env.metrics?.upstreamError(ctx.service, f.error.code);
+    this.fail(f.error);
+  }
+
+  private canRetry(): boolean {
+    const body = this.body;
+    if (!this.started) {
+      // Nothing reached the upstream: any method may go again, if the client's stream is untouched.
+      return body === null || Buffer.isBuffer(body) || !(body as IncomingMessage).readableDidRead;
+    }
+    return IDEMPOTENT_METHODS.has(this.ctx.upstreamMethod) && (body === null || Buffer.isBuffer(body));
+  }
+
+  /** Give up on the upstream: an error response, or a cut connection once the response started. */
+  private fail(error: ProxyError): void {
+    const ctx = this.ctx;
+    if (this.headersWritten) {
+      ctx.errorCode = error.code;
+      this.env.log.error({ request_id: ctx.id, code: error.code, detail: error.detail }, 'upstream failed after the response started');
+      ctx.res.destroy();
+      return;
+    }
+    this.answerError(error);
+  }
+
+  /** Resume reading the upstream once the client's socket drained. */
+  private resumeUpstream(): void {
+    const c = this.controller;
+    if (c !== null && c.paused) {
+      if (this.timer !== null) this.timer.refresh();
+      c.resume();
+    }
+  }
+
+  /** The client went away: stop the upstream exchange (the log phase runs as for any request). */
+  clientClosed(): void {
+    this.clientGone = true;
+    clearTimer(this);
+    const c = this.controller;
+    if (c !== null) {
+      this.controller = null;
+      c.abort(new Error('client closed the connection'));
     }
   }
 }

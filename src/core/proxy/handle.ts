@@ -2,8 +2,9 @@
  * One request through the gateway (kong/runloop/handler.lua order):
  *   target parsing + path normalisation → rewrite (global plugins)
  *   → router.match → protocol check (426 / https redirect)
- *   → upstream headers (X-Forwarded-*, X-Real-IP, Via) → access
- *   → forward (forward.ts; a WebSocket handshake too: a 101 opens a tunnel, tunnel.ts)
+ *   → upstream headers (headers.ts: X-Forwarded-*, X-Real-IP, Via) → access
+ *   → the upstream exchange (exchange.ts: target.ts, the HTTP/1.1 client,
+ *     response relay; a WebSocket handshake too: a 101 opens a tunnel, tunnel.ts)
  *   → log phase, access log and metrics when the response closes.
  *
  * Async work happens only where a plugin returns a promise; the synchronous
@@ -21,9 +22,11 @@ import { nextRequestId } from '../request-id.ts';
 import { runAccess, runLog, runRewrite } from '../pipeline/runner.ts';
 import { normalizePath } from '../router/normalize.ts';
 import { normalizeIp } from '../../shared/ip.ts';
-import { Exchange, type ProxyEnv } from './exchange.ts';
-import { copyRequestHeaders } from './headers.ts';
-import { clearUpstreamTimer, forward } from './forward.ts';
+import type { RouteMatch } from '../router/types.ts';
+import { Exchange } from './exchange.ts';
+import type { ProxyEnv } from './env.ts';
+import { first, upstreamHeaders, type Forwarding } from './headers.ts';
+import { clearTimer } from './upstream-timer.ts';
 
 const kExchange = Symbol('portcullis.exchange');
 
@@ -250,77 +253,23 @@ function pipelineFailed(ex: Exchange, err: unknown): void {
   ex.answerError(err);
 }
 
+/** After rewrite: route → protocol check → upstream headers → access. */
 function afterRewrite(ex: Exchange): void {
   const ctx = ex.ctx;
-  const env = ex.env;
   if (ex.clientGone) return;
   if (ctx.exitStatus !== 0) {
     ex.answerExit();
     return;
   }
-  const req = ctx.req;
-  const match = ex.runtime.router.match({
-    method: ctx.method,
-    host: ctx.host,
-    port: ctx.port,
-    path: ctx.path,
-    headers: req.headers,
-    sni: ctx.sni,
-    scheme: ctx.scheme,
-  });
+  const match = route(ex);
   if (match === null) {
     ex.answerError(new ProxyError('ROUTE_NOT_FOUND'));
     return;
   }
-  const route = match.route;
-  ctx.route = route;
-  ctx.service = match.service;
-  ctx.upstreamPath = match.upstreamPath;
-  ctx.uriCaptures = match.uriCaptures;
-  ex.plan = ex.runtime.plans.get(route.id) ?? ex.runtime.globalPlan;
-
-  // X-Forwarded-* from the client count only when it is a trusted proxy (Kong access.before).
-  const headers = req.headers;
-  const trusted = ex.peerTrusted;
-  const xfProto = trusted ? first(headers['x-forwarded-proto']) : undefined;
-  const forwardedProto = xfProto ?? ctx.scheme;
-  const xfHost = trusted ? first(headers['x-forwarded-host']) : undefined;
-  const forwardedHost = xfHost ?? ctx.host;
-
-  // Protocol check: a route that only accepts TLS answers plain requests
-  // with https_redirect_status_code (426 by default).
-  const protocols = route.protocols;
-  const plainOk = protocols.includes('http') || (ex.upgrade && protocols.includes('ws'));
-  if (!plainOk && forwardedProto !== 'https' && (protocols.includes('https') || protocols.includes('wss'))) {
-    const code = route.https_redirect_status_code;
-    if (code === 426 || code === undefined) {
-      ex.answerError(new ProxyError('HTTPS_REQUIRED'), { connection: 'Upgrade', upgrade: 'TLS/1.2, HTTP/1.1' });
-    } else {
-      ctx.exitStatus = code;
-      ctx.exitHeaders = { location: `https://${forwardedHost}${ex.requestUri}` };
-      ex.answerExit();
-    }
-    return;
-  }
-
+  const f = forwarding(ex, match.strippedPrefix);
+  if (!protocolAllowed(ex, f)) return;
   // What the upstream will receive; plugins in access may change any of it.
-  const bag = copyRequestHeaders(headers);
-  const xff = headers['x-forwarded-for'];
-  bag['x-forwarded-for'] = xff !== undefined ? `${xff}, ${ex.peer}` : ctx.clientIp;
-  bag['x-forwarded-proto'] = forwardedProto;
-  if (forwardedHost !== '') bag['x-forwarded-host'] = forwardedHost;
-  bag['x-forwarded-port'] = (trusted ? first(headers['x-forwarded-port']) : undefined) ?? String(ex.listenerPort);
-  bag['x-forwarded-path'] = (trusted ? first(headers['x-forwarded-path']) : undefined) ?? ctx.rawPath;
-  const prefix = (trusted ? first(headers['x-forwarded-prefix']) : undefined) ?? (match.strippedPrefix !== null && match.strippedPrefix !== '/' ? match.strippedPrefix : undefined);
-  if (prefix !== undefined) bag['x-forwarded-prefix'] = prefix;
-  bag['x-real-ip'] = ctx.clientIp;
-  const via = headers['via'];
-  const inbound = req.httpVersion === '1.1' ? env.viaToken : `${req.httpVersion} ${env.serverHeader}`;
-  bag['via'] = via !== undefined ? `${via}, ${inbound}` : inbound;
-  bag['x-kong-request-id'] = ctx.id;
-  if (route.preserve_host && headers.host !== undefined) bag['host'] = headers.host;
-  ctx.upstreamHeaders = bag;
-
+  ctx.upstreamHeaders = upstreamHeaders(ctx, ex.env, f, match.route.preserve_host);
   const plan = ex.plan;
   if (plan.hasAccess) {
     const pending = runAccess(ctx, plan);
@@ -332,8 +281,60 @@ function afterRewrite(ex: Exchange): void {
   afterAccess(ex);
 }
 
-function first(v: string | string[] | undefined): string | undefined {
-  return Array.isArray(v) ? v[0] : v;
+/** Match the router; on a match, the route, its service, upstream path and plugin plan go on the context. */
+function route(ex: Exchange): RouteMatch | null {
+  const ctx = ex.ctx;
+  const match = ex.runtime.router.match({
+    method: ctx.method,
+    host: ctx.host,
+    port: ctx.port,
+    path: ctx.path,
+    headers: ctx.req.headers,
+    sni: ctx.sni,
+    scheme: ctx.scheme,
+  });
+  if (match === null) return null;
+  ctx.route = match.route;
+  ctx.service = match.service;
+  ctx.upstreamPath = match.upstreamPath;
+  ctx.uriCaptures = match.uriCaptures;
+  ex.plan = ex.runtime.plans.get(match.route.id) ?? ex.runtime.globalPlan;
+  return match;
+}
+
+/** X-Forwarded-* from the client count only when it is a trusted proxy (Kong access.before). */
+function forwarding(ex: Exchange, strippedPrefix: string | null): Forwarding {
+  const ctx = ex.ctx;
+  const headers = ctx.req.headers;
+  const trusted = ex.peerTrusted;
+  return {
+    proto: (trusted ? first(headers['x-forwarded-proto']) : undefined) ?? ctx.scheme,
+    host: (trusted ? first(headers['x-forwarded-host']) : undefined) ?? ctx.host,
+    peer: ex.peer,
+    peerTrusted: trusted,
+    listenerPort: ex.listenerPort,
+    strippedPrefix,
+  };
+}
+
+/**
+ * A route that only accepts TLS answers plain requests with its
+ * https_redirect_status_code (426 by default, else a redirect). False when answered.
+ */
+function protocolAllowed(ex: Exchange, f: Forwarding): boolean {
+  const r = ex.ctx.route!;
+  const protocols = r.protocols;
+  const plainOk = protocols.includes('http') || (ex.upgrade && protocols.includes('ws'));
+  if (plainOk || f.proto === 'https' || !(protocols.includes('https') || protocols.includes('wss'))) return true;
+  const code = r.https_redirect_status_code;
+  if (code === 426 || code === undefined) {
+    ex.answerError(new ProxyError('HTTPS_REQUIRED'), { connection: 'Upgrade', upgrade: 'TLS/1.2, HTTP/1.1' });
+  } else {
+    ex.ctx.exitStatus = code;
+    ex.ctx.exitHeaders = { location: `https://${f.host}${ex.requestUri}` };
+    ex.answerExit();
+  }
+  return false;
 }
 
 function afterAccess(ex: Exchange): void {
@@ -347,7 +348,7 @@ function afterAccess(ex: Exchange): void {
     ex.answerError(new ProxyError('NO_SERVICE'));
     return;
   }
-  forward(ex);
+  ex.forward();
 }
 
 /** Log phase: once per request, after the last byte (or when the client went away). */
@@ -367,15 +368,8 @@ function logPhase(ex: Exchange): void {
   const env = ex.env;
   const res = ctx.res;
   const completed = res.writableFinished || ex.tunnelStatus !== 0;
-  if (!completed) {
-    ex.clientGone = true;
-    const c = ex.controller;
-    if (c !== null) {
-      ex.controller = null;
-      c.abort(new Error('client closed the connection'));
-    }
-  }
-  clearUpstreamTimer(ex);
+  if (!completed) ex.clientClosed();
+  else clearTimer(ex);
   // nginx logs 499 when the client closed before a response was sent.
   const status = ex.tunnelStatus !== 0 ? ex.tunnelStatus : res.headersSent ? res.statusCode : 499;
   const total = performance.now() - ctx.startedAt;

@@ -8,11 +8,16 @@
  *   Framing (Content-Length / chunking) is re-done by each side.
  * - Headers the gateway sets itself (Host, X-Forwarded-*, X-Real-IP, Via,
  *   X-Kong-Request-Id) are removed from the client's set first, so a client
- *   cannot smuggle its own values past an untrusted hop.
+ *   cannot smuggle its own values past an untrusted hop; X-Forwarded-* from a
+ *   trusted proxy (trusted_ips) are kept (upstreamHeaders).
+ * - A proxied response gets the gateway's latency tokens, Via/Server and the
+ *   request id (addProxiedResponseHeaders).
  * - `Expect` is answered by the listener (100-continue) and not forwarded.
  */
 import type { IncomingHttpHeaders } from 'node:http';
-import type { HeaderBag } from '../context.ts';
+import type { HeaderBag, RequestContext } from '../context.ts';
+import { HEADER_PROXY_LATENCY, HEADER_REQUEST_ID, HEADER_UPSTREAM_LATENCY } from '../respond.ts';
+import type { ProxyEnv } from './env.ts';
 
 /** Client request headers that are never copied to the upstream request as received. */
 const NOT_COPIED: ReadonlySet<string> = new Set([
@@ -88,4 +93,66 @@ export function stripResponseHopByHop(headers: Record<string, string | string[] 
 export function hostHeaderFor(hostname: string, port: number, tls: boolean): string {
   if ((port === 80 && !tls) || (port === 443 && tls)) return hostname;
   return `${hostname}:${port}`;
+}
+
+/** What upstreamHeaders needs to know of the request beyond its headers. */
+export interface Forwarding {
+  /** The client's scheme as the gateway saw it, or a trusted proxy's X-Forwarded-Proto. */
+  readonly proto: string;
+  /** The client's Host (without port), or a trusted proxy's X-Forwarded-Host. */
+  readonly host: string;
+  readonly peer: string;
+  readonly peerTrusted: boolean;
+  readonly listenerPort: number;
+  /** The route's stripped prefix, when one was stripped (Kong's X-Forwarded-Prefix). */
+  readonly strippedPrefix: string | null;
+}
+
+/**
+ * The upstream request's headers before the access phase (Kong's
+ * kong/runloop/handler.lua access.after): the client's, minus hop-by-hop and
+ * gateway-owned ones, plus X-Forwarded-For/Proto/Host/Port/Path/Prefix,
+ * X-Real-IP, Via, X-Kong-Request-Id, and Host when the route preserves it.
+ */
+export function upstreamHeaders(ctx: RequestContext, env: ProxyEnv, f: Forwarding, preserveHost: boolean): HeaderBag {
+  const headers = ctx.req.headers;
+  const trusted = f.peerTrusted;
+  const bag = copyRequestHeaders(headers);
+  const xff = headers['x-forwarded-for'];
+  bag['x-forwarded-for'] = xff !== undefined ? `${xff}, ${f.peer}` : ctx.clientIp;
+  bag['x-forwarded-proto'] = f.proto;
+  if (f.host !== '') bag['x-forwarded-host'] = f.host;
+  bag['x-forwarded-port'] = (trusted ? first(headers['x-forwarded-port']) : undefined) ?? String(f.listenerPort);
+  bag['x-forwarded-path'] = (trusted ? first(headers['x-forwarded-path']) : undefined) ?? ctx.rawPath;
+  const prefix = (trusted ? first(headers['x-forwarded-prefix']) : undefined) ?? (f.strippedPrefix !== null && f.strippedPrefix !== '/' ? f.strippedPrefix : undefined);
+  if (prefix !== undefined) bag['x-forwarded-prefix'] = prefix;
+  bag['x-real-ip'] = ctx.clientIp;
+  const via = headers['via'];
+  const inbound = ctx.req.httpVersion === '1.1' ? env.viaToken : `${ctx.req.httpVersion} ${env.serverHeader}`;
+  bag['via'] = via !== undefined ? `${via}, ${inbound}` : inbound;
+  bag['x-kong-request-id'] = ctx.id;
+  if (preserveHost && headers.host !== undefined) bag['host'] = headers.host;
+  return bag;
+}
+
+export function first(v: string | string[] | undefined): string | undefined {
+  return Array.isArray(v) ? v[0] : v;
+}
+
+/**
+ * The gateway's own headers on a response that came from the upstream
+ * (kong/runloop/handler.lua header_filter.after, proxied branch): latency
+ * tokens, Via/Server, and the request id. Shared by HTTP and WebSocket upgrades.
+ */
+export function addProxiedResponseHeaders(ctx: RequestContext, env: ProxyEnv, out: Record<string, string | string[]>): void {
+  if (env.latencyTokens) {
+    out[HEADER_UPSTREAM_LATENCY] = String(Math.round(ctx.upstreamLatency));
+    out[HEADER_PROXY_LATENCY] = String(Math.round(ctx.proxyLatency));
+  }
+  if (env.serverTokens) {
+    const via = out['via'];
+    out['via'] = via === undefined ? env.viaToken : `${Array.isArray(via) ? via.join(', ') : via}, ${env.viaToken}`;
+    if (out['server'] === undefined) out['server'] = env.serverHeader;
+  }
+  out[HEADER_REQUEST_ID] = ctx.id;
 }

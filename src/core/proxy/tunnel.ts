@@ -14,21 +14,35 @@
  * proxy_read_timeout applies to established tunnels too).
  */
 import type { Socket } from 'node:net';
-import type { HeaderBag } from '../context.ts';
+import type { Duplex } from 'node:stream';
+import type { HeaderBag, RequestContext } from '../context.ts';
 import { ProxyError } from '../errors.ts';
 import { mergeInto } from '../respond.ts';
 import { responseHead } from '../http1/syntax.ts';
 import type { HeaderValues } from '../upstream/types.ts';
-import type { Exchange } from './exchange.ts';
-import { addProxiedResponseHeaders, clearUpstreamTimer } from './forward.ts';
-import { stripResponseHopByHop } from './headers.ts';
+import type { ResponseSource } from '../metrics.ts';
+import type { ProxyEnv } from './env.ts';
+import { addProxiedResponseHeaders, stripResponseHopByHop } from './headers.ts';
 
-export function openTunnel(ex: Exchange, upstream: Socket, headers: HeaderValues, rest: Buffer): void {
+/** What of a request's exchange (exchange.ts) a tunnel reads and records. */
+export interface TunnelOwner {
+  readonly ctx: RequestContext;
+  readonly env: ProxyEnv;
+  readonly clientGone: boolean;
+  readonly upstreamStartedAt: number;
+  /** The client's raw socket, and its bytes after the handshake (held until now). */
+  readonly tunnelSocket: Duplex | null;
+  tunnelHead: Buffer | null;
+  tunnelStatus: number;
+  bytesOut: number;
+  source: ResponseSource;
+  answerError(err: unknown): void;
+}
+
+export function openTunnel(ex: TunnelOwner, upstream: Socket, headers: HeaderValues, rest: Buffer): void {
   const ctx = ex.ctx;
   const env = ex.env;
   const client = ex.tunnelSocket!;
-  clearUpstreamTimer(ex);
-  ex.controller = null;
   ctx.upstreamStatus = 101;
   ctx.upstreamLatency = performance.now() - ex.upstreamStartedAt;
   ctx.upstreamResponseHeaders = headers as Record<string, string | string[]>;

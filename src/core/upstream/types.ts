@@ -1,5 +1,5 @@
 /**
- * The contract between the proxy (proxy/forward.ts, proxy/exchange.ts) and
+ * The contract between the proxy (proxy/exchange.ts) and
  * the upstream HTTP/1.1 client (h1-pool.ts). The callback names follow
  * undici's DispatchHandler so the handler reads the same way, but only what
  * the proxy uses is here.

@@ -1,7 +1,7 @@
 /** Kong's error body negotiation (kong/tools/http.lua get_response_type / get_mime_type). */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { errorPageTypeFor, renderError, responseTypeFor, TYPE_HTML, TYPE_JSON, TYPE_PLAIN, TYPE_XML } from '../../../src/core/proxy/error-templates.ts';
+import { errorPageTypeFor, renderError, responseTypeFor, TYPE_HTML, TYPE_JSON, TYPE_PLAIN, TYPE_XML } from '../../../src/core/error-templates.ts';
 import { errorPayload } from '../../../src/core/respond.ts';
 
 test('no Accept header, */* and unknown types get JSON', () => {

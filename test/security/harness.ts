@@ -127,6 +127,19 @@ export const GATEWAYS: ReadonlyArray<{ label: string; start: () => Promise<Gw> }
   { label: 'in-process (1 worker)', start: startInProcessGateway },
 ];
 
+/**
+ * Close a gateway, but never hang the suite on it: a gateway that cannot shut
+ * down within 20 s (a connection it lost track of) fails the suite's `after`.
+ */
+export async function closeBounded(gw: Gw | undefined): Promise<void> {
+  if (gw === undefined) return;
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<'timeout'>((r) => (timer = setTimeout(() => r('timeout'), 20_000)));
+  const result = await Promise.race([gw.close().then(() => 'closed' as const), timeout]);
+  clearTimeout(timer);
+  if (result === 'timeout') throw new Error(`${gw.label}: close() did not finish within 20 s`);
+}
+
 /** Admin API call that must succeed (2xx). */
 export async function must(gw: Gw, method: string, path: string, body?: unknown): Promise<any> {
   const r = await gw.admin(method, path, body);

@@ -27,6 +27,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import {
   GATEWAYS,
   RawClient,
+  closeBounded,
   converge,
   field,
   header,
@@ -165,8 +166,8 @@ for (const { label, start } of GATEWAYS) {
       }
     });
     after(async () => {
-      await ctx?.gw.close();
       await ctx?.rec.close();
+      await closeBounded(ctx?.gw);
     });
 
     test('baseline: /admin is protected by key-auth, /public is served', async () => {
@@ -341,7 +342,7 @@ for (const { label, start } of GATEWAYS) {
     // ---------------------------------------------------------------- 5. plugin-set framing
     for (let i = 0; i < XFORM.length; i++) {
       const x = XFORM[i]!;
-      test(`5. request-transformer ${x.label}: refused by the Admin API (schema violation) or ignored; four clients in sequence each reach the upstream as exactly one well-framed request`, async () => {
+      test(`5. request-transformer ${x.label}: refused by the Admin API (schema violation) or ignored; six clients in sequence each reach the upstream as exactly one well-framed request`, async () => {
         const created = ctx.xform.get(i)!;
         if (created.status !== 201) {
           assert.equal(created.status, 400, JSON.stringify(created.body));
@@ -352,7 +353,7 @@ for (const { label, start } of GATEWAYS) {
         const from = ctx.rec.requests.length;
         const leftFrom = ctx.leftovers.length;
         const expected: Array<{ target: string; body: string }> = [];
-        for (let k = 0; k < 4; k++) {
+        for (let k = 0; k < 6; k++) {
           const target = `/xform${i}/c${k}-${id}`;
           const c = await RawClient.connect(ctx.gw.proxyPort);
           try {

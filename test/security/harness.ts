@@ -63,7 +63,7 @@ export async function startProcessGateway(workers = 2): Promise<Gw> {
   const dataDir = await mkdtemp(join(tmpdir(), 'portcullis-sec-'));
   const proxyPort = await freePort();
   const adminPort = await freePort();
-  const child: ChildProcess = spawn(process.execPath, [MAIN, 'start', '--workers', String(workers), '--data-dir', dataDir, '--log-level', 'warn'], {
+  const child: ChildProcess = spawn(process.execPath, [MAIN, 'start', '--workers', String(workers), '--data-dir', dataDir, '--log-level', 'info'], {
     env: {
       ...process.env,
       KONG_PROXY_LISTEN: `127.0.0.1:${proxyPort}`,
@@ -73,15 +73,19 @@ export async function startProcessGateway(workers = 2): Promise<Gw> {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
-  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  let started = false;
+  const onOutput = (d: Buffer): void => {
+    out += d.toString();
+    if (out.includes('Portcullis started')) started = true;
+    if (out.length > 256 * 1024) out = out.slice(-64 * 1024);
+  };
+  child.stdout!.on('data', onOutput);
+  child.stderr!.on('data', onOutput);
   const deadline = Date.now() + 30_000;
   const adminUrl = `http://127.0.0.1:${adminPort}`;
-  // Logs are at warn level (no start banner): the Admin API answering is the signal; converge() waits for the workers.
-  for (;;) {
+  // The banner comes once every worker is ready (configuration made earlier may not reach them).
+  while (!started) {
     if (child.exitCode !== null) throw new Error(`gateway exited early:\n${out}`);
-    const up = await fetch(`${adminUrl}/status`).then((r) => r.ok, () => false);
-    if (up) break;
     if (Date.now() > deadline) {
       child.kill('SIGKILL');
       throw new Error(`gateway did not start:\n${out}`);
@@ -153,10 +157,11 @@ export async function must(gw: Gw, method: string, path: string, body?: unknown)
  * entity created is live only when everything created before it is.
  */
 export async function converge(gw: Gw, path: string, status = 200, host = 'probe.example'): Promise<void> {
-  const deadline = Date.now() + 20_000;
+  const deadline = Date.now() + 60_000;
   let streak = 0;
+  let last = 'no answer';
   while (streak < 8) {
-    if (Date.now() > deadline) throw new Error(`configuration did not reach the proxy (${path})`);
+    if (Date.now() > deadline) throw new Error(`configuration did not reach the proxy (${path}): last answer ${last}`);
     const c = await RawClient.connect(gw.proxyPort).catch(() => null);
     if (c === null) {
       streak = 0;
@@ -164,8 +169,12 @@ export async function converge(gw: Gw, path: string, status = 200, host = 'probe
       continue;
     }
     c.write(`GET ${path} HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`);
-    const r = await c.readResponse(5000).catch(() => null);
+    const r = await c.readResponse(5000).catch((err: Error) => {
+      last = err.message;
+      return null;
+    });
     c.destroy();
+    if (r !== null) last = r.head.split('\r\n')[0]!;
     if (r !== null && r.status === status) streak++;
     else {
       streak = 0;

@@ -138,7 +138,7 @@ export async function startProxy(opts: ProxyOptions): Promise<ProxyHandle> {
       }
       const ssl = l.ssl;
       server.on('request', (req: IncomingMessage, res: ServerResponse) => handleNodeRequest(env, req, res, ssl));
-      server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => handleUpgrade(env, req, socket, head, ssl));
+      server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => afterPendingAnswers(socket, () => handleUpgrade(env, req, socket, head, ssl)));
       server.on('clientError', (err: Error & { code?: string }, socket: Duplex) => onClientError(env, err, socket));
       await listen(server, l);
       servers.push({ server, ssl, requested: l });
@@ -162,6 +162,29 @@ export async function startProxy(opts: ProxyOptions): Promise<ProxyHandle> {
       return closing;
     },
   };
+}
+
+/**
+ * An upgrade request pipelined behind requests still being answered: node:http
+ * hands the socket over at once, while an earlier answer may still be on its
+ * way. The handshake waits until every earlier answer went out (node assigns
+ * the next queued response to the socket as each finishes), so answers never
+ * interleave; the bytes after the handshake wait with it.
+ */
+function afterPendingAnswers(socket: Duplex, run: () => void): void {
+  if (socket.destroyed) return;
+  const current = (socket as Duplex & { _httpMessage?: ServerResponse | null })._httpMessage;
+  if (current === null || current === undefined) {
+    run();
+    return;
+  }
+  const next = (): void => {
+    current.off('finish', next);
+    current.off('close', next);
+    setImmediate(afterPendingAnswers, socket, run);
+  };
+  current.once('finish', next);
+  current.once('close', next);
 }
 
 /** Bind; `0.0.0.0` / `::` mean every interface, IPv4 and IPv6 (dual-stack `::`, else IPv4 only). */

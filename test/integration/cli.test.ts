@@ -86,7 +86,7 @@ async function until(what: string, fn: () => Promise<boolean>, ms = 10_000): Pro
 test('portcullis version prints the version', async () => {
   const r = await cli(['version']);
   assert.equal(r.code, 0);
-  assert.match(r.stdout, /^Portcullis \d+\.\d+\.\d+/);
+  assert.match(r.stdout, /^Kong 3\.9\.0 \(Portcullis \d+\.\d+\.\d+\)/);
 });
 
 test('portcullis config parse accepts a valid kong.yml and lists every error of an invalid one', async () => {

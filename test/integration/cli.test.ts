@@ -127,7 +127,7 @@ test('start with 2 workers: proxy works, a killed worker is replaced, the store 
     await until('a replacement worker', async () => /worker exited; starting a replacement/.test(gw.output()));
     for (let i = 0; i < 20; i++) assert.equal((await fetch(`${gw.proxy}/cli/x`)).status, 200);
 
-    const health = await cli(['health'], { KONG_ADMIN_LISTEN: gw.admin.replace('http://', '') });
+    const health = await cli(['health', '-p', dataDir]);
     assert.equal(health.code, 0, health.stderr);
 
     assert.equal(await stop(gw), 0);

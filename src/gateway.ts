@@ -136,6 +136,8 @@ export async function startGateway(settings: Settings, options: StartOptions = {
       adminListeners: settings.adminListen,
       workers: settings.workers,
       configuration_hash: startupConfigHash,
+      // Kong's `plugins` setting as written (`off` is the empty list), not the loaded set.
+      configuration: { plugins: settings.plugins === null ? ['bundled'] : settings.plugins.length === 0 ? ['off'] : settings.plugins, log_level: settings.logLevel, prefix: settings.dataDir },
     });
     const admin = await startAdmin({
       listen: settings.adminListen,

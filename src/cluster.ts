@@ -243,4 +243,8 @@ export async function runWorker(settings: Settings, log: Logger): Promise<void> 
   };
   process.on('SIGTERM', stop);
   process.on('SIGINT', () => undefined); // the primary decides; Ctrl-C reaches the whole group
+  // `portcullis reload` signals the primary, which pushes the new configuration; a HUP
+  // reaching a worker (a closed terminal signals the group) must not kill it.
+  process.on('SIGHUP', () => undefined);
+  process.on('SIGQUIT', stop);
 }

@@ -14,6 +14,7 @@ import { VERSION } from './version.ts';
 import type { Settings } from './cli/settings.ts';
 import type { Store } from './store/store.ts';
 import { openStore } from './store/open.ts';
+import { SchemaNotReadyError } from './store/postgres/index.ts';
 import { parseDeclarative } from './store/declarative/index.ts';
 import { RuntimeManager } from './core/runtime-manager.ts';
 import type { GatewaySettings } from './plugins/types.ts';
@@ -34,6 +35,13 @@ export interface GatewayHandle {
   readonly nodeId: string;
   proxyAddresses(): Array<{ host: string; port: number; ssl: boolean }>;
   adminAddresses(): Array<{ host: string; port: number }>;
+  /**
+   * `portcullis reload` (SIGHUP): DB-less, read the declarative file again
+   * (an invalid file is refused and the running configuration kept); with a
+   * database, rebuild from the store. Connections are not touched: the new
+   * runtime is swapped in beside the live one.
+   */
+  reloadConfiguration(declarativeConfig: string | null): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -63,7 +71,14 @@ export async function openConfiguredStore(settings: Settings, log: Logger): Prom
   if (settings.declarativeConfig !== null) {
     log.warn('declarative_config is ignored when a database is in use (use POST /config or `portcullis config` to load it)');
   }
-  if (settings.database === 'postgres') return openStore('postgres', settings.pg);
+  if (settings.database === 'postgres') {
+    try {
+      return await openStore('postgres', settings.pg);
+    } catch (err) {
+      if (err instanceof SchemaNotReadyError) throw new StartupError(err.message);
+      throw err;
+    }
+  }
   return openStore('sqlite', { path: join(settings.dataDir, 'portcullis.db') });
 }
 
@@ -121,6 +136,8 @@ export async function startGateway(settings: Settings, options: StartOptions = {
       adminListeners: settings.adminListen,
       workers: settings.workers,
       configuration_hash: startupConfigHash,
+      // Kong's `plugins` setting as written (`off` is the empty list), not the loaded set.
+      configuration: { plugins: settings.plugins === null ? ['bundled'] : settings.plugins.length === 0 ? ['off'] : settings.plugins, log_level: settings.logLevel, prefix: settings.dataDir },
     });
     const admin = await startAdmin({
       listen: settings.adminListen,
@@ -142,6 +159,16 @@ export async function startGateway(settings: Settings, options: StartOptions = {
       nodeId,
       proxyAddresses: () => proxy?.addresses() ?? [],
       adminAddresses: () => admin.addresses(),
+      async reloadConfiguration(declarativeConfig) {
+        if (settings.database === 'off' && declarativeConfig !== null) {
+          const fresh = await openConfiguredStore({ ...settings, declarativeConfig }, log);
+          const snapshot = await fresh.snapshot();
+          await fresh.close();
+          const { version: _version, ...config } = snapshot;
+          await store.replaceAll(config);
+        }
+        await runtime.reload();
+      },
       async close() {
         for (const c of closers.reverse()) await c();
         await runtime.close();

@@ -10,6 +10,7 @@
  */
 import { enabledPlugins, getPlugin } from '../plugins/index.ts';
 import { EMPTY_CONFIG_HASH } from '../store/declarative/parse.ts';
+import { KONG_COMPAT_VERSION } from '../version.ts';
 import { message } from './errors.ts';
 import type { AdminRouter, RouteDef } from './router.ts';
 import type { AdminContext, AdminInfo, ListenAddress, ServerStats } from './types.ts';
@@ -105,7 +106,10 @@ export function registerInfo(router: AdminRouter, allRoutes: () => readonly Rout
       status: 200,
       body: {
         tagline: info.tagline ?? 'Welcome to Portcullis',
-        version: info.version,
+        // decK and Kong Manager gate features on `version`: it is the Kong release whose
+        // behaviour we match (issue 11, item 3); our own release is a field of its own.
+        version: KONG_COMPAT_VERSION,
+        portcullis_version: info.version,
         edition: 'community',
         hostname: info.hostname,
         node_id: info.node_id,

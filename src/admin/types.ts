@@ -31,7 +31,7 @@ export interface ListenAddress {
  * (database, listeners, workers, plugins) fill the Kong keys it lacks.
  */
 export interface AdminInfo {
-  /** Gateway version, e.g. "0.1.0". */
+  /** Portcullis' own version, e.g. "0.1.0" (GET / `portcullis_version`; `version` is the Kong release we match). */
   version: string;
   /** `GET /` tagline; defaults to "Welcome to Portcullis". */
   tagline?: string;

@@ -1,10 +1,24 @@
 /**
- * Start-up settings from flags, PORTCULLIS_* and Kong's own KONG_* environment
- * variables (so a Kong user's environment works unchanged). Precedence:
- * flag › PORTCULLIS_* › KONG_* › default.
+ * Start-up settings from flags, PORTCULLIS_* and Kong's KONG_* environment
+ * variables, and a kong.conf file (so a Kong user's configuration works
+ * unchanged). Precedence, highest first:
+ *   flag › PORTCULLIS_* › KONG_* › kong.conf (`-c`) › default.
+ * Kong's own precedence is env › file › default; flags and PORTCULLIS_* sit
+ * above it so that an explicit command line or a Portcullis-specific
+ * variable always wins over an inherited Kong environment.
+ *
+ * Every property name is known to src/cli/conf-keys.ts: with an effect,
+ * accepted only at Kong's default, or accepted with a "no effect" warning;
+ * anything else is warned about as unknown (principle 13).
  */
 import { availableParallelism } from 'node:os';
+import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { DEFAULT_ONLY, kindOf, noEffectReason } from './conf-keys.ts';
+import { parseBool, parseList, readKongConf, type KongConf } from './kong-conf.ts';
+import { SettingsError } from './settings-error.ts';
+
+export { SettingsError };
 
 export interface ListenSpec {
   host: string;
@@ -16,9 +30,10 @@ export interface Settings {
   proxyListen: ListenSpec[];
   adminListen: ListenSpec[];
   database: 'sqlite' | 'postgres' | 'off';
+  /** Kong's prefix: pid file, .kong_env, logs and the SQLite database. */
   dataDir: string;
   declarativeConfig: string | null;
-  pg: { host: string; port: number; user: string; password: string; database: string; schema: string | null };
+  pg: { host: string; port: number; user: string; password: string; database: string; schema: string | null; timeoutMs?: number; autoMigrate?: boolean };
   workers: number;
   logLevel: string;
   adminToken: string | null;
@@ -32,11 +47,21 @@ export interface Settings {
   headers: { serverTokens: boolean; latencyTokens: boolean };
   adminMaxBodyBytes: number;
   maxHeaderSize: number;
+  /** Kong's `plugins`: null = bundled (every plugin we ship); else the enabled names. */
+  plugins: string[] | null;
+  /** Kong's `nginx_daemon`: `start` detaches once the node is up. */
+  daemon: boolean;
+  /** The kong.conf read, if any (absolute path): `reload` reads it again. */
+  confPath: string | null;
 }
 
-export class SettingsError extends Error {
-  override name = 'SettingsError';
-}
+/** Default prefix (Kong: /usr/local/kong): ./data, where the SQLite database has always lived. */
+export const DEFAULT_PREFIX = 'data';
+
+/** Kong reads these when no `-c` is given (kong/conf_loader DEFAULT_PATHS). */
+export const DEFAULT_CONF_PATHS: readonly string[] = ['/etc/kong/kong.conf', '/etc/kong.conf'];
+
+const LOG_LEVELS = new Set(['debug', 'info', 'notice', 'warn', 'error', 'crit', 'alert', 'emerg']);
 
 /** Kong's listen syntax: "0.0.0.0:8000 reuseport backlog=16384, [::]:8443 http2 ssl", or "off". */
 export function parseListen(value: string, what: string): ListenSpec[] {
@@ -55,87 +80,130 @@ export function parseListen(value: string, what: string): ListenSpec[] {
   return out;
 }
 
-function bool(v: string | undefined, dflt: boolean): boolean {
-  if (v === undefined) return dflt;
-  return ['1', 'true', 'on', 'yes'].includes(v.toLowerCase());
-}
-
 /** Kong's `headers` setting: "server_tokens, latency_tokens" or "off". */
 function parseHeaders(v: string | undefined): { serverTokens: boolean; latencyTokens: boolean } {
   if (v === undefined) return { serverTokens: true, latencyTokens: true };
-  const list = v.split(',').map((s) => s.trim().toLowerCase());
+  const list = parseList(v.toLowerCase());
   if (list.includes('off')) return { serverTokens: false, latencyTokens: false };
   return { serverTokens: list.includes('server_tokens'), latencyTokens: list.includes('latency_tokens') };
+}
+
+/** Kong's `plugins`: "bundled" (default), "off", or a list that may include "bundled". */
+function parsePlugins(v: string | undefined): string[] | null {
+  if (v === undefined) return null;
+  const list = parseList(v);
+  if (list.length === 1 && list[0] === 'off') return [];
+  if (list.includes('off')) throw new SettingsError(`plugins: 'off' cannot be combined with other values (got '${v}')`);
+  if (list.includes('bundled')) return list.length === 1 ? null : ['bundled', ...list.filter((p) => p !== 'bundled')];
+  return list;
+}
+
+function positiveInt(v: string, key: string, max: number): number {
+  const n = /^\d+$/.test(v.trim()) ? Number(v) : NaN;
+  if (!Number.isInteger(n) || n < 1 || n > max) throw new SettingsError(`${key}: expected a whole number from 1 to ${max} (got '${v}')`);
+  return n;
 }
 
 export interface FlagMap {
   [flag: string]: string | boolean | undefined;
 }
 
-/** Parse `--name value`, `--name=value` and boolean `--flag`. Positional args are returned separately. */
-export function parseFlags(argv: string[]): { flags: FlagMap; positional: string[] } {
-  const flags: FlagMap = {};
-  const positional: string[] = [];
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    if (!a.startsWith('--')) {
-      positional.push(a);
-      continue;
-    }
-    const eq = a.indexOf('=');
-    if (eq !== -1) flags[a.slice(2, eq)] = a.slice(eq + 1);
-    else if (i + 1 < argv.length && !argv[i + 1]!.startsWith('--')) flags[a.slice(2)] = argv[++i]!;
-    else flags[a.slice(2)] = true;
-  }
-  return { flags, positional };
-}
+/** kebab-case flag of a property: `proxy_listen` → `proxy-listen`. */
+const flagOf = (key: string): string => key.replace(/_/g, '-');
 
-export function resolveSettings(flags: FlagMap, env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): Settings {
-  const pick = (flag: string, name: string): string | undefined => {
-    const f = flags[flag];
+export function resolveSettings(flags: FlagMap, env: NodeJS.ProcessEnv = process.env, cwd = process.cwd(), conf: KongConf | null = null): Settings {
+  const pick = (key: string): string | undefined => {
+    const f = flags[flagOf(key)];
     if (typeof f === 'string') return f;
     if (f === true) return 'true';
-    return env[`PORTCULLIS_${name}`] ?? env[`KONG_${name}`];
+    const upper = key.toUpperCase();
+    return env[`PORTCULLIS_${upper}`] ?? env[`KONG_${upper}`] ?? conf?.values.get(key);
   };
-  const declarativeConfig = pick('declarative-config', 'DECLARATIVE_CONFIG') ?? null;
-  let database = (pick('database', 'DATABASE') ?? (declarativeConfig !== null ? 'off' : 'sqlite')).toLowerCase();
+  for (const [key, [dflt, missing]] of Object.entries(DEFAULT_ONLY)) {
+    const v = pick(key);
+    if (v !== undefined && v.trim().toLowerCase() !== dflt) throw new SettingsError(`${key} = ${v}: only '${dflt}' is supported (${missing})`);
+  }
+  const declarativeConfig = pick('declarative_config') ?? null;
+  let database = (pick('database') ?? (declarativeConfig !== null ? 'off' : 'sqlite')).toLowerCase();
   if (database === 'postgresql') database = 'postgres';
   if (database !== 'sqlite' && database !== 'postgres' && database !== 'off') {
     throw new SettingsError(`database: expected one of sqlite, postgres, off (got '${database}')`);
   }
-  const workersRaw = pick('workers', 'WORKERS') ?? pick('nginx-worker-processes', 'NGINX_WORKER_PROCESSES');
-  let workers = availableParallelism();
-  if (workersRaw !== undefined && workersRaw !== 'auto') {
-    workers = Number(workersRaw);
-    if (!Number.isInteger(workers) || workers < 1 || workers > 256) throw new SettingsError(`workers: expected a whole number from 1 to 256 (got '${workersRaw}')`);
-  }
-  const trusted = pick('trusted-ips', 'TRUSTED_IPS');
+  const workersRaw = pick('workers') ?? pick('nginx_worker_processes');
+  const workers = workersRaw === undefined || workersRaw === 'auto' ? availableParallelism() : positiveInt(workersRaw, 'nginx_worker_processes', 256);
+  const logLevel = (pick('log_level') ?? 'info').toLowerCase();
+  if (!LOG_LEVELS.has(logLevel)) throw new SettingsError(`log_level: expected one of ${[...LOG_LEVELS].join(', ')} (got '${logLevel}')`);
+  const trusted = pick('trusted_ips');
+  const realIpRecursive = pick('real_ip_recursive');
+  const daemon = pick('nginx_daemon');
+  const pgTimeout = pick('pg_timeout');
+  const pgPort = pick('pg_port');
   return {
-    proxyListen: parseListen(pick('proxy-listen', 'PROXY_LISTEN') ?? '0.0.0.0:8000, 0.0.0.0:8443 ssl', 'proxy_listen'),
-    adminListen: parseListen(pick('admin-listen', 'ADMIN_LISTEN') ?? '127.0.0.1:8001', 'admin_listen'),
+    proxyListen: parseListen(pick('proxy_listen') ?? '0.0.0.0:8000, 0.0.0.0:8443 ssl', 'proxy_listen'),
+    adminListen: parseListen(pick('admin_listen') ?? '127.0.0.1:8001', 'admin_listen'),
     database,
-    dataDir: resolve(cwd, pick('data-dir', 'DATA_DIR') ?? pick('prefix', 'PREFIX') ?? 'data'),
+    dataDir: resolve(cwd, pick('data_dir') ?? pick('prefix') ?? DEFAULT_PREFIX),
     declarativeConfig: declarativeConfig !== null ? resolve(cwd, declarativeConfig) : null,
     pg: {
-      host: pick('pg-host', 'PG_HOST') ?? '127.0.0.1',
-      port: Number(pick('pg-port', 'PG_PORT') ?? 5432),
-      user: pick('pg-user', 'PG_USER') ?? 'postgres',
-      password: pick('pg-password', 'PG_PASSWORD') ?? '',
-      database: pick('pg-database', 'PG_DATABASE') ?? 'portcullis',
-      schema: pick('pg-schema', 'PG_SCHEMA') ?? null,
+      host: pick('pg_host') ?? '127.0.0.1',
+      port: pgPort === undefined ? 5432 : positiveInt(pgPort, 'pg_port', 65535),
+      // Kong's defaults (user and database `kong`), so a Kong user's environment finds its database.
+      user: pick('pg_user') ?? 'kong',
+      password: pick('pg_password') ?? '',
+      database: pick('pg_database') ?? 'kong',
+      schema: pick('pg_schema') ?? null,
+      ...(pgTimeout !== undefined ? { timeoutMs: positiveInt(pgTimeout, 'pg_timeout', 3_600_000) } : {}),
     },
     workers,
-    logLevel: pick('log-level', 'LOG_LEVEL') ?? 'info',
-    adminToken: pick('admin-token', 'ADMIN_TOKEN') ?? null,
-    trustedIps: trusted ? trusted.split(',').map((s) => s.trim()).filter(Boolean) : [],
-    realIpHeader: (pick('real-ip-header', 'REAL_IP_HEADER') ?? 'X-Real-IP').toLowerCase(),
-    realIpRecursive: bool(pick('real-ip-recursive', 'REAL_IP_RECURSIVE'), false),
-    redisUrl: pick('redis-url', 'REDIS_URL') ?? null,
-    sessionSecret: pick('session-secret', 'SESSION_SECRET') ?? null,
-    sslCert: pick('ssl-cert', 'SSL_CERT') ?? null,
-    sslCertKey: pick('ssl-cert-key', 'SSL_CERT_KEY') ?? null,
-    headers: parseHeaders(pick('headers', 'HEADERS')),
-    adminMaxBodyBytes: Number(pick('admin-max-body', 'ADMIN_MAX_BODY') ?? 10 * 1024 * 1024),
-    maxHeaderSize: Number(pick('max-header-size', 'MAX_HEADER_SIZE') ?? 32 * 1024),
+    logLevel,
+    adminToken: pick('admin_token') ?? null,
+    trustedIps: trusted ? parseList(trusted) : [],
+    realIpHeader: (pick('real_ip_header') ?? 'X-Real-IP').toLowerCase(),
+    realIpRecursive: realIpRecursive === undefined ? false : parseBool(realIpRecursive, 'real_ip_recursive'),
+    redisUrl: pick('redis_url') ?? null,
+    sessionSecret: pick('session_secret') ?? null,
+    sslCert: pick('ssl_cert') ?? null,
+    sslCertKey: pick('ssl_cert_key') ?? null,
+    headers: parseHeaders(pick('headers')),
+    adminMaxBodyBytes: Number(pick('admin_max_body') ?? 10 * 1024 * 1024),
+    maxHeaderSize: Number(pick('max_header_size') ?? 32 * 1024),
+    plugins: parsePlugins(pick('plugins')),
+    daemon: daemon === undefined ? false : parseBool(daemon, 'nginx_daemon'),
+    confPath: conf?.path ?? null,
   };
+}
+
+/** What to tell the operator about names we accept without an effect, or do not know (once, at start). */
+export function settingsWarnings(env: NodeJS.ProcessEnv, conf: KongConf | null): string[] {
+  const out: string[] = [];
+  const describe = (key: string, where: string): void => {
+    const kind = kindOf(key);
+    if (kind === 'no-effect') out.push(`${where} has no effect in Portcullis: ${noEffectReason(key)}`);
+    else if (kind === 'unknown') out.push(`${where} is not a setting Portcullis knows; it is ignored`);
+  };
+  if (conf !== null) for (const key of conf.values.keys()) describe(key, `property '${key}' in ${conf.path}`);
+  for (const name of Object.keys(env).sort()) {
+    if (name.startsWith('KONG_') && env[name] !== undefined) describe(name.slice(5).toLowerCase(), `environment variable ${name}`);
+  }
+  return out;
+}
+
+/** The kong.conf to read: `-c FILE` (must exist), else Kong's default paths when present. */
+export function confFileOf(flags: FlagMap, cwd: string): string | null {
+  const c = flags.conf;
+  if (typeof c === 'string') return resolve(cwd, c);
+  if (c === true) throw new SettingsError('-c/--conf needs a file name');
+  return DEFAULT_CONF_PATHS.find((p) => existsSync(p)) ?? null;
+}
+
+export interface LoadedSettings {
+  settings: Settings;
+  warnings: string[];
+}
+
+/** Everything a command needs: flags, environment and the kong.conf they point at. */
+export function loadSettings(flags: FlagMap, env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): LoadedSettings {
+  const path = confFileOf(flags, cwd);
+  const conf = path === null ? null : readKongConf(path);
+  return { settings: resolveSettings(flags, env, cwd, conf), warnings: settingsWarnings(env, conf) };
 }

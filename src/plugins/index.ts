@@ -43,18 +43,41 @@ function loadBundled(name: string): AnyPlugin | undefined {
   return plugin;
 }
 
+/**
+ * Kong's `plugins` setting (kong.conf `plugins`, KONG_PLUGINS): null means
+ * `bundled` (every plugin we ship); otherwise only the named ones are
+ * enabled. A plugin that is not enabled is unknown to validation, the
+ * runtime and the Admin API, as in Kong.
+ */
+let enabled: ReadonlySet<string> | null = null;
+
+/** The plugin names the `plugins` setting can name beyond `bundled` (for its validation). */
+export function bundledPluginNames(): string[] {
+  return [...bundled.keys()].sort();
+}
+
+/** Apply the `plugins` setting; `null` enables every bundled plugin. */
+export function setEnabledPlugins(names: readonly string[] | null): void {
+  enabled = names === null ? null : new Set(names);
+}
+
+function isEnabled(name: string): boolean {
+  return enabled === null || enabled.has(name);
+}
+
 export function getPlugin(name: string): AnyPlugin | undefined {
+  if (!isEnabled(name)) return undefined;
   return registry.get(name) ?? loadBundled(name);
 }
 
-/** Load every bundled plugin (their schemas and Admin API endpoints). Idempotent. */
+/** Load every enabled bundled plugin (their schemas and Admin API endpoints). Idempotent. */
 export function loadAllPlugins(): void {
-  for (const name of bundled.keys()) if (!registry.has(name)) loadBundled(name);
+  for (const name of bundled.keys()) if (!registry.has(name) && isEnabled(name)) loadBundled(name);
 }
 
 /** Names of every enabled plugin, sorted (GET /plugins/enabled). */
 export function enabledPlugins(): string[] {
-  return [...new Set([...bundled.keys(), ...registry.keys()])].sort();
+  return [...new Set([...bundled.keys(), ...registry.keys()])].filter(isEnabled).sort();
 }
 
 /** For tests: register an extra plugin module. */

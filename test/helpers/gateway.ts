@@ -59,7 +59,7 @@ export async function startGateway(options: TestGatewayOptions = {}): Promise<Te
     flags['declarative-config'] = file;
   }
   const settings: Settings = resolveSettings(flags, {});
-  if (flags.database === 'postgres') settings.pg = { ...settings.pg, database: 'test', schema: `gw_${process.pid}_${Date.now()}` };
+  if (flags.database === 'postgres') settings.pg = { ...settings.pg, user: 'postgres', database: 'test', schema: `gw_${process.pid}_${Date.now()}` };
   const { stream, logs } = captureLogs();
   const logger = createLogger((options.logLevel ?? 'debug') as 'debug', stream);
   const gateway = await start(settings, { logger });

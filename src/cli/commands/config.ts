@@ -1,18 +1,30 @@
-/** `portcullis config parse|db_export|db_import` (Kong's `kong config` equivalents). */
+/** `portcullis config init|parse|db_export|db_import` (Kong's `kong config`). */
+import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
-import { parseFlags, resolveSettings } from '../settings.ts';
+import { resolve } from 'node:path';
+import { loadSettings, type FlagMap } from '../settings.ts';
 import { configureLogger } from '../../shared/log.ts';
 import { parseDeclarative, exportDeclarativeYaml } from '../../store/declarative/index.ts';
-import { openConfiguredStore } from '../../gateway.ts';
+import { KONG_YML_TEMPLATE } from './kong-yml-template.ts';
 
-export async function config(argv: string[]): Promise<number> {
-  const [sub, ...rest] = argv;
-  const { flags, positional } = parseFlags(rest);
+export type ConfigSub = 'init' | 'parse' | 'db_export' | 'db_import';
+
+export async function config(sub: ConfigSub, flags: FlagMap, positional: readonly string[]): Promise<number> {
   const file = positional[0];
+  if (sub === 'init') {
+    // Kong writes ./kong.yml and never overwrites an existing file.
+    const target = resolve(file ?? 'kong.yml');
+    if (existsSync(target)) {
+      process.stderr.write(`Error: ${target} already exists; will not overwrite it\n`);
+      return 1;
+    }
+    await writeFile(target, KONG_YML_TEMPLATE);
+    process.stdout.write(`${target} has been created\n`);
+    return 0;
+  }
   if (sub === 'parse') {
-    if (file === undefined) return usage();
-    const text = await readFile(file, 'utf8');
-    const parsed = parseDeclarative(text, { format: file.endsWith('.json') ? 'json' : 'yaml' });
+    const text = await readFile(file!, 'utf8');
+    const parsed = parseDeclarative(text, { format: file!.endsWith('.json') ? 'json' : 'yaml' });
     if (parsed.ok) {
       process.stdout.write(`parse successful: ${file}\n`);
       return 0;
@@ -21,41 +33,38 @@ export async function config(argv: string[]): Promise<number> {
     for (const e of parsed.flattenedErrors) process.stderr.write(`  ${JSON.stringify(e)}\n`);
     return 1;
   }
-  if (sub === 'db_export' || sub === 'db_import') {
-    const settings = resolveSettings(flags);
-    if (settings.database === 'off') {
-      process.stderr.write(`config ${sub} needs a database (sqlite or postgres)\n`);
-      return 2;
-    }
-    const log = configureLogger('warn');
-    const store = await openConfiguredStore({ ...settings, declarativeConfig: null }, log);
-    try {
-      if (sub === 'db_export') {
-        const yaml = exportDeclarativeYaml(await store.snapshot());
-        if (file === undefined) process.stdout.write(yaml);
-        else {
-          await writeFile(file, yaml);
-          process.stdout.write(`exported configuration to ${file}\n`);
-        }
-        return 0;
-      }
-      if (file === undefined) return usage();
-      const parsed = parseDeclarative(await readFile(file, 'utf8'), { format: file.endsWith('.json') ? 'json' : 'yaml' });
-      if (!parsed.ok) {
-        process.stderr.write(`Error: ${file} is invalid: ${parsed.message}\n`);
-        return 1;
-      }
-      await store.replaceAll(parsed.config);
-      process.stdout.write(`imported ${file}\n`);
-      return 0;
-    } finally {
-      await store.close();
-    }
+  const { settings, warnings } = loadSettings(flags);
+  for (const w of warnings) process.stderr.write(`warn: ${w}\n`);
+  if (settings.database === 'off') {
+    process.stderr.write(`Error: config ${sub} needs a database (sqlite or postgres)\n`);
+    return 1;
   }
-  return usage();
-}
-
-function usage(): number {
-  process.stderr.write('usage: portcullis config parse FILE | db_export [FILE] | db_import FILE\n');
-  return 2;
+  const { applyPluginsSetting } = await import('./start.ts');
+  applyPluginsSetting(settings);
+  // Like Kong, these need a bootstrapped database; they do not create tables on PostgreSQL.
+  settings.pg.autoMigrate = false;
+  const { openConfiguredStore } = await import('../../gateway.ts');
+  const log = configureLogger('warn');
+  const store = await openConfiguredStore({ ...settings, declarativeConfig: null }, log);
+  try {
+    if (sub === 'db_export') {
+      const yaml = exportDeclarativeYaml(await store.snapshot());
+      if (file === undefined) process.stdout.write(yaml);
+      else {
+        await writeFile(file, yaml);
+        process.stdout.write(`exported configuration to ${file}\n`);
+      }
+      return 0;
+    }
+    const parsed = parseDeclarative(await readFile(file!, 'utf8'), { format: file!.endsWith('.json') ? 'json' : 'yaml' });
+    if (!parsed.ok) {
+      process.stderr.write(`Error: ${file} is invalid: ${parsed.message}\n`);
+      return 1;
+    }
+    await store.replaceAll(parsed.config);
+    process.stdout.write(`imported ${file}\n`);
+    return 0;
+  } finally {
+    await store.close();
+  }
 }

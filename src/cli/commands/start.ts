@@ -1,41 +1,96 @@
-/** `portcullis start`: one process (--workers 1) or a cluster primary with N proxy workers. */
+/**
+ * `portcullis start`: one process (workers = 1) or a cluster primary with N
+ * proxy workers, Kong's way (issue 11, item 2):
+ *   - refuses to start when a node already runs at the prefix;
+ *   - on PostgreSQL, refuses an un-bootstrapped or outdated database with
+ *     Kong's advice, unless --run-migrations (the embedded SQLite default
+ *     keeps migrating itself: it has no separate install step);
+ *   - writes the pid file and .kong_env to the prefix for stop/quit/reload/health;
+ *   - SIGTERM/SIGINT/SIGQUIT drain and stop, SIGHUP reloads (`portcullis reload`);
+ *   - nginx_daemon = on: the command returns once the node is up, which keeps
+ *     running in the background with its output in <prefix>/logs/error.log.
+ */
 import cluster from 'node:cluster';
-import { resolveSettings, SettingsError, type FlagMap } from '../settings.ts';
+import { spawn } from 'node:child_process';
+import { mkdirSync, openSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadSettings, type FlagMap, type LoadedSettings, type Settings } from '../settings.ts';
+import { bundledPluginNames, setEnabledPlugins } from '../../plugins/index.ts';
 import { configureLogger, type LogLevel } from '../../shared/log.ts';
-import { runWorker } from '../../cluster.ts';
-import { closePools } from '../../core/proxy/pools.ts';
+import { logDir, removeRunning, runningPid, writeRunning } from '../prefix.ts';
+import { SettingsError } from '../settings-error.ts';
 
-export async function start(flags: FlagMap): Promise<number> {
-  let settings;
+/** Set in the detached child of `start` with nginx_daemon = on. */
+const DAEMON_CHILD = 'PORTCULLIS_DAEMON_CHILD';
+/** How long `start` waits for a detached node to come up. */
+const DAEMON_START_DEADLINE_MS = 60_000;
+
+/** Apply the `plugins` setting; a name we do not ship is an error naming it (Kong: "… enabled but not installed"). */
+export function applyPluginsSetting(settings: Settings): void {
+  if (settings.plugins === null) return setEnabledPlugins(null);
+  const bundled = bundledPluginNames();
+  for (const p of settings.plugins) {
+    if (p !== 'bundled' && !bundled.includes(p)) throw new SettingsError(`plugins: '${p}' is enabled but not installed (bundled plugins: ${bundled.join(', ')})`);
+  }
+  setEnabledPlugins(settings.plugins.includes('bundled') ? null : settings.plugins);
+}
+
+export async function start(flags: FlagMap, argv: readonly string[]): Promise<number> {
+  let loaded: LoadedSettings;
   try {
-    settings = resolveSettings(flags);
+    loaded = loadSettings(flags);
+    applyPluginsSetting(loaded.settings);
   } catch (err) {
     if (err instanceof SettingsError) {
-      process.stderr.write(`portcullis: ${err.message}\n`);
-      return 2;
+      process.stderr.write(`Error: ${err.message}\n`);
+      return 1;
     }
     throw err;
   }
+  const { settings } = loaded;
   const log = configureLogger(settings.logLevel as LogLevel);
 
   if (cluster.isWorker) {
+    const { runWorker } = await import('../../cluster.ts');
     await runWorker(settings, log);
     return -1;
   }
+  for (const w of loaded.warnings) log.warn(w);
+
+  const other = runningPid(settings.dataDir);
+  if (other !== null && other !== process.pid) {
+    process.stderr.write(`Error: Portcullis is already running in ${settings.dataDir} (pid ${other})\n`);
+    return 1;
+  }
+  if (settings.daemon && process.env[DAEMON_CHILD] !== '1') return daemonize(settings, argv);
+
+  if (settings.database === 'postgres') {
+    if (flags['run-migrations'] === true) {
+      const code = await runMigrationsForStart(settings);
+      if (code !== 0) return code;
+    }
+    settings.pg.autoMigrate = false;
+  }
+
   // Only the primary (or single process) loads the store and Admin API stack; a worker stays lean.
   const { startGateway, StartupError } = await import('../../gateway.ts');
   const { startPrimary } = await import('../../cluster.ts');
+  const { closePools } = await import('../../core/proxy/pools.ts');
   try {
+    let gateway;
     let close: () => Promise<void>;
     if (settings.workers > 1) {
       const handle = await startPrimary(settings, log);
+      gateway = handle.gateway;
       close = () => handle.close();
-      report(handle.gateway.adminAddresses(), settings.proxyListen, settings, log);
+      report(gateway.adminAddresses(), settings.proxyListen, settings, log);
     } else {
       const gw = await startGateway(settings, { logger: log });
+      gateway = gw;
       close = () => gw.close();
       report(gw.adminAddresses(), gw.proxyAddresses(), settings, log);
     }
+    writeRunning(settings, process.pid, settings.adminListen.map((l, i) => ({ ...l, port: gateway.adminAddresses()[i]?.port ?? l.port })));
     let stopping = false;
     const stop = (signal: string): void => {
       if (stopping) return;
@@ -44,29 +99,87 @@ export async function start(flags: FlagMap): Promise<number> {
       void close()
         .then(() => closePools())
         .then(
-        () => process.exit(0),
-        (err: unknown) => {
-          log.error({ err: (err as Error).message }, 'error while stopping');
-          process.exit(1);
-        },
-      );
+          () => {
+            removeRunning(settings.dataDir, process.pid);
+            process.exit(0);
+          },
+          (err: unknown) => {
+            log.error({ err: (err as Error).message }, 'error while stopping');
+            removeRunning(settings.dataDir, process.pid);
+            process.exit(1);
+          },
+        );
     };
     // `on`, not `once`: a repeated signal (npm forwarding Ctrl-C, systemd plus a manual kill) must not kill the drain.
     process.on('SIGINT', () => stop('SIGINT'));
     process.on('SIGTERM', () => stop('SIGTERM'));
+    process.on('SIGQUIT', () => stop('SIGQUIT'));
+    const { reloadOnSignal } = await import('../reload-node.ts');
+    reloadOnSignal({ flags, settings, gateway, log });
+    if (process.env[DAEMON_CHILD] === '1' && process.send) {
+      process.send({ type: 'portcullis:started' });
+      process.disconnect();
+    }
     return -1;
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
     if (e.code === 'EADDRINUSE') {
-      process.stderr.write(`portcullis: address already in use: ${(e as { address?: string }).address ?? ''}:${(e as { port?: number }).port ?? ''} — is another gateway running?\n`);
+      process.stderr.write(`Error: address already in use: ${(e as { address?: string }).address ?? ''}:${(e as { port?: number }).port ?? ''} — is another gateway running?\n`);
       return 1;
     }
     if (err instanceof StartupError) {
-      process.stderr.write(`portcullis: ${err.message}\n`);
+      process.stderr.write(`Error: ${err.message}\n`);
       return 1;
     }
     throw err;
   }
+}
+
+/** `start --run-migrations`: bootstrap a new database, or run new migrations (Kong's behaviour). */
+async function runMigrationsForStart(settings: Settings): Promise<number> {
+  const { migrationsCommand } = await import('./migrations.ts');
+  const state = await migrationsCommand('status-code', settings, {});
+  if (state === 3) return migrationsCommand('bootstrap', settings, {});
+  if (state === 5) return migrationsCommand('up', settings, {});
+  return state === 0 ? 0 : state;
+}
+
+/**
+ * nginx_daemon = on: run this same command detached, with output to
+ * <prefix>/logs/error.log, and return once it says it started (or failed).
+ */
+async function daemonize(settings: Settings, argv: readonly string[]): Promise<number> {
+  mkdirSync(logDir(settings.dataDir), { recursive: true });
+  const logPath = join(logDir(settings.dataDir), 'error.log');
+  const out = openSync(logPath, 'a');
+  const child = spawn(process.execPath, [...process.execArgv, process.argv[1]!, ...argv], {
+    detached: true,
+    stdio: ['ignore', out, out, 'ipc'],
+    env: { ...process.env, [DAEMON_CHILD]: '1' },
+  });
+  const outcome = await new Promise<'started' | 'exited' | 'timeout'>((resolve) => {
+    const timer = setTimeout(() => resolve('timeout'), DAEMON_START_DEADLINE_MS);
+    child.on('message', (m: unknown) => {
+      if ((m as { type?: string } | null)?.type === 'portcullis:started') {
+        clearTimeout(timer);
+        resolve('started');
+      }
+    });
+    child.once('exit', () => {
+      clearTimeout(timer);
+      resolve('exited');
+    });
+  });
+  if (outcome === 'started') {
+    if (child.connected) child.disconnect();
+    child.unref();
+    process.stdout.write(`Portcullis started (pid ${child.pid}, prefix ${settings.dataDir}, log ${logPath})\n`);
+    return 0;
+  }
+  if (outcome === 'timeout') child.kill('SIGTERM');
+  const tail = readFileSync(logPath, 'utf8').split('\n').slice(-15).join('\n');
+  process.stderr.write(`Error: Portcullis did not start${outcome === 'timeout' ? ` within ${DAEMON_START_DEADLINE_MS / 1000} s` : ''}; ${logPath} ends with:\n${tail}\n`);
+  return 1;
 }
 
 function report(admin: Array<{ host: string; port: number }>, proxy: Array<{ host: string; port: number; ssl: boolean }>, settings: { database: string; workers: number }, log: ReturnType<typeof configureLogger>): void {

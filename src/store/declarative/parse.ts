@@ -20,7 +20,7 @@
  * one transaction with the returned config, or keeps the old one.
  */
 import { createHash } from 'node:crypto';
-import { parse as parseYaml } from 'yaml';
+import { loadYaml } from './yaml-load.ts';
 import { isUuid } from '../../schema/checks.ts';
 import type { ConfigSnapshot, EntityMap, EntityName } from '../../schema/entities/types.ts';
 import { prepareEntity } from '../../schema/validate.ts';
@@ -103,9 +103,9 @@ export function parseDeclarative(text: string, opts: { format?: 'yaml' | 'json' 
       try {
         doc = JSON.parse(text);
       } catch {
-        doc = parseYaml(text, { merge: true });
+        doc = loadYaml(text);
       }
-    } else doc = parseYaml(text, { merge: true });
+    } else doc = loadYaml(text);
   } catch (err) {
     const detail = err instanceof Error ? err.message : String(err);
     return fail({ error: `failed parsing declarative configuration: ${detail}` }, {}, hash);

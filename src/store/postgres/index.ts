@@ -41,6 +41,20 @@ export interface PostgresOptions {
   schema?: string | null;
   /** Pool size; default 10. */
   max?: number;
+  /** Kong's pg_timeout: connect timeout, milliseconds. */
+  timeoutMs?: number;
+  /**
+   * Create or update the schema when opening (default true: tests, library
+   * use). `portcullis start` passes false, as Kong refuses to start on a
+   * database that was not bootstrapped (`migrations bootstrap`) or has new
+   * migrations (`migrations up`).
+   */
+  autoMigrate?: boolean;
+}
+
+/** Kong's start-up refusal (kong/cmd/utils/migrations.lua check_state). */
+export class SchemaNotReadyError extends Error {
+  override name = 'SchemaNotReadyError';
 }
 
 type Queryable = pg.Pool | pg.PoolClient | pg.Client;
@@ -93,6 +107,14 @@ export async function migratePostgres(client: pg.PoolClient | pg.Client, schema:
   return applied;
 }
 
+/** Refuse a database that is not bootstrapped or not up to date, with Kong's advice. */
+async function checkSchema(client: pg.PoolClient, schema: string, migrations: readonly Migration[] = POSTGRES_MIGRATIONS): Promise<void> {
+  const exists = (await client.query<{ t: string | null }>('SELECT to_regclass($1) AS t', [`${quoteIdent(schema)}.schema_migrations`])).rows[0]?.t != null;
+  const done = exists ? new Set((await client.query<{ version: number }>('SELECT version FROM schema_migrations')).rows.map((r) => r.version)) : new Set<number>();
+  if (done.size === 0) throw new SchemaNotReadyError("Database needs bootstrapping; run 'portcullis migrations bootstrap'");
+  if (migrations.some((m) => !done.has(m.version))) throw new SchemaNotReadyError("New migrations available; run 'portcullis migrations up' to proceed");
+}
+
 function parseRow(data: unknown): Row {
   return JSON.parse(String(data)) as Row;
 }
@@ -122,6 +144,7 @@ class PostgresStore implements Store {
       password: opts.password,
       database: opts.database,
       max: opts.max ?? 10,
+      ...(opts.timeoutMs !== undefined ? { connectionTimeoutMillis: opts.timeoutMs } : {}),
       options: `-c search_path=${quoteIdent(this.#schema)}`,
     });
     // An idle client losing its connection must not crash the process; the next query reconnects.
@@ -131,7 +154,8 @@ class PostgresStore implements Store {
   async init(): Promise<void> {
     const client = await this.#pool.connect();
     try {
-      await migratePostgres(client, this.#schema);
+      if (this.#opts.autoMigrate === false) await checkSchema(client, this.#schema);
+      else await migratePostgres(client, this.#schema);
     } finally {
       client.release();
     }
@@ -403,6 +427,7 @@ export async function openPostgresStore(opts: PostgresOptions): Promise<Store> {
     await store.init();
   } catch (err) {
     await store.close().catch(() => undefined);
+    if (err instanceof SchemaNotReadyError) throw err;
     throw mapPgError(err);
   }
   return store;

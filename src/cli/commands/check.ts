@@ -1,0 +1,16 @@
+/** `portcullis check <conf>` (Kong's `kong check`): is this kong.conf usable? Exit 0 valid, 1 not. */
+import { loadSettings } from '../settings.ts';
+import { applyPluginsSetting } from './start.ts';
+
+export function check(file: string): number {
+  try {
+    const { settings, warnings } = loadSettings({ conf: file });
+    applyPluginsSetting(settings);
+    for (const w of warnings) process.stderr.write(`warn: ${w}\n`);
+    process.stdout.write(`configuration at ${settings.confPath} is valid\n`);
+    return 0;
+  } catch (err) {
+    process.stderr.write(`Error: ${(err as Error).message}\n`);
+    return 1;
+  }
+}

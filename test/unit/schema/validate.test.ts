@@ -208,12 +208,18 @@ describe('routes', () => {
   });
 
   it('checks paths, regexes, methods and hosts', () => {
-    assert.deepEqual(err(prepareEntity('routes', { paths: ['foo'] }, insert)).fields, { paths: 'should start with: / (fixed path) or ~/ (regex path)' });
-    assert.match(err(prepareEntity('routes', { paths: ['~/(unclosed'] }, insert)).fields.paths as string, /^invalid regex: '\/\(unclosed' \(PCRE returned: /);
-    assert.deepEqual(err(prepareEntity('routes', { paths: ['/a/../b'] }, insert)).fields, { paths: "non-normalized path, consider use '/b' instead" });
-    assert.deepEqual(err(prepareEntity('routes', { methods: ['get'] }, insert)).fields, { methods: 'invalid value: get' });
-    assert.deepEqual(err(prepareEntity('routes', { hosts: ['a.*.example'] }, insert)).fields, { hosts: 'invalid wildcard: must be placed at leftmost or rightmost label' });
+    assert.deepEqual(err(prepareEntity('routes', { paths: ['foo'] }, insert)).fields, { paths: ['should start with: / (fixed path) or ~/ (regex path)'] });
+    assert.match((err(prepareEntity('routes', { paths: ['~/(unclosed'] }, insert)).fields.paths as string[])[0]!, /^invalid regex: '\/\(unclosed' \(PCRE returned: /);
+    assert.deepEqual(err(prepareEntity('routes', { paths: ['/a/../b'] }, insert)).fields, { paths: ["non-normalized path, consider use '/b' instead"] });
+    assert.deepEqual(err(prepareEntity('routes', { methods: ['get'] }, insert)).fields, { methods: ['invalid value: get'] });
+    assert.deepEqual(err(prepareEntity('routes', { hosts: ['a.*.example'] }, insert)).fields, { hosts: ['invalid wildcard: must be placed at leftmost or rightmost label'] });
     ok(prepareEntity('routes', { hosts: ['*.example.com', 'api.example.com:8000'], paths: ['~/users/(?<id>\\d+)$'] }, insert));
+  });
+
+  it('reports array element errors at the element position, null elsewhere, as Kong (paths.2 in the message)', () => {
+    const r = err(prepareEntity('routes', { paths: ['/ok', '/a//b', '/fine', 'nope'] }, insert));
+    assert.deepEqual(r.fields, { paths: [null, 'must not have empty segments', null, 'should start with: / (fixed path) or ~/ (regex path)'] });
+    assert.equal(r.message, '2 schema violations (paths.2: must not have empty segments; paths.4: should start with: / (fixed path) or ~/ (regex path))');
   });
 
   it("refuses a 'host' header match and sni on plain http", () => {
@@ -230,7 +236,7 @@ describe('routes', () => {
       protocols: "these sets are mutually exclusive: ('http', 'https'), ('tcp', 'tls', 'udp')",
     });
     assert.deepEqual(err(prepareEntity('routes', { protocols: ['ftp'], paths: ['/'] }, insert)).fields, {
-      protocols: 'expected one of: grpc, grpcs, http, https, tcp, tls, tls_passthrough, udp, ws, wss',
+      protocols: ['expected one of: grpc, grpcs, http, https, tcp, tls, tls_passthrough, udp, ws, wss'],
     });
   });
 
@@ -353,7 +359,7 @@ describe('plugins', () => {
 
   it("refuses a consumer on a plugin that cannot be scoped to consumers, and protocols it doesn't support", () => {
     const r = err(prepareEntity('plugins', { name: 'validate-no-consumer', consumer: { id: UUID }, protocols: ['grpc'] }, insert));
-    assert.deepEqual(r.fields, { consumer: 'value must be null', protocols: 'expected one of: http, https' });
+    assert.deepEqual(r.fields, { consumer: 'value must be null', protocols: ['expected one of: http, https'] });
     assert.deepEqual(ok(prepareEntity('plugins', { name: 'validate-no-consumer' }, insert)).protocols, ['http', 'https']);
   });
 

@@ -50,6 +50,8 @@ export function parsePaging(query: URLSearchParams): Paging {
   const offset = query.get('offset');
   const rawTags = query.get('tags');
   let tags: ListOptions['tags'] = null;
+  // Kong: `?tags=` is an empty filter, not "no filter".
+  if (rawTags === '') throw invalidOptions({ tags: 'cannot be null' });
   if (rawTags !== null) {
     let values: string[];
     let mode: 'and' | 'or';

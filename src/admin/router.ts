@@ -86,6 +86,8 @@ export class AdminRouter {
     for (const c of candidates) {
       if (c.score !== bestAnyScore) continue;
       allowed.add(c.route.method);
+      // every GET route answers HEAD too, so Allow lists it (Kong: `Allow: GET, HEAD, OPTIONS, POST`)
+      if (c.route.method === 'GET') allowed.add('HEAD');
       if (c.route.method === method || (method === 'HEAD' && c.route.method === 'GET')) {
         if (best === null) best = c;
       }

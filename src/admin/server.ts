@@ -154,7 +154,7 @@ export async function startAdmin(opts: StartAdminOptions): Promise<AdminServer> 
       const match = router.match(method, pathname, extensionRoutes());
       if (method === 'OPTIONS') {
         if (match.kind === 'none') throw notFound();
-        const allowed = match.kind === 'ok' ? [match.route.method] : match.allowed;
+        const allowed = match.kind === 'ok' ? [match.route.method, ...(match.route.method === 'GET' ? ['HEAD'] : [])] : match.allowed;
         const methods = [...new Set([...allowed, 'OPTIONS'])].sort().join(', ');
         req.resume();
         send(res, method, {

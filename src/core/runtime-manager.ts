@@ -28,6 +28,8 @@ export class RuntimeManager {
   private building: Promise<void> | null = null;
   private again = false;
   private readonly listeners: Array<(rt: Runtime) => void> = [];
+  /** Replaced runtimes waiting out their grace period before dispose. */
+  private readonly retiring = new Map<NodeJS.Timeout, Runtime>();
   lastError: Error | null = null;
   /** The snapshot behind ref.current (pushed to workers in cluster mode). */
   snapshot: ConfigSnapshot;
@@ -97,7 +99,11 @@ export class RuntimeManager {
     this.lastError = null;
     this.log.info({ version: next.version, routes: next.router.size }, 'configuration applied');
     for (const l of this.listeners) l(next);
-    setTimeout(() => void old.dispose(), DISPOSE_AFTER_MS).unref();
+    const timer = setTimeout(() => {
+      this.retiring.delete(timer);
+      void old.dispose();
+    }, DISPOSE_AFTER_MS).unref();
+    this.retiring.set(timer, old);
     return true;
   }
 
@@ -108,6 +114,12 @@ export class RuntimeManager {
 
   async close(): Promise<void> {
     await this.building;
+    // Replaced runtimes still waiting out their grace period hold plugin resources (Redis clients):
+    // a closing gateway releases them now rather than two minutes later.
+    const retiring = [...this.retiring.entries()];
+    this.retiring.clear();
+    for (const [timer] of retiring) clearTimeout(timer);
+    await Promise.all(retiring.map(([, runtime]) => runtime.dispose()));
     await this.ref.current.dispose();
   }
 }

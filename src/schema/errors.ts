@@ -4,7 +4,9 @@
  * Kong reports at most one message per field, in the order of its validators
  * (kong/db/schema/init.lua validators_order): presence, type, one_of,
  * between, length, starts_with/match, custom. An error inside an array
- * element is reported on the array field itself. The summary message is
+ * element is reported as Kong's validate_elements does: an array holding the
+ * element's error at the element's position (null elsewhere), e.g.
+ * `"paths": [null, "must not have empty segments"]`. The summary message is
  * kong/db/errors.lua schema_violation: entity errors first, then fields in
  * sorted order, "schema violation (x)" for one, "N schema violations (x; y)"
  * for several.
@@ -37,7 +39,7 @@ const PRIORITY: Record<string, number> = {
 };
 
 interface Mapped {
-  path: string[];
+  path: Segment[];
   message: string;
   priority: number;
 }
@@ -144,10 +146,13 @@ function messageFor(e: ErrorObject): string {
   }
 }
 
-/** Kong reports an array element's error on the array field (and a record element's on its sub-field). */
-function kongPath(segments: string[]): string[] {
-  return segments.filter((s) => !/^\d+$/.test(s));
+/** Path segments as Kong nests errors: array positions stay (see setFieldError), as numbers. */
+function kongPath(segments: string[]): Segment[] {
+  return segments.map((s) => (/^\d+$/.test(s) ? Number(s) : s));
 }
+
+/** A field name, or (a number) the position of an element in an array field. */
+export type Segment = string | number;
 
 /** Map Ajv errors (validated with allErrors + verbose) to Kong's nested field errors. */
 export function mapAjvErrors(errors: readonly ErrorObject[], prefix: string[] = []): FieldErrors {
@@ -202,31 +207,50 @@ export function mapAjvErrors(errors: readonly ErrorObject[], prefix: string[] = 
   const out: FieldErrors = {};
   // Shallow paths first, so that a field-level error wins over its children's.
   for (const m of [...best.values()].sort((a, b) => a.path.length - b.path.length)) setFieldError(out, m.path, m.message);
-  return out;
+  return fillHoles(out) as FieldErrors;
 }
 
-/** Set a nested field error unless an ancestor already has a message. */
-export function setFieldError(errors: FieldErrors, path: readonly string[], message: unknown): void {
+/** Positions without an error are null, as cjson encodes Kong's sparse error arrays. */
+export function fillHoles(value: unknown): unknown {
+  if (Array.isArray(value)) return Array.from(value, (v) => (v === undefined ? null : fillHoles(v)));
+  if (value !== null && typeof value === 'object') {
+    for (const [k, v] of Object.entries(value)) (value as Record<string, unknown>)[k] = fillHoles(v);
+  }
+  return value;
+}
+
+/**
+ * Set a nested field error unless an ancestor already has a message. A number
+ * segment is an array position: its parent is an array (Kong's element errors).
+ */
+export function setFieldError(errors: FieldErrors, path: readonly Segment[], message: unknown): void {
   if (path.length === 0) {
     const list = (errors['@entity'] as unknown[] | undefined) ?? [];
     list.push(message);
     errors['@entity'] = list;
     return;
   }
-  let node: Record<string, unknown> = errors;
+  let node: Record<string | number, unknown> = errors;
   for (let i = 0; i < path.length - 1; i++) {
     const seg = path[i]!;
     const next = node[seg];
     if (typeof next === 'string') return;
-    if (next === undefined || next === null || typeof next !== 'object') node[seg] = {};
-    node = node[seg] as Record<string, unknown>;
+    if (next === undefined || next === null || typeof next !== 'object') node[seg] = typeof path[i + 1] === 'number' ? [] : {};
+    node = node[seg] as Record<string | number, unknown>;
   }
   const last = path[path.length - 1]!;
-  if (node[last] === undefined) node[last] = message;
+  if (node[last] === undefined || node[last] === null) node[last] = message;
+}
+
+/** An error for the element at `index` of an array field: `[null, …, message]` (Kong's shape). */
+export function elementError(index: number, message: unknown): unknown[] {
+  const out: unknown[] = new Array<unknown>(index).fill(null);
+  out.push(message);
+  return out;
 }
 
 /** Merge `extra` into `errors` without overwriting existing messages. */
-export function mergeFieldErrors(errors: FieldErrors, extra: FieldErrors, prefix: readonly string[] = []): void {
+export function mergeFieldErrors(errors: FieldErrors, extra: FieldErrors, prefix: readonly Segment[] = []): void {
   for (const [k, v] of Object.entries(extra)) {
     if (k === '@entity' && prefix.length === 0) {
       for (const m of v as unknown[]) setFieldError(errors, [], m);
@@ -266,13 +290,18 @@ export function schemaViolationMessage(errors: FieldErrors): string {
   for (const field of Object.keys(errors).sort()) {
     if (field === '@entity') continue;
     const value = errors[field];
-    if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
+    if (Array.isArray(value)) {
+      // Lua arrays are 1-based; positions without an error are absent from Kong's table.
+      value.forEach((v, i) => {
+        if (v !== null && v !== undefined) buf.push(`${field}.${i + 1}: ${typeof v === 'object' ? prettyWrite(v) : String(v)}`);
+      });
+    } else if (value !== null && typeof value === 'object') {
       for (const sub of Object.keys(value).sort()) {
         const v = (value as Record<string, unknown>)[sub];
         buf.push(`${field}.${sub}: ${typeof v === 'object' && v !== null ? prettyWrite(v) : String(v)}`);
       }
     } else {
-      buf.push(`${field}: ${Array.isArray(value) ? value.join(', ') : String(value)}`);
+      buf.push(`${field}: ${String(value)}`);
     }
   }
   if (buf.length === 1) return `schema violation (${buf[0]})`;

@@ -80,11 +80,18 @@ describe('node information', () => {
   it('OPTIONS answers 204 with the allowed methods; HEAD answers like GET without a body', async () => {
     const options = await fetch(`${t.url}/services`, { method: 'OPTIONS' });
     assert.equal(options.status, 204);
-    assert.match(options.headers.get('allow')!, /GET/);
-    assert.match(options.headers.get('allow')!, /POST/);
+    assert.equal(options.headers.get('allow'), 'GET, HEAD, OPTIONS, POST');
+    const one = await fetch(`${t.url}/services/some-name`, { method: 'OPTIONS' });
+    assert.equal(one.headers.get('allow'), 'DELETE, GET, HEAD, OPTIONS, PATCH, PUT');
     const head = await fetch(`${t.url}/services`, { method: 'HEAD' });
     assert.equal(head.status, 200);
     assert.equal(await head.text(), '');
+  });
+
+  it('GET /services?tags= is 400 "invalid option (tags: cannot be null)", as Kong', async () => {
+    const res = await t.call('GET', '/services?tags=');
+    assert.equal(res.status, 400);
+    assert.deepEqual(res.body, { code: 11, name: 'invalid options', message: 'invalid option (tags: cannot be null)', options: { tags: 'cannot be null' } });
   });
 });
 

@@ -7,6 +7,7 @@
  *
  * docs/plugins/openid-connect.md lists the same fields with the reason.
  */
+import { checkRedisConnection, nodeList } from '../../redis/connection.ts';
 import type { OidcConfig } from './schema.ts';
 
 const NOT_YET = 'not supported by Portcullis yet';
@@ -79,8 +80,8 @@ const MEMCACHE_LEGACY = ['session_memcache_prefix', 'session_memcache_socket', '
  * Kong's entity checks plus the unsupported-parameter rules. Field → message;
  * empty when the configuration is acceptable.
  */
-export function checkConfig(config: OidcConfig): Record<string, string> {
-  const errors: Record<string, string> = {};
+export function checkConfig(config: OidcConfig): Record<string, unknown> {
+  const errors: Record<string, unknown> = {};
   const raw = config as unknown as Record<string, unknown>;
   for (const [field, acceptable, why] of UNSUPPORTED_RULES) {
     if (!acceptable(raw[field])) errors[field] = `${NOT_YET}: ${why}`;
@@ -88,6 +89,9 @@ export function checkConfig(config: OidcConfig): Record<string, string> {
   for (const field of MEMCACHE_LEGACY) {
     if (!isNull(raw[field])) errors[field] = `${NOT_YET}: memcached session storage`;
   }
+
+  const redisErrors = checkSessionRedis(raw.redis);
+  if (Object.keys(redisErrors).length > 0) errors.redis = redisErrors;
 
   // private_key_jwt needs a key: Kong generates one (exposed at /openid-connect/jwks); Portcullis
   // does not, so the JWK must be configured.
@@ -123,5 +127,28 @@ export function checkConfig(config: OidcConfig): Record<string, string> {
   const dhc = raw.downstream_headers_claims as unknown[] | null | undefined;
   const dhn = raw.downstream_headers_names as unknown[] | null | undefined;
   if ((dhc?.length ?? 0) !== (dhn?.length ?? 0)) errors.downstream_headers_names = 'must have as many entries as downstream_headers_claims';
+  return errors;
+}
+
+/**
+ * The session `redis` record: Sentinel/Cluster combinations that cannot be
+ * honoured, and cloud authentication (IAM tokens from AWS/Azure/GCP instead of
+ * a password), which Portcullis does not implement.
+ */
+function checkSessionRedis(value: unknown): Record<string, string> {
+  if (value === null || typeof value !== 'object') return {};
+  const r = value as Record<string, unknown>;
+  const s = (v: unknown) => (typeof v === 'string' ? v : null);
+  const errors = checkRedisConnection({
+    socket: s(r.socket),
+    database: typeof r.database === 'number' ? r.database : null,
+    sentinel_master: s(r.sentinel_master),
+    sentinel_role: s(r.sentinel_role) as 'any' | 'master' | 'slave' | null,
+    sentinel_nodes: nodeList(r.sentinel_nodes, 'host'),
+    cluster_nodes: nodeList(r.cluster_nodes, 'ip'),
+    connection_is_proxied: r.connection_is_proxied === true,
+  });
+  const cloud = r.cloud_authentication as Record<string, unknown> | null | undefined;
+  if (cloud != null && cloud.auth_provider != null) errors.cloud_authentication = `${NOT_YET}: Redis cloud authentication (IAM tokens)`;
   return errors;
 }

@@ -22,7 +22,7 @@ import { VERSION } from '../../version.ts';
 import type { CompileEnv, PluginModule } from '../types.ts';
 import { nowMs, PERIOD_INDEX, periodStarts, WINDOW_SECONDS } from './periods.ts';
 import * as local from './policies/local.ts';
-import { acquireStore, acquireUrlStore, releaseStore, type RedisStore, type SyncedCounters } from './policies/redis.ts';
+import { acquireStore, acquireUrlStore, releaseStore, storeMode, type RedisStore, type SyncedCounters } from './policies/redis.ts';
 import { check, effectiveRedis, PERIODS, SYNC_RATE_REALTIME, schema, type LimitBy, type Period, type RateLimitingConfig } from './schema.ts';
 
 /** Kong's EMPTY_UUID, used in counter keys when the plugin is not scoped to a route/service. */
@@ -120,6 +120,9 @@ function decide(ctx: RequestContext, conf: CompiledRateLimiting, usage: ArrayLik
 }
 
 function key(conf: CompiledRateLimiting, id: string, start: number, period: Period): string {
+  // On a Redis Cluster the periods' counters of one client are read and incremented by one script, so
+  // they share a hash slot: the hash tag is everything but the window. Elsewhere Kong's key, unchanged.
+  if (conf.store !== null && conf.store.cluster) return `{${conf.keyPrefix}${id}}:${start}:${period}`;
   return `${conf.keyPrefix}${id}:${start}:${period}`;
 }
 
@@ -218,7 +221,7 @@ function compile(config: RateLimitingConfig, env: CompileEnv): CompiledRateLimit
   let store: RedisStore | null = null;
   if (config.policy === 'redis') {
     const redis = effectiveRedis(config);
-    if (redis.host === null) throw new Error('redis.host is required with the redis policy');
+    if (redis.host === null && storeMode(redis) === 'standalone') throw new Error('redis.host is required with the redis policy');
     store = acquireStore(redis, env.log);
   } else if (config.policy === 'cluster') {
     // Kong's `cluster` policy counts in its database. Portcullis shares

@@ -9,6 +9,7 @@
  * shorthand that is present wins, as Kong's shorthand translation does).
  */
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import { checkRedisConnection, nodeList, redisMode, type RedisConnectionConfig } from '../../redis/connection.ts';
 import { typedefs } from '../../schema/typedefs.ts';
 
 export const PERIODS = ['second', 'minute', 'hour', 'day', 'month', 'year'] as const;
@@ -39,6 +40,16 @@ function shorthand<T extends TSchema>(schema: T, replacement: string) {
   return Type.Optional(Type.Union([schema, Type.Null()], { description: `Deprecated: use config.redis.${replacement} instead.` }));
 }
 
+function redisNode(hostKey: 'ip' | 'host') {
+  return Type.Object(
+    {
+      [hostKey]: Type.String({ default: '127.0.0.1', description: 'A string representing a host name, such as example.com.' }),
+      port: typedefs.port({ default: 6379, description: 'An integer representing a port number between 0 and 65535, inclusive.' }),
+    },
+    { additionalProperties: false },
+  );
+}
+
 export const redisSchema = Type.Object(
   {
     host: nullable(typedefs.host(), 'A string representing a host name, such as example.com.'),
@@ -53,6 +64,19 @@ export const redisSchema = Type.Object(
     ssl: Type.Boolean({ default: false, description: 'If set to true, uses SSL to connect to Redis.' }),
     ssl_verify: Type.Boolean({ default: false, description: 'If set to true, verifies the validity of the server SSL certificate.' }),
     server_name: nullable(typedefs.sni(), 'A string representing an SNI (server name indication) value for TLS.'),
+    // Redis Sentinel and Cluster, with the names and shapes of Kong Enterprise's redis record (shared by
+    // rate-limiting-advanced and openid-connect): OSS Kong's rate-limiting has no HA fields.
+    sentinel_master: nullable(Type.String({ minLength: 1 }), 'Sentinel master to use for Redis connections. Defining this value implies using Redis Sentinel.'),
+    sentinel_role: Type.Union([Type.Unsafe<'any' | 'master' | 'slave'>({ type: 'string', enum: ['any', 'master', 'slave'] }), Type.Null()], {
+      default: null,
+      description: 'Sentinel role to use for Redis connections. `any` and `master` connect to the master (counters are written).',
+    }),
+    sentinel_nodes: nullable(Type.Array(redisNode('host'), { minItems: 1 }), 'Sentinel node addresses to use for Redis connections when the `redis` strategy is defined.'),
+    sentinel_username: nullable(Type.String({ minLength: 1 }), 'Sentinel username to authenticate with a Redis Sentinel instance (Redis 6.2+ ACL).'),
+    sentinel_password: nullable(Type.String({ minLength: 1 }), 'Sentinel password to authenticate with a Redis Sentinel instance.'),
+    cluster_nodes: nullable(Type.Array(redisNode('ip'), { minItems: 1 }), 'Cluster addresses to use for Redis connections. Defining this field implies using a Redis Cluster.'),
+    cluster_max_redirections: Type.Integer({ default: 5, description: 'Maximum retry attempts for redirection.' }),
+    connection_is_proxied: Type.Boolean({ default: false, description: 'If the connection to Redis is proxied (e.g. Envoy), set it to `true`; `host` and `port` then name the proxy.' }),
   },
   { additionalProperties: false, default: {}, description: 'Redis configuration' },
 );
@@ -117,6 +141,14 @@ export function effectiveRedis(config: RateLimitingConfig): RedisConfig {
   r.username ??= null;
   r.password ??= null;
   r.server_name ??= null;
+  r.sentinel_master ??= null;
+  r.sentinel_role ??= null;
+  r.sentinel_nodes ??= null;
+  r.sentinel_username ??= null;
+  r.sentinel_password ??= null;
+  r.cluster_nodes ??= null;
+  r.cluster_max_redirections ??= 5;
+  r.connection_is_proxied ??= false;
   return r;
 }
 
@@ -163,11 +195,39 @@ export function check(config: RateLimitingConfig): Record<string, unknown> {
 
   if (config.policy === 'redis') {
     const redis = effectiveRedis(config);
-    if (redis.host === null) conditional(errors, 'policy', 'redis', 'host');
+    // Sentinel and Cluster find their servers themselves: host is required only without them.
+    const ha = redisMode(connectionOf(redis)) !== 'standalone';
+    if (redis.host === null && !ha) conditional(errors, 'policy', 'redis', 'host');
     if (redis.port === null) conditional(errors, 'policy', 'redis', 'port');
     if (redis.timeout === null) conditional(errors, 'policy', 'redis', 'timeout');
   }
+  const haErrors = checkRedisConnection(connectionOf(effectiveRedis(config)));
+  if (Object.keys(haErrors).length > 0) errors.redis = { ...((errors.redis as Record<string, unknown> | undefined) ?? {}), ...haErrors };
   if (config.limit_by === 'header' && config.header_name == null) conditional(errors, 'limit_by', 'header_name');
   if (config.limit_by === 'path' && config.path == null) conditional(errors, 'limit_by', 'path');
   return errors;
+}
+
+/** The rate-limiting `redis` record as a connection (Kong's one `timeout` bounds connecting and each command). */
+export function connectionOf(r: RedisConfig): RedisConnectionConfig {
+  return {
+    host: r.host,
+    port: r.port,
+    username: r.username,
+    password: r.password,
+    database: r.database,
+    ssl: r.ssl,
+    ssl_verify: r.ssl_verify,
+    server_name: r.server_name,
+    connect_timeout: r.timeout,
+    command_timeout: r.timeout,
+    sentinel_master: r.sentinel_master,
+    sentinel_role: r.sentinel_role,
+    sentinel_nodes: nodeList(r.sentinel_nodes, 'host'),
+    sentinel_username: r.sentinel_username,
+    sentinel_password: r.sentinel_password,
+    cluster_nodes: nodeList(r.cluster_nodes, 'ip'),
+    cluster_max_redirections: r.cluster_max_redirections,
+    connection_is_proxied: r.connection_is_proxied,
+  };
 }

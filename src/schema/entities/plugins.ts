@@ -6,6 +6,7 @@
 import { Type } from '@sinclair/typebox';
 import { typedefs } from '../typedefs.ts';
 import type { EntityDefinition } from './definition.ts';
+import { notSupported } from './not-supported.ts';
 
 export const pluginSchema = Type.Object({
   id: Type.Optional(typedefs.uuid()),
@@ -38,4 +39,8 @@ export const plugins: EntityDefinition = {
   uniques: ['instance_name'],
   cacheKey: ['name', 'route', 'service', 'consumer'],
   timestamps: 's',
+  check(row, errors) {
+    // Kong Enterprise's dynamic ordering; plugins run in Kong's static priority order here.
+    notSupported(errors, 'ordering', row.ordering, 'dynamic plugin ordering');
+  },
 };

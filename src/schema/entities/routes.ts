@@ -6,6 +6,7 @@
  */
 import { Type } from '@sinclair/typebox';
 import { OneOf, typedefs } from '../typedefs.ts';
+import { refuseUnservedProtocols } from './not-served.ts';
 import { addEntityError, conditional, isNonEmpty, quotedList, type EntityDefinition, type FieldErrors } from './definition.ts';
 
 export const routeSchema = Type.Object({
@@ -65,6 +66,12 @@ function mustSetOneOf(row: Record<string, unknown>, errors: FieldErrors, fields:
 }
 
 function checkRoute(row: Record<string, unknown>, errors: FieldErrors): void {
+  checkKongRoute(row, errors);
+  // After Kong's own checks, so their messages stay as Kong's.
+  refuseUnservedProtocols(errors, row.protocols);
+}
+
+function checkKongRoute(row: Record<string, unknown>, errors: FieldErrors): void {
   if (errors.protocols !== undefined || !Array.isArray(row.protocols)) return;
   const protocols = row.protocols as string[];
 

@@ -6,6 +6,8 @@
 import { Type } from '@sinclair/typebox';
 import { parseUrl } from '../checks.ts';
 import { typedefs } from '../typedefs.ts';
+import { notSupported } from './not-supported.ts';
+import { refuseUnservedProtocol } from './not-served.ts';
 import { conditional, mustBeNull, type EntityDefinition, type FieldErrors } from './definition.ts';
 
 const nonzeroTimeout = (description: string) =>
@@ -72,5 +74,8 @@ export const services: EntityDefinition = {
     conditional(row, errors, 'protocol', (v) => proto(v) && !TLS_CAPABLE.includes(v as string), 'tls_verify', mustBeNull);
     conditional(row, errors, 'protocol', (v) => proto(v) && !['https', 'tls'].includes(v as string), 'tls_verify_depth', mustBeNull);
     conditional(row, errors, 'protocol', (v) => proto(v) && !['https', 'tls'].includes(v as string), 'ca_certificates', mustBeNull);
+    // After Kong's own checks, so their messages stay as Kong's.
+    refuseUnservedProtocol(errors, row.protocol);
+    notSupported(errors, 'tls_verify_depth', row.tls_verify_depth, 'limiting the upstream certificate chain depth');
   },
 };

@@ -4,6 +4,7 @@
  */
 import { Type, type TSchema } from '@sinclair/typebox';
 import { OneOf, typedefs } from '../typedefs.ts';
+import { notSupported } from './not-supported.ts';
 import { conditional, distinct, oneOfValues, requiredValue, type EntityDefinition } from './definition.ts';
 
 const HASH_ON = ['none', 'consumer', 'ip', 'header', 'cookie', 'path', 'query_arg', 'uri_capture'] as const;
@@ -80,6 +81,22 @@ export const upstreamSchema = Type.Object({
 
 const is = (value: string) => (v: unknown) => v === value;
 
+/**
+ * Kong runs health checks when an interval is set (active) or a failure
+ * counter is non-zero (passive); the defaults (all 0) leave them off.
+ */
+export function healthChecksEnabled(v: unknown): boolean {
+  const h = (v ?? {}) as { active?: { healthy?: Record<string, unknown>; unhealthy?: Record<string, unknown> }; passive?: { unhealthy?: Record<string, unknown> } };
+  const positive = (x: unknown) => typeof x === 'number' && x > 0;
+  return (
+    positive(h.active?.healthy?.interval) ||
+    positive(h.active?.unhealthy?.interval) ||
+    positive(h.passive?.unhealthy?.http_failures) ||
+    positive(h.passive?.unhealthy?.tcp_failures) ||
+    positive(h.passive?.unhealthy?.timeouts)
+  );
+}
+
 export const upstreams: EntityDefinition = {
   name: 'upstreams',
   schema: upstreamSchema,
@@ -104,5 +121,11 @@ export const upstreams: EntityDefinition = {
     distinct(row, errors, ['hash_on_header', 'hash_fallback_header']);
     distinct(row, errors, ['hash_on_query_arg', 'hash_fallback_query_arg']);
     distinct(row, errors, ['hash_on_uri_capture', 'hash_fallback_uri_capture']);
+    // The balancer is Kong's round-robin (src/core/proxy/balancer.ts); the rest would be silently round-robin.
+    notSupported(errors, 'algorithm', row.algorithm, "load-balancing algorithms other than 'round-robin'", is('round-robin'));
+    notSupported(errors, 'hash_on', row.hash_on, 'consistent hashing', is('none'));
+    notSupported(errors, 'hash_fallback', row.hash_fallback, 'consistent hashing', is('none'));
+    notSupported(errors, 'use_srv_name', row.use_srv_name, 'SRV records', (v) => v === false);
+    notSupported(errors, 'healthchecks', row.healthchecks, 'active and passive health checks', (v) => !healthChecksEnabled(v));
   },
 };

@@ -158,7 +158,11 @@ describe('services', () => {
 
   it('refuses a path on a tcp service and a client certificate on plain http', () => {
     const r = err(prepareEntity('services', { host: 'a.example', protocol: 'tcp', path: '/x' }, insert));
-    assert.deepEqual(r.fields, { path: 'value must be null', '@entity': ["failed conditional validation given value of field 'protocol'"] });
+    assert.deepEqual(r.fields, {
+      path: 'value must be null',
+      protocol: "'tcp' is not served by Portcullis yet (served: http, https, ws, wss)",
+      '@entity': ["failed conditional validation given value of field 'protocol'"],
+    });
     const c = err(prepareEntity('services', { host: 'a.example', client_certificate: { id: UUID } }, insert));
     assert.equal(c.fields.client_certificate, 'value must be null');
   });
@@ -208,12 +212,18 @@ describe('routes', () => {
   });
 
   it('checks paths, regexes, methods and hosts', () => {
-    assert.deepEqual(err(prepareEntity('routes', { paths: ['foo'] }, insert)).fields, { paths: 'should start with: / (fixed path) or ~/ (regex path)' });
-    assert.match(err(prepareEntity('routes', { paths: ['~/(unclosed'] }, insert)).fields.paths as string, /^invalid regex: '\/\(unclosed' \(PCRE returned: /);
-    assert.deepEqual(err(prepareEntity('routes', { paths: ['/a/../b'] }, insert)).fields, { paths: "non-normalized path, consider use '/b' instead" });
-    assert.deepEqual(err(prepareEntity('routes', { methods: ['get'] }, insert)).fields, { methods: 'invalid value: get' });
-    assert.deepEqual(err(prepareEntity('routes', { hosts: ['a.*.example'] }, insert)).fields, { hosts: 'invalid wildcard: must be placed at leftmost or rightmost label' });
+    assert.deepEqual(err(prepareEntity('routes', { paths: ['foo'] }, insert)).fields, { paths: ['should start with: / (fixed path) or ~/ (regex path)'] });
+    assert.match((err(prepareEntity('routes', { paths: ['~/(unclosed'] }, insert)).fields.paths as string[])[0]!, /^invalid regex: '\/\(unclosed' \(PCRE returned: /);
+    assert.deepEqual(err(prepareEntity('routes', { paths: ['/a/../b'] }, insert)).fields, { paths: ["non-normalized path, consider use '/b' instead"] });
+    assert.deepEqual(err(prepareEntity('routes', { methods: ['get'] }, insert)).fields, { methods: ['invalid value: get'] });
+    assert.deepEqual(err(prepareEntity('routes', { hosts: ['a.*.example'] }, insert)).fields, { hosts: ['invalid wildcard: must be placed at leftmost or rightmost label'] });
     ok(prepareEntity('routes', { hosts: ['*.example.com', 'api.example.com:8000'], paths: ['~/users/(?<id>\\d+)$'] }, insert));
+  });
+
+  it('reports array element errors at the element position, null elsewhere, as Kong (paths.2 in the message)', () => {
+    const r = err(prepareEntity('routes', { paths: ['/ok', '/a//b', '/fine', 'nope'] }, insert));
+    assert.deepEqual(r.fields, { paths: [null, 'must not have empty segments', null, 'should start with: / (fixed path) or ~/ (regex path)'] });
+    assert.equal(r.message, '2 schema violations (paths.2: must not have empty segments; paths.4: should start with: / (fixed path) or ~/ (regex path))');
   });
 
   it("refuses a 'host' header match and sni on plain http", () => {
@@ -230,15 +240,40 @@ describe('routes', () => {
       protocols: "these sets are mutually exclusive: ('http', 'https'), ('tcp', 'tls', 'udp')",
     });
     assert.deepEqual(err(prepareEntity('routes', { protocols: ['ftp'], paths: ['/'] }, insert)).fields, {
-      protocols: 'expected one of: grpc, grpcs, http, https, tcp, tls, tls_passthrough, udp, ws, wss',
+      protocols: ['expected one of: grpc, grpcs, http, https, tcp, tls, tls_passthrough, udp, ws, wss'],
     });
   });
 
-  it('does not strip the path of a grpc route by default, and refuses strip_path there', () => {
-    assert.equal(ok(prepareEntity('routes', { protocols: ['grpc'], paths: ['/svc'] }, insert)).strip_path, false);
+  it("keeps Kong's grpc checks, and refuses gRPC and stream protocols (not served yet), naming each at its position", () => {
     assert.deepEqual(err(prepareEntity('routes', { protocols: ['grpc'], paths: ['/svc'], strip_path: true }, insert)).fields, {
       strip_path: "cannot set 'strip_path' when 'protocols' is 'grpc' or 'grpcs'",
+      protocols: ["'grpc' is not served by Portcullis yet (served: http, https, ws, wss)"],
     });
+    const r = err(prepareEntity('routes', { protocols: ['grpc', 'grpcs'], paths: ['/svc'] }, insert));
+    assert.deepEqual(r.fields, {
+      protocols: ["'grpc' is not served by Portcullis yet (served: http, https, ws, wss)", "'grpcs' is not served by Portcullis yet (served: http, https, ws, wss)"],
+    });
+    for (const p of ['tcp', 'tls', 'udp']) {
+      const s = err(prepareEntity('routes', { protocols: [p], sources: [{ ip: '10.0.0.1' }] }, insert));
+      assert.deepEqual(s.fields, { protocols: [`'${p}' is not served by Portcullis yet (served: http, https, ws, wss)`] });
+    }
+    assert.match(err(prepareEntity('routes', { protocols: ['tls_passthrough'], snis: ['a.example'] }, insert)).message, /protocols\.1: 'tls_passthrough' is not served/);
+    for (const p of ['grpc', 'grpcs', 'tcp', 'tls', 'udp', 'tls_passthrough']) {
+      assert.equal(err(prepareEntity('services', { host: 'a.example', protocol: p }, insert)).fields.protocol, `'${p}' is not served by Portcullis yet (served: http, https, ws, wss)`);
+    }
+    ok(prepareEntity('routes', { protocols: ['ws', 'wss'], paths: ['/ws'] }, insert));
+  });
+
+  it('refuses fields Portcullis does not implement unless at their Kong default, naming them', () => {
+    const up = err(prepareEntity('upstreams', { name: 'u', algorithm: 'least-connections', use_srv_name: true, healthchecks: { active: { healthy: { interval: 5 } } } }, insert));
+    assert.deepEqual(up.fields, {
+      algorithm: "not supported by Portcullis yet: load-balancing algorithms other than 'round-robin'",
+      use_srv_name: 'not supported by Portcullis yet: SRV records',
+      healthchecks: 'not supported by Portcullis yet: active and passive health checks',
+    });
+    ok(prepareEntity('upstreams', { name: 'u', healthchecks: { active: { http_path: '/status' } } }, insert));
+    assert.equal(err(prepareEntity('services', { host: 'a.example', protocol: 'https', tls_verify_depth: 2 }, insert)).fields.tls_verify_depth, 'not supported by Portcullis yet: limiting the upstream certificate chain depth');
+    assert.equal(err(prepareEntity('plugins', { name: 'validate-no-consumer', ordering: { before: { access: ['acl'] } } }, insert)).fields.ordering, 'not supported by Portcullis yet: dynamic plugin ordering');
   });
 
   it('reports a bad foreign key inside the foreign field', () => {
@@ -268,7 +303,11 @@ describe('consumers, upstreams, targets', () => {
     assert.deepEqual(hc.passive.unhealthy.http_statuses, [429, 500, 503]);
     assert.equal(hc.threshold, 0);
     const r = err(prepareEntity('upstreams', { name: 'u', hash_on: 'header' }, insert));
-    assert.deepEqual(r.fields, { hash_on_header: 'required field missing', '@entity': ["failed conditional validation given value of field 'hash_on'"] });
+    assert.deepEqual(r.fields, {
+      hash_on: 'not supported by Portcullis yet: consistent hashing',
+      hash_on_header: 'required field missing',
+      '@entity': ["failed conditional validation given value of field 'hash_on'"],
+    });
     assert.equal(err(prepareEntity('upstreams', { name: '10.0.0.1' }, insert)).fields.name, "Invalid name ('10.0.0.1'); no ip addresses allowed");
   });
 
@@ -353,7 +392,7 @@ describe('plugins', () => {
 
   it("refuses a consumer on a plugin that cannot be scoped to consumers, and protocols it doesn't support", () => {
     const r = err(prepareEntity('plugins', { name: 'validate-no-consumer', consumer: { id: UUID }, protocols: ['grpc'] }, insert));
-    assert.deepEqual(r.fields, { consumer: 'value must be null', protocols: 'expected one of: http, https' });
+    assert.deepEqual(r.fields, { consumer: 'value must be null', protocols: ['expected one of: http, https'] });
     assert.deepEqual(ok(prepareEntity('plugins', { name: 'validate-no-consumer' }, insert)).protocols, ['http', 'https']);
   });
 

@@ -6,6 +6,7 @@
  * `session_cookie_idletime` (→ idling timeout), `session_cookie_samesite` and
  * `session_cookie_httponly`.
  */
+import { nodeList } from '../../../redis/connection.ts';
 import type { SameSite } from './cookies.ts';
 import type { RedisStoreOptions, SessionStore } from './store.ts';
 
@@ -188,19 +189,38 @@ export function sessionOptionsFromKong(config: Record<string, unknown>, fallback
     rememberRollingTimeout: num(config.session_remember_rolling_timeout),
     rememberAbsoluteTimeout: num(config.session_remember_absolute_timeout),
     storage: storage === undefined ? undefined : (storage as SessionStorage),
-    redis: {
-      host: str(redis.host) ?? str(config.session_redis_host),
-      port: num(redis.port) ?? num(config.session_redis_port),
-      socket: str(redis.socket) ?? str(config.session_redis_socket),
-      username: str(redis.username) ?? str(config.session_redis_username),
-      password: str(redis.password) ?? str(config.session_redis_password),
-      database: num(redis.database),
-      ssl: bool(redis.ssl) ?? bool(config.session_redis_ssl),
-      ssl_verify: bool(redis.ssl_verify) ?? bool(config.session_redis_ssl_verify),
-      server_name: str(redis.server_name) ?? str(config.session_redis_server_name),
-      connect_timeout: num(redis.connect_timeout) ?? num(config.session_redis_connect_timeout),
-      read_timeout: num(redis.read_timeout) ?? num(config.session_redis_read_timeout),
-      prefix: str(redis.prefix) ?? str(config.session_redis_prefix),
-    },
+    redis: sessionRedisOptions(config, redis),
+  };
+}
+
+/**
+ * The session `redis` record. A deprecated `session_redis_*` shorthand that is
+ * set wins over the record (Kong's shorthand translation writes it into the
+ * record): the record's fields always hold defaults, so "new field unless
+ * default" would silently drop a legacy `session_redis_host`.
+ */
+function sessionRedisOptions(config: Record<string, unknown>, redis: Record<string, unknown>): RedisStoreOptions {
+  const sentinelRole = str(redis.sentinel_role);
+  return {
+    host: str(config.session_redis_host) ?? str(redis.host),
+    port: num(config.session_redis_port) ?? num(redis.port),
+    socket: str(config.session_redis_socket) ?? str(redis.socket),
+    username: str(config.session_redis_username) ?? str(redis.username),
+    password: str(config.session_redis_password) ?? str(config.session_redis_auth) ?? str(redis.password),
+    database: num(redis.database),
+    ssl: bool(config.session_redis_ssl) ?? bool(redis.ssl),
+    ssl_verify: bool(config.session_redis_ssl_verify) ?? bool(redis.ssl_verify),
+    server_name: str(config.session_redis_server_name) ?? str(redis.server_name),
+    connect_timeout: num(config.session_redis_connect_timeout) ?? num(redis.connect_timeout),
+    read_timeout: num(config.session_redis_read_timeout) ?? num(redis.read_timeout),
+    prefix: str(config.session_redis_prefix) ?? str(redis.prefix),
+    sentinel_master: str(redis.sentinel_master),
+    sentinel_role: sentinelRole === 'any' || sentinelRole === 'master' || sentinelRole === 'slave' ? sentinelRole : undefined,
+    sentinel_nodes: nodeList(redis.sentinel_nodes, 'host') ?? undefined,
+    sentinel_username: str(redis.sentinel_username),
+    sentinel_password: str(redis.sentinel_password),
+    cluster_nodes: nodeList(config.session_redis_cluster_nodes, 'ip') ?? nodeList(redis.cluster_nodes, 'ip') ?? undefined,
+    cluster_max_redirections: num(config.session_redis_cluster_max_redirections) ?? num(redis.cluster_max_redirections),
+    connection_is_proxied: bool(redis.connection_is_proxied),
   };
 }

@@ -5,12 +5,13 @@
  *
  * - `memory`: this process only (single node); entries expire by the clock
  *   the caller passes, so tests can drive time.
- * - `redis`: shared by every node (Kong's `session_storage=redis`), ioredis.
+ * - `redis`: shared by every node (Kong's `session_storage=redis`), ioredis;
+ *   a single Redis, a Sentinel-managed master or a Redis Cluster (../../../redis/connection.ts).
  *
  * A store that cannot be reached raises SessionStoreError: "could not check"
  * is not "no session" (ARCHITECTURE principle 4) — the caller answers 5xx.
  */
-import { Redis, type RedisOptions } from 'ioredis';
+import { createRedisClient, redisConnectionKey, type RedisClient, type RedisConnectionConfig, type RedisNodeAddress } from '../../../redis/connection.ts';
 
 export interface SessionStore {
   get(key: string, now: number): Promise<string | null>;
@@ -107,46 +108,55 @@ export interface RedisStoreOptions {
   read_timeout?: number;
   /** Key prefix (Kong's `redis.prefix`). */
   prefix?: string;
+  /** Redis Sentinel (Kong's redis record; `host` and `port` are then not used). */
+  sentinel_master?: string;
+  sentinel_role?: 'any' | 'master' | 'slave';
+  sentinel_nodes?: RedisNodeAddress[];
+  sentinel_username?: string;
+  sentinel_password?: string;
+  /** Redis Cluster (Kong's `cluster_nodes`, `{ ip, port }` there, host/port here). */
+  cluster_nodes?: RedisNodeAddress[];
+  cluster_max_redirections?: number;
+  connection_is_proxied?: boolean;
 }
 
 interface SharedClient {
-  client: Redis;
+  client: RedisClient;
   refs: number;
 }
 
 const clients = new Map<string, SharedClient>();
 
-function connectionKey(o: RedisStoreOptions): string {
-  return JSON.stringify([o.socket, o.host, o.port, o.username, o.password, o.database, o.ssl, o.ssl_verify, o.server_name, o.connect_timeout, o.read_timeout]);
+function connectionOf(o: RedisStoreOptions): RedisConnectionConfig {
+  return {
+    ...o,
+    ssl_verify: o.ssl_verify !== false,
+    connect_timeout: o.connect_timeout ?? 2000,
+    command_timeout: o.read_timeout ?? 2000,
+    database: o.database ?? 0,
+  };
 }
 
-function acquire(o: RedisStoreOptions): Redis {
+function connectionKey(o: RedisStoreOptions): string {
+  return redisConnectionKey(connectionOf(o));
+}
+
+function acquire(o: RedisStoreOptions): RedisClient {
   const key = connectionKey(o);
   const found = clients.get(key);
   if (found !== undefined) {
     found.refs++;
     return found.client;
   }
-  const options: RedisOptions = {
-    username: o.username,
-    password: o.password,
-    db: o.database ?? 0,
-    connectTimeout: o.connect_timeout ?? 2000,
-    commandTimeout: o.read_timeout ?? 2000,
-    // Fail a command quickly while Redis is away instead of queueing forever.
-    maxRetriesPerRequest: 1,
-    lazyConnect: false,
-    ...(o.socket !== undefined ? { path: o.socket } : { host: o.host ?? '127.0.0.1', port: o.port ?? 6379 }),
-    ...(o.ssl === true ? { tls: { rejectUnauthorized: o.ssl_verify !== false, servername: o.server_name } } : {}),
-  };
-  const client = new Redis(options);
+  // Fail a command quickly while Redis is away instead of queueing forever.
+  const client = createRedisClient(connectionOf(o), { maxRetriesPerRequest: 1, lazyConnect: false });
   // Errors surface on the commands; without a listener ioredis would crash the process.
   client.on('error', () => {});
   clients.set(key, { client, refs: 1 });
   return client;
 }
 
-async function release(o: RedisStoreOptions, client: Redis): Promise<void> {
+async function release(o: RedisStoreOptions, client: RedisClient): Promise<void> {
   const key = connectionKey(o);
   const found = clients.get(key);
   if (found === undefined || found.client !== client) return;
@@ -162,7 +172,7 @@ async function release(o: RedisStoreOptions, client: Redis): Promise<void> {
 export class RedisSessionStore implements SessionStore {
   readonly #options: RedisStoreOptions;
   readonly #prefix: string;
-  #client: Redis | null;
+  #client: RedisClient | null;
 
   constructor(options: RedisStoreOptions, namespace: string) {
     this.#options = options;
@@ -170,12 +180,12 @@ export class RedisSessionStore implements SessionStore {
     this.#client = acquire(options);
   }
 
-  #redis(): Redis {
+  #redis(): RedisClient {
     if (this.#client === null) throw new SessionStoreError('session store closed');
     return this.#client;
   }
 
-  async #run<T>(what: string, op: (r: Redis) => Promise<T>): Promise<T> {
+  async #run<T>(what: string, op: (r: RedisClient) => Promise<T>): Promise<T> {
     try {
       return await op(this.#redis());
     } catch (err) {

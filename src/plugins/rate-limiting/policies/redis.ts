@@ -21,9 +21,10 @@
  * (fault_tolerant). An outage is logged once when it starts and once when
  * Redis is back, never once per request.
  */
-import { Redis, type RedisOptions } from 'ioredis';
+import { Redis, type Cluster } from 'ioredis';
 import type { Logger } from 'pino';
-import type { RedisConfig } from '../schema.ts';
+import { createRedisClient, redisConnectionKey, redisLabel, redisMode, type ClientBehaviour, type RedisClient } from '../../../redis/connection.ts';
+import { connectionOf, type RedisConfig } from '../schema.ts';
 
 const SCRIPT = `
 local n = #KEYS
@@ -44,9 +45,16 @@ end
 return usage
 `;
 
-interface ScriptedRedis extends Redis {
+type ScriptedRedis = RedisClient & {
   portcullisRateLimit(...args: Array<string | number>): Promise<number[]>;
-}
+};
+
+/** Fail fast while Redis is away: fault_tolerant decides, nothing waits in a queue. */
+const BEHAVIOUR: ClientBehaviour = {
+  lazyConnect: true,
+  maxRetriesPerRequest: 0,
+  retryStrategy: (times) => Math.min(times * 200, 2000),
+};
 
 interface SyncEntry {
   /** What Redis held at the last sync (everyone's count). */
@@ -97,7 +105,7 @@ export class SyncedCounters {
     const now = Date.now();
     const keys: string[] = [];
     const sent: number[] = [];
-    const pipeline = this.store.client.pipeline();
+    const ttls: number[] = [];
     for (const [key, e] of this.entries) {
       if (e.expiresAt <= now) {
         this.entries.delete(key);
@@ -105,26 +113,15 @@ export class SyncedCounters {
       }
       keys.push(key);
       sent.push(e.delta);
-      if (e.delta > 0) {
-        // SET NX EX gives a new key its window expiry; INCRBY returns the shared total.
-        pipeline.set(key, 0, 'EX', e.ttl, 'NX');
-        pipeline.incrby(key, e.delta);
-      } else {
-        pipeline.get(key);
-      }
+      ttls.push(e.ttl);
     }
     try {
-      const results = await pipeline.exec();
-      if (results === null) throw new Error('pipeline aborted');
-      let r = 0;
+      const totals = await this.store.syncCounts(keys, sent, ttls);
       for (let i = 0; i < keys.length; i++) {
-        if (sent[i]! > 0) r++;
-        const [err, value] = results[r++]!;
-        if (err) throw err;
         const e = this.entries.get(keys[i]!);
         if (e === undefined) continue;
         e.delta -= sent[i]!;
-        e.base = Number(value ?? 0) || 0;
+        e.base = totals[i]!;
       }
       this.store.succeeded();
     } catch (err) {
@@ -147,16 +144,14 @@ export class RedisStore {
   private readonly log: Logger;
   private readonly synced = new Map<number, SyncedCounters>();
 
-  constructor(id: string, options: RedisOptions | string, log: Logger) {
+  /** Redis Cluster: the keys of one script call must share a hash slot. */
+  readonly cluster: boolean;
+
+  constructor(id: string, client: RedisClient, log: Logger) {
     this.id = id;
     this.log = log;
-    const base: RedisOptions = {
-      lazyConnect: true,
-      // Fail fast while Redis is away: fault_tolerant decides, nothing waits in a queue.
-      maxRetriesPerRequest: 0,
-      retryStrategy: (times) => Math.min(times * 200, 2000),
-    };
-    this.client = (typeof options === 'string' ? new Redis(options, base) : new Redis({ ...options, ...base })) as ScriptedRedis;
+    this.client = client as ScriptedRedis;
+    this.cluster = client.isCluster;
     this.client.defineCommand('portcullisRateLimit', { lua: SCRIPT });
     // ioredis emits 'error' on every failed reconnect; the outage is reported by failed().
     this.client.on('error', () => {});
@@ -165,6 +160,46 @@ export class RedisStore {
   /** Pre-increment counts per key; all keys are incremented unless one reached its limit. */
   checkAndIncrement(args: Array<string | number>): Promise<number[]> {
     return this.client.portcullisRateLimit(...args);
+  }
+
+  /**
+   * Add each delta to its counter (a new counter gets its window's expiry) and
+   * return every counter's shared total. One pipeline on a single Redis; on a
+   * cluster, one command per key (ioredis groups them per node), since a
+   * pipeline must stay within one slot.
+   */
+  async syncCounts(keys: readonly string[], deltas: readonly number[], ttls: readonly number[]): Promise<number[]> {
+    if (this.cluster) {
+      const c = this.client as unknown as Cluster;
+      return Promise.all(
+        keys.map(async (key, i) => {
+          if (deltas[i]! <= 0) return Number((await c.get(key)) ?? 0) || 0;
+          await c.set(key, 0, 'EX', ttls[i]!, 'NX');
+          return Number(await c.incrby(key, deltas[i]!)) || 0;
+        }),
+      );
+    }
+    const pipeline = this.client.pipeline();
+    for (let i = 0; i < keys.length; i++) {
+      if (deltas[i]! > 0) {
+        // SET NX EX gives a new key its window expiry; INCRBY returns the shared total.
+        pipeline.set(keys[i]!, 0, 'EX', ttls[i]!, 'NX');
+        pipeline.incrby(keys[i]!, deltas[i]!);
+      } else {
+        pipeline.get(keys[i]!);
+      }
+    }
+    const results = await pipeline.exec();
+    if (results === null) throw new Error('pipeline aborted');
+    const out: number[] = [];
+    let r = 0;
+    for (let i = 0; i < keys.length; i++) {
+      if (deltas[i]! > 0) r++;
+      const [err, value] = results[r++]!;
+      if (err) throw err;
+      out.push(Number(value ?? 0) || 0);
+    }
+    return out;
   }
 
   syncedCounters(rateSeconds: number): SyncedCounters {
@@ -204,35 +239,22 @@ export class RedisStore {
 
 const stores = new Map<string, RedisStore>();
 
-/** The identity of a connection config (never logged: it holds the password). */
-function storeKey(config: RedisConfig): string {
-  return JSON.stringify([config.host, config.port, config.database, config.username, config.password, config.ssl, config.ssl_verify, config.server_name, config.timeout]);
-}
-
-function label(config: RedisConfig): string {
-  return `${config.ssl ? 'rediss' : 'redis'}://${config.host}:${config.port}/${config.database}`;
-}
-
 /** Take a reference on the shared client for this config (release with releaseStore). */
 export function acquireStore(config: RedisConfig, log: Logger): RedisStore {
-  const key = storeKey(config);
+  const connection = connectionOf(config);
+  const key = redisConnectionKey(connection);
   let store = stores.get(key);
   if (store === undefined) {
-    const options: RedisOptions = {
-      host: config.host ?? '127.0.0.1',
-      port: config.port,
-      db: config.database,
-      connectTimeout: config.timeout,
-      commandTimeout: config.timeout,
-    };
-    if (config.username !== null) options.username = config.username;
-    if (config.password !== null && config.password !== '') options.password = config.password;
-    if (config.ssl) options.tls = { rejectUnauthorized: config.ssl_verify, servername: config.server_name ?? config.host ?? undefined };
-    store = new RedisStore(label(config), options, log);
+    store = new RedisStore(redisLabel(connection), createRedisClient(connection, BEHAVIOUR), log);
     stores.set(key, store);
   }
   store.refs++;
   return store;
+}
+
+/** For tests and logs: which kind of Redis a config reaches. */
+export function storeMode(config: RedisConfig): 'standalone' | 'sentinel' | 'cluster' {
+  return redisMode(connectionOf(config));
 }
 
 /** Take a reference on the gateway-wide Redis (settings.redisUrl). */
@@ -247,7 +269,7 @@ export function acquireUrlStore(url: string, log: Logger): RedisStore {
     } catch {
       /* keep the generic label */
     }
-    store = new RedisStore(safe, url, log);
+    store = new RedisStore(safe, new Redis(url, BEHAVIOUR), log);
     stores.set(key, store);
   }
   store.refs++;

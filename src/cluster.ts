@@ -10,7 +10,7 @@
 import cluster, { type Worker } from 'node:cluster';
 import { AggregatorRegistry } from 'prom-client';
 import type { Logger } from 'pino';
-import type { Settings } from './cli/settings.ts';
+import type { Settings } from './settings.ts';
 import type { ConfigSnapshot } from './schema/entities/types.ts';
 import type { GatewayHandle } from './gateway.ts';
 import { gatewaySettingsFrom, proxySettingsFrom } from './gateway-settings.ts';

@@ -6,7 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import { generateSecret } from './shared/secret.ts';
-import type { Settings } from './cli/settings.ts';
+import type { Settings } from './settings.ts';
 import type { GatewaySettings } from './plugins/types.ts';
 import type { ProxyOptions } from './core/server.ts';
 

@@ -11,7 +11,7 @@ import type { Logger } from 'pino';
 import { configureLogger, type LogLevel } from './shared/log.ts';
 import { gatewaySettingsFrom, proxySettingsFrom } from './gateway-settings.ts';
 import { VERSION } from './version.ts';
-import type { Settings } from './cli/settings.ts';
+import type { Settings } from './settings.ts';
 import type { Store } from './store/store.ts';
 import { openStore } from './store/open.ts';
 import { SchemaNotReadyError } from './store/postgres/index.ts';

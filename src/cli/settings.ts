@@ -20,40 +20,8 @@ import { SettingsError } from './settings-error.ts';
 
 export { SettingsError };
 
-export interface ListenSpec {
-  host: string;
-  port: number;
-  ssl: boolean;
-}
-
-export interface Settings {
-  proxyListen: ListenSpec[];
-  adminListen: ListenSpec[];
-  database: 'sqlite' | 'postgres' | 'off';
-  /** Kong's prefix: pid file, .kong_env, logs and the SQLite database. */
-  dataDir: string;
-  declarativeConfig: string | null;
-  pg: { host: string; port: number; user: string; password: string; database: string; schema: string | null; timeoutMs?: number; autoMigrate?: boolean };
-  workers: number;
-  logLevel: string;
-  adminToken: string | null;
-  trustedIps: string[];
-  realIpHeader: string;
-  realIpRecursive: boolean;
-  redisUrl: string | null;
-  sessionSecret: string | null;
-  sslCert: string | null;
-  sslCertKey: string | null;
-  headers: { serverTokens: boolean; latencyTokens: boolean };
-  adminMaxBodyBytes: number;
-  maxHeaderSize: number;
-  /** Kong's `plugins`: null = bundled (every plugin we ship); else the enabled names. */
-  plugins: string[] | null;
-  /** Kong's `nginx_daemon`: `start` detaches once the node is up. */
-  daemon: boolean;
-  /** The kong.conf read, if any (absolute path): `reload` reads it again. */
-  confPath: string | null;
-}
+export type { ListenSpec, Settings } from '../settings.ts';
+import type { ListenSpec, Settings } from '../settings.ts';
 
 /** Default prefix (Kong: /usr/local/kong): ./data, where the SQLite database has always lived. */
 export const DEFAULT_PREFIX = 'data';

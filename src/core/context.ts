@@ -7,7 +7,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Socket } from 'node:net';
 import type { ConsumerEntity, RouteEntity, ServiceEntity } from '../schema/entities/types.ts';
-import type { ConsumerIndex } from '../plugins/types.ts';
+import type { ConsumerIndex } from './consumers.ts';
 
 /** What an authentication plugin established (Kong's `kong.client.authenticate`). */
 export interface Credential {

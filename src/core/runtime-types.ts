@@ -3,7 +3,7 @@
  * swapped atomically; in-flight requests keep the one they started with).
  */
 import type { SecureContext } from 'node:tls';
-import type { ConsumerIndex } from '../plugins/types.ts';
+import type { ConsumerIndex } from './consumers.ts';
 import type { PluginPlan } from './pipeline/types.ts';
 import type { Router } from './router/types.ts';
 import type { ServiceEntity, UpstreamEntity, TargetEntity } from '../schema/entities/types.ts';

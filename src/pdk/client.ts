@@ -1,6 +1,6 @@
 /** kong.client: who is calling. */
 import type { Credential, RequestContext } from '../core/context.ts';
-import type { CredentialKind, CredentialMatch } from '../plugins/types.ts';
+import type { CredentialKind, CredentialMatch } from '../core/consumers.ts';
 import type { ConsumerEntity } from '../schema/entities/types.ts';
 
 /** Record the authenticated consumer and/or credential (Kong's kong.client.authenticate). */

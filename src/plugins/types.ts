@@ -79,24 +79,5 @@ export interface PluginModule<Config = Record<string, unknown>, Compiled = unkno
   log?(ctx: RequestContext, conf: Compiled): void;
 }
 
-/** Consumer lookups offered to plugins through the PDK (built per Runtime). */
-export interface ConsumerIndex {
-  byId(id: string): ConsumerEntity | null;
-  byUsername(username: string, ignoreCase?: boolean): ConsumerEntity | null;
-  byCustomId(customId: string): ConsumerEntity | null;
-  /**
-   * A stored credential of one kind (its entity name, e.g. `keyauth_credentials`)
-   * by its secret, with the consumer it belongs to; null when there is none or
-   * its ttl has run out. Optional so that hand-built indexes (tests) need not offer it.
-   */
-  credential?(kind: CredentialKind, secret: string): CredentialMatch | null;
-}
-
-/** Entities holding consumers' credentials, looked up by their endpoint key. */
-export type CredentialKind = 'keyauth_credentials';
-
-export interface CredentialMatch {
-  /** The stored credential row (contains the secret: never log it). */
-  credential: Readonly<Record<string, unknown>> & { id: string };
-  consumer: ConsumerEntity;
-}
+// Consumer lookups are the core's (src/core/consumers.ts); re-exported for plugins.
+export type { ConsumerIndex, CredentialKind, CredentialMatch } from '../core/consumers.ts';

@@ -129,17 +129,10 @@ const scratchKeys: string[] = ['', '', '', '', '', ''];
 
 function accessLocal(ctx: RequestContext, conf: CompiledRateLimiting): void {
   const now = nowMs();
-  const starts = periodStarts(now);
   const id = identifier(ctx, conf);
-  const periods = conf.periods;
-  const usage = scratchUsage;
-  // Counters are found by (window, scope, identifier): no key string is built per request.
-  for (let i = 0; i < periods.length; i++) {
-    const p = periods[i]!;
-    usage[i] = local.usage(p.index, starts[p.index]!, conf.keyPrefix, id);
-  }
-  if (decide(ctx, conf, usage, now)) return;
-  for (let i = 0; i < periods.length; i++) local.increment(periods[i]!.index, starts[periods[i]!.index]!, conf.keyPrefix, id);
+  // Counted (or found used up) atomically for the whole node: see policies/local.ts.
+  local.acquire(conf, conf.periods, periodStarts(now), conf.keyPrefix, id, now, scratchUsage);
+  decide(ctx, conf, scratchUsage, now);
 }
 
 function accessSynced(ctx: RequestContext, conf: CompiledRateLimiting, synced: SyncedCounters): void {
@@ -249,7 +242,7 @@ let clusterWarned = false;
 function warnClusterOnce(log: Logger): void {
   if (clusterWarned) return;
   clusterWarned = true;
-  log.warn("rate-limiting: policy 'cluster' needs a shared store; no Redis is configured (PORTCULLIS_REDIS_URL), so counters are kept per worker as with 'local'");
+  log.warn("rate-limiting: policy 'cluster' needs a shared store; no Redis is configured (PORTCULLIS_REDIS_URL), so counters are kept per node as with 'local'");
 }
 
 export const rateLimiting: PluginModule<RateLimitingConfig, CompiledRateLimiting> = {

@@ -19,6 +19,8 @@ import { startProxy } from './core/server.ts';
 import { closePools } from './core/proxy/pools.ts';
 import type { NodeLocalCall, NodeLocalFanout } from './admin/node-local.ts';
 import type { AdminResponse } from './admin/types.ts';
+import { nodeStateDir } from './core/node-state/database.ts';
+import { NODE_STATE_ENV } from './core/node-state/location.ts';
 
 interface ConfigMessage {
   type: 'portcullis:config';
@@ -134,8 +136,11 @@ export async function startPrimary(settings: Settings, log: Logger): Promise<Clu
     if (w.isConnected()) w.send({ type: 'portcullis:config', snapshot: gateway.runtime.snapshot } satisfies ConfigMessage);
   };
   cluster.setupPrimary({ execArgv: workerExecArgv() });
+  // The node's shared state (rate-limit counters, memory caches and sessions): created here, opened
+  // by every worker, replacements included, and removed when this process exits (src/core/node-state).
+  const stateDir = nodeStateDir();
   const fork = (): Worker => {
-    const w = cluster.fork({ PORTCULLIS_WORKER: '1', PORTCULLIS_INHERITED_SESSION_SECRET: secret, ...workerMallocEnv() });
+    const w = cluster.fork({ PORTCULLIS_WORKER: '1', PORTCULLIS_INHERITED_SESSION_SECRET: secret, [NODE_STATE_ENV]: stateDir, ...workerMallocEnv() });
     w.on('online', () => send(w));
     return w;
   };

@@ -32,6 +32,10 @@ export interface Settings {
   headers: { serverTokens: boolean; latencyTokens: boolean };
   adminMaxBodyBytes: number;
   maxHeaderSize: number;
+  /** Kong's mem_cache_size: bytes of the `kong_db_cache` dictionary (proxy-cache's default). */
+  memCacheSize: number;
+  /** Kong's lua_shared_dict declarations: dictionary name → bytes. */
+  sharedDicts: Record<string, number>;
 }
 
 export class SettingsError extends Error {
@@ -66,6 +70,27 @@ function parseHeaders(v: string | undefined): { serverTokens: boolean; latencyTo
   const list = v.split(',').map((s) => s.trim().toLowerCase());
   if (list.includes('off')) return { serverTokens: false, latencyTokens: false };
   return { serverTokens: list.includes('server_tokens'), latencyTokens: list.includes('latency_tokens') };
+}
+
+/** nginx's size syntax as Kong uses it: "128m", "512k", "1g", or bytes. */
+export function parseSize(value: string, what: string): number {
+  const m = /^\s*(\d+)\s*([kmg]?)\s*$/i.exec(value);
+  if (m === null) throw new SettingsError(`${what}: expected a size such as 128m, 512k or 1g (got '${value}')`);
+  const unit = m[2]!.toLowerCase();
+  return Number(m[1]) * (unit === 'k' ? 1024 : unit === 'm' ? 1024 ** 2 : unit === 'g' ? 1024 ** 3 : 1);
+}
+
+/** "name size[, name size]…" (Kong: nginx_http_lua_shared_dict = "name size"). */
+export function parseSharedDicts(value: string | undefined): Record<string, number> {
+  const out: Record<string, number> = {};
+  if (value === undefined) return out;
+  for (const part of value.split(/[,;]/)) {
+    const words = part.trim().split(/\s+/);
+    if (words.length === 1 && words[0] === '') continue;
+    if (words.length !== 2) throw new SettingsError(`lua_shared_dict: expected "name size" (got '${part.trim()}')`);
+    out[words[0]!] = parseSize(words[1]!, `lua_shared_dict ${words[0]}`);
+  }
+  return out;
 }
 
 export interface FlagMap {
@@ -137,5 +162,7 @@ export function resolveSettings(flags: FlagMap, env: NodeJS.ProcessEnv = process
     headers: parseHeaders(pick('headers', 'HEADERS')),
     adminMaxBodyBytes: Number(pick('admin-max-body', 'ADMIN_MAX_BODY') ?? 10 * 1024 * 1024),
     maxHeaderSize: Number(pick('max-header-size', 'MAX_HEADER_SIZE') ?? 32 * 1024),
+    memCacheSize: parseSize(pick('mem-cache-size', 'MEM_CACHE_SIZE') ?? '128m', 'mem_cache_size'),
+    sharedDicts: parseSharedDicts(pick('lua-shared-dict', 'NGINX_HTTP_LUA_SHARED_DICT')),
   };
 }

@@ -41,6 +41,10 @@ export interface GatewaySettings {
   redisUrl: string | null;
   /** CIDRs whose X-Forwarded-* headers are trusted. */
   trustedIps: string[];
+  /** Bytes of Kong's `kong_db_cache` dictionary (mem_cache_size); default 128 MiB. */
+  memCacheSize?: number;
+  /** Node-wide dictionaries declared by the operator (Kong's lua_shared_dict): name → bytes. */
+  sharedDicts?: Readonly<Record<string, number>>;
 }
 
 export interface PluginScopes {

@@ -13,13 +13,13 @@
  *                  the entry is stored at the last chunk.
  *
  * Nothing is buffered unless the response is being stored, and streaming to
- * the client is never delayed. Entries live in this worker's memory
- * (memory-store.ts), one partition per plugin instance.
+ * the client is never delayed. Entries live in one cache per node, shared by
+ * every worker (memory-store.ts), one partition per plugin instance.
  */
 import type { RequestContext, HeaderBag } from '../../core/context.ts';
 import * as pdk from '../../pdk/index.ts';
 import { VERSION } from '../../version.ts';
-import type { PluginModule } from '../types.ts';
+import type { CompileEnv, PluginModule } from '../types.ts';
 import { registerProxyCacheAdminRoutes } from './admin.ts';
 import { parseDirectives, resourceTtl, seconds } from './cache-control.ts';
 import { buildCacheKey, headersDigest, paramsDigest, prefix, queryArgs } from './cache-key.ts';
@@ -57,6 +57,8 @@ const NOT_STORED: ReadonlySet<string> = new Set([
 
 export interface CompiledProxyCache {
   readonly pluginId: string;
+  /** The node-wide dictionary entries go to (memory.dictionary_name) and its byte budget. */
+  readonly dictionary: memory.CacheDictionary;
   readonly methods: ReadonlySet<string>;
   readonly statuses: ReadonlySet<number>;
   readonly contentTypes: readonly MediaType[];
@@ -253,7 +255,7 @@ function body_filter(ctx: RequestContext, conf: CompiledProxyCache, chunk: Buffe
   if (p === undefined || p === null || p.headers === null) return chunk;
   if (!p.tooBig && chunk.length > 0) {
     p.size += chunk.length;
-    if (p.size > memory.maxEntryBytes()) {
+    if (p.size > conf.dictionary.maxBytes) {
       p.tooBig = true;
       p.chunks = [];
     } else {
@@ -273,7 +275,7 @@ function store(ctx: RequestContext, conf: CompiledProxyCache, p: Pending): void 
   if (storageTtl < 0) return;
   const storedAt = Date.now();
   const body = p.chunks.length === 1 ? p.chunks[0]! : Buffer.concat(p.chunks, p.size);
-  memory.store(conf.pluginId, p.key, {
+  memory.store(conf.dictionary, conf.pluginId, p.key, {
     status: ctx.upstreamStatus,
     headers: p.headers!,
     body,
@@ -287,6 +289,25 @@ function store(ctx: RequestContext, conf: CompiledProxyCache, p: Pending): void 
 
 registerProxyCacheAdminRoutes();
 
+const warnedDictionaries = new Set<string>();
+
+/**
+ * Byte budget of a dictionary: its declared size (`lua_shared_dict`, Kong's
+ * `nginx_http_lua_shared_dict` injection), `mem_cache_size` for Kong's
+ * `kong_db_cache`. Kong refuses a dictionary nginx does not declare; here an
+ * undeclared one gets `mem_cache_size`, with a warning once.
+ */
+function dictionarySize(name: string, env: CompileEnv): number {
+  const declared = env.settings.sharedDicts?.[name];
+  if (declared !== undefined) return declared;
+  const size = env.settings.memCacheSize ?? memory.DEFAULT_MAX_BYTES;
+  if (name !== memory.DEFAULT_DICTIONARY && !warnedDictionaries.has(name)) {
+    warnedDictionaries.add(name);
+    env.log.warn({ dictionary: name, bytes: size }, 'proxy-cache: memory.dictionary_name is not declared (lua_shared_dict); it gets mem_cache_size');
+  }
+  return size;
+}
+
 export const proxyCache: PluginModule<ProxyCacheConfig, CompiledProxyCache> = {
   name: NAME,
   version: VERSION,
@@ -299,8 +320,10 @@ export const proxyCache: PluginModule<ProxyCacheConfig, CompiledProxyCache> = {
       const m = parseMediaType(t);
       if (m !== null) types.push(m);
     }
+    const name = config.memory.dictionary_name;
     return Object.freeze({
       pluginId: env.pluginId,
+      dictionary: memory.dictionary(name, dictionarySize(name, env)),
       methods: new Set<string>(config.request_method),
       statuses: new Set(config.response_code),
       contentTypes: Object.freeze(types),

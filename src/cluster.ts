@@ -219,9 +219,19 @@ export async function runWorker(settings: Settings, log: Logger): Promise<void> 
     };
     process.on('message', onMessage);
   });
-  const manager = RuntimeManager.fromSnapshot(first, { settings: gatewaySettings, log });
+  // Messages arriving while the first configuration's plugins load are queued, then applied in order.
+  const early: ConfigSnapshot[] = [];
+  const queueEarly = (m: unknown): void => {
+    if (isConfigMessage(m)) early.push(m.snapshot);
+  };
+  process.on('message', queueEarly);
+  // Plugin modules are loaded (asynchronously) before a configuration goes live; later ones
+  // are loaded while the previous configuration keeps serving (RuntimeManager.apply).
+  const manager = await RuntimeManager.fromSnapshot(first, { settings: gatewaySettings, log });
+  process.off('message', queueEarly);
+  for (const s of early) void manager.apply(s);
   process.on('message', (m: unknown) => {
-    if (isConfigMessage(m)) manager.apply(m.snapshot);
+    if (isConfigMessage(m)) void manager.apply(m.snapshot);
     else if ((m as NodeLocalMessage | undefined)?.type === 'portcullis:node-local') {
       const { id, call } = m as NodeLocalMessage;
       const { version: _version, ...config } = manager.snapshot;

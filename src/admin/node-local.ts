@@ -8,7 +8,7 @@
  */
 import { AdminRouter, extensionRoutes } from './router.ts';
 import type { AdminContext, AdminRequest, AdminResponse } from './types.ts';
-import { loadAllPlugins } from '../plugins/index.ts';
+import { loadAllPluginsAsync } from '../plugins/index.ts';
 
 /** What the primary sends each worker for a node-local endpoint. */
 export interface NodeLocalCall {
@@ -58,7 +58,7 @@ const router = new AdminRouter();
  */
 export async function runNodeLocal(call: NodeLocalCall, ctx: AdminContext): Promise<AdminResponse> {
   // Plugins register their node-local endpoints when loaded; a worker loads them lazily (src/plugins/index.ts).
-  loadAllPlugins();
+  await loadAllPluginsAsync();
   const match = router.match(call.method, call.path, extensionRoutes());
   if (match.kind !== 'ok' || match.route.options.nodeLocal !== true) return { status: 404, body: { message: 'Not found' } };
   const req: AdminRequest = {

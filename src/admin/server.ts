@@ -24,7 +24,7 @@ import { mergeNodeLocal, type NodeLocalFanout } from './node-local.ts';
 import { registerSchemas } from './schemas.ts';
 import { registerTags } from './tags.ts';
 import { registerTargets } from './targets.ts';
-import { loadAllPlugins } from '../plugins/index.ts';
+import { loadAllPluginsAsync } from '../plugins/index.ts';
 import type { AdminContext, AdminInfo, AdminRequest, AdminResponse } from './types.ts';
 
 export interface StartAdminOptions {
@@ -122,7 +122,7 @@ function errorResponse(err: AdminError): AdminResponse {
 
 export async function startAdmin(opts: StartAdminOptions): Promise<AdminServer> {
   // Plugins load lazily (src/plugins/index.ts); the Admin API serves every one's schema and endpoints.
-  loadAllPlugins();
+  await loadAllPluginsAsync();
   const router = buildRouter();
   if (opts.metricsText !== undefined) registerMetrics(router, opts.metricsText);
   const ctx: AdminContext = {

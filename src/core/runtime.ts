@@ -9,7 +9,7 @@ import type { Logger } from 'pino';
 import type { ConfigSnapshot, ConsumerEntity, PluginEntity, ServiceEntity, TargetEntity, UpstreamEntity } from '../schema/entities/types.ts';
 import { credentialExpired } from '../schema/entities/credential-ttl.ts';
 import type { ConsumerIndex, CredentialKind, CredentialMatch, GatewaySettings } from '../plugins/types.ts';
-import { getPlugin } from '../plugins/index.ts';
+import { getPlugin, loadPlugins } from '../plugins/index.ts';
 import { compileRouter } from './router/compile.ts';
 import { buildPlan, planKey, EMPTY_PLAN, type CompiledPlugin } from './pipeline/plan.ts';
 import type { PluginPlan } from './pipeline/types.ts';
@@ -146,6 +146,23 @@ function compilePlugins(plugins: PluginEntity[], options: BuildOptions): { byNam
     list.push(cp);
   }
   return { byName, all };
+}
+
+/** Names of the plugins a snapshot's enabled plugin entities use. */
+export function pluginNames(snapshot: ConfigSnapshot): Set<string> {
+  const names = new Set<string>();
+  for (const p of snapshot.plugins) if (p.enabled) names.add(p.name);
+  return names;
+}
+
+/**
+ * Load every plugin module the snapshot uses (asynchronously, without long
+ * event-loop stalls), then build. What the runtime manager calls: plugin
+ * code is ready before the configuration goes live (principle 16).
+ */
+export async function buildRuntimeReady(snapshot: ConfigSnapshot, options: BuildOptions): Promise<Runtime> {
+  await loadPlugins(pluginNames(snapshot));
+  return buildRuntime(snapshot, options);
 }
 
 export function buildRuntime(snapshot: ConfigSnapshot, options: BuildOptions): Runtime {

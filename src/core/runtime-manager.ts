@@ -46,7 +46,8 @@ export class RuntimeManager {
     this.ref = { current: initial };
     this.snapshot = snapshot;
     this.load = load;
-    this.options = options;
+    // Every snapshot a manager builds comes from a store (or a primary's store): configs are validated.
+    this.options = { ...options, validated: true };
     this.log = options.log;
   }
 
@@ -54,13 +55,13 @@ export class RuntimeManager {
   static async create(load: () => Promise<ConfigSnapshot>, options: BuildOptions): Promise<RuntimeManager> {
     const snapshot = await load();
     await loadPlugins(pluginNames(snapshot));
-    return RuntimeManager.started(buildRuntime(snapshot, options), snapshot, load, options);
+    return RuntimeManager.started(buildRuntime(snapshot, { ...options, validated: true }), snapshot, load, options);
   }
 
   /** From an already loaded snapshot (workers receive snapshots over IPC). */
   static async fromSnapshot(snapshot: ConfigSnapshot, options: BuildOptions): Promise<RuntimeManager> {
     await loadPlugins(pluginNames(snapshot));
-    return RuntimeManager.started(buildRuntime(snapshot, options), snapshot, async () => snapshot, options);
+    return RuntimeManager.started(buildRuntime(snapshot, { ...options, validated: true }), snapshot, async () => snapshot, options);
   }
 
   private static started(rt: Runtime, snapshot: ConfigSnapshot, load: () => Promise<ConfigSnapshot>, options: BuildOptions): RuntimeManager {

@@ -121,6 +121,8 @@ function buildCertificateLookup(snapshot: ConfigSnapshot): (servername: string) 
 export interface BuildOptions {
   settings: GatewaySettings;
   log: Logger;
+  /** Snapshots come from a store, whose plugin configs were validated when written (CompileEnv.validated). */
+  validated?: boolean;
 }
 
 /** Compile every enabled plugin entity; a config that fails to compile fails the build. */
@@ -135,7 +137,7 @@ function compilePlugins(plugins: PluginEntity[], options: BuildOptions): { byNam
     if (module === undefined) throw new RuntimeBuildError(`plugin '${entity.name}' is not enabled on this node`, entity.id);
     let conf: unknown;
     try {
-      conf = module.compile(entity.config, { log: options.log.child({ plugin: entity.name }), settings: options.settings, pluginId: entity.id, routeId: entity.route?.id ?? null, serviceId: entity.service?.id ?? null });
+      conf = module.compile(entity.config, { log: options.log.child({ plugin: entity.name }), settings: options.settings, pluginId: entity.id, routeId: entity.route?.id ?? null, serviceId: entity.service?.id ?? null, validated: options.validated === true });
     } catch (err) {
       throw new RuntimeBuildError(`plugin '${entity.name}' (${entity.id}) failed to compile: ${(err as Error).message}`, entity.id, { cause: err });
     }

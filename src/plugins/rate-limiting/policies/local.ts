@@ -33,6 +33,12 @@ export const LEASE_DIVISOR = 32;
 /** Kong's dictionary is bounded too (LRU); past this many counters, those whose windows end first go. */
 export const MAX_COUNTERS = 500_000;
 const SWEEP_EVERY_MS = 10_000;
+/**
+ * A counter is dropped this long after its window ended, not at once: a
+ * worker that read the clock just before the turn may still count in the
+ * old window, and a counter deleted under it would start again from zero.
+ */
+const SWEEP_GRACE_MS = 5_000;
 
 /** One period of a plugin instance, as the policy needs it. */
 export interface LocalPeriod {
@@ -107,7 +113,7 @@ let nextSweep = 0;
 function sweep(now: number): void {
   nextSweep = now + SWEEP_EVERY_MS;
   const s = prepared();
-  runRetry(s.sweep, now);
+  runRetry(s.sweep, now - SWEEP_GRACE_MS);
   const n = (s.count.get() as { n: number }).n;
   if (n > MAX_COUNTERS) runRetry(s.trim, n - MAX_COUNTERS);
 }

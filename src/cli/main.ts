@@ -22,6 +22,7 @@ Options for start (flag › PORTCULLIS_* env › KONG_* env › default):
   --data-dir ./data     --workers N (default: CPUs)   --log-level info
   --admin-token T       --trusted-ips CIDR,...        --session-secret S   --redis-url redis://...
   --pg-host --pg-port --pg-user --pg-password --pg-database
+  --mem-cache-size 128m --lua-shared-dict "name size, ..."
 See README.md for the full reference.`;
 
 async function main(argv: string[]): Promise<number> {

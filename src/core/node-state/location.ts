@@ -1,14 +1,16 @@
 /**
  * Where a node's shared state lives: one directory per node start, on
- * /dev/shm (memory, never written to disk) or, where there is none, in the
- * system's temporary directory. The process that creates it — the cluster
+ * /dev/shm (memory, never written to disk) or, where there is none or it is
+ * small (containers get 64 MB by default, less than proxy-cache's default
+ * 128 MB dictionary), in the system's temporary directory (the page cache
+ * keeps it in memory; nothing is synced to disk, see database.ts). The process that creates it — the cluster
  * primary, or a single-process gateway — removes it when it exits; every
  * worker forked from the primary finds it through PORTCULLIS_NODE_STATE.
  *
  * A node killed with SIGKILL cannot clean up: the next start removes
  * directories whose owner process is gone (the owner's pid is in the name).
  */
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, statfsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -17,8 +19,17 @@ export const NODE_STATE_ENV = 'PORTCULLIS_NODE_STATE';
 
 const PREFIX = 'portcullis-';
 
+/** Free space /dev/shm must offer to be used. */
+const MIN_SHM_BYTES = 256 * 1024 * 1024;
+
 function baseDir(): string {
-  return existsSync('/dev/shm') ? '/dev/shm' : tmpdir();
+  try {
+    const s = statfsSync('/dev/shm');
+    if (s.bavail * s.bsize >= MIN_SHM_BYTES) return '/dev/shm';
+  } catch {
+    // no /dev/shm
+  }
+  return tmpdir();
 }
 
 function alive(pid: number): boolean {

@@ -16,6 +16,7 @@
  * the client is never delayed. Entries live in one cache per node, shared by
  * every worker (memory-store.ts), one partition per plugin instance.
  */
+import type { Logger } from 'pino';
 import type { RequestContext, HeaderBag } from '../../core/context.ts';
 import * as pdk from '../../pdk/index.ts';
 import { VERSION } from '../../version.ts';
@@ -59,6 +60,7 @@ export interface CompiledProxyCache {
   readonly pluginId: string;
   /** The node-wide dictionary entries go to (memory.dictionary_name) and its byte budget. */
   readonly dictionary: memory.CacheDictionary;
+  readonly log: Logger;
   readonly methods: ReadonlySet<string>;
   readonly statuses: ReadonlySet<number>;
   readonly contentTypes: readonly MediaType[];
@@ -157,7 +159,7 @@ function access(ctx: RequestContext, conf: CompiledProxyCache): void {
   diagnostic(ctx, conf, X_CACHE_KEY, key);
 
   const now = Date.now();
-  const entry = memory.fetch(conf.pluginId, key, now);
+  const entry = lookup(conf, key, now);
   if (entry === null) {
     // RFC 9111 §5.2.1.7: only-if-cached and nothing stored → 504.
     if (conf.cacheControl && cc.has('only-if-cached')) {
@@ -275,6 +277,15 @@ function store(ctx: RequestContext, conf: CompiledProxyCache, p: Pending): void 
   if (storageTtl < 0) return;
   const storedAt = Date.now();
   const body = p.chunks.length === 1 ? p.chunks[0]! : Buffer.concat(p.chunks, p.size);
+  try {
+    storeEntry(conf, ctx, p, storedAt, storageTtl, body);
+  } catch (err) {
+    // The cache is an optimisation: a node-wide store that fails (e.g. /dev/shm full) costs a Miss later, not this response.
+    warnStoreFailure(conf, err);
+  }
+}
+
+function storeEntry(conf: CompiledProxyCache, ctx: RequestContext, p: Pending, storedAt: number, storageTtl: number, body: Buffer): void {
   memory.store(conf.dictionary, conf.pluginId, p.key, {
     status: ctx.upstreamStatus,
     headers: p.headers!,
@@ -285,6 +296,24 @@ function store(ctx: RequestContext, conf: CompiledProxyCache, p: Pending): void 
     version: CACHE_VERSION,
     reqBody: ctx.requestBody !== null ? ctx.requestBody.toString('utf8') : null,
   });
+}
+
+/** The stored entry, or null; a node-wide store that cannot be read counts as a miss (logged once a minute). */
+function lookup(conf: CompiledProxyCache, key: string, now: number): memory.CachedResponse | null {
+  try {
+    return memory.fetch(conf.pluginId, key, now);
+  } catch (err) {
+    warnStoreFailure(conf, err);
+    return null;
+  }
+}
+
+let lastStoreWarning = 0;
+function warnStoreFailure(conf: CompiledProxyCache, err: unknown): void {
+  const now = Date.now();
+  if (now - lastStoreWarning < 60_000) return;
+  lastStoreWarning = now;
+  conf.log.error({ err: (err as Error).message }, 'proxy-cache: the node-wide cache failed; requests go to the upstream meanwhile');
 }
 
 registerProxyCacheAdminRoutes();
@@ -324,6 +353,7 @@ export const proxyCache: PluginModule<ProxyCacheConfig, CompiledProxyCache> = {
     return Object.freeze({
       pluginId: env.pluginId,
       dictionary: memory.dictionary(name, dictionarySize(name, env)),
+      log: env.log,
       methods: new Set<string>(config.request_method),
       statuses: new Set(config.response_code),
       contentTypes: Object.freeze(types),

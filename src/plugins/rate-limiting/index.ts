@@ -131,7 +131,15 @@ function accessLocal(ctx: RequestContext, conf: CompiledRateLimiting): void {
   const now = nowMs();
   const id = identifier(ctx, conf);
   // Counted (or found used up) atomically for the whole node: see policies/local.ts.
-  local.acquire(conf, conf.periods, periodStarts(now), conf.keyPrefix, id, now, scratchUsage);
+  try {
+    local.acquire(conf, conf.periods, periodStarts(now), conf.keyPrefix, id, now, scratchUsage);
+  } catch (err) {
+    // The node's shared state failed (e.g. /dev/shm full): as for an unreachable Redis, fault_tolerant
+    // proxies without limiting (and without headers), otherwise a 500.
+    warnLocalFailure(conf.log, err);
+    if (conf.faultTolerant) return;
+    throw new Error('rate-limiting: the node-wide counters failed', { cause: err });
+  }
   decide(ctx, conf, scratchUsage, now);
 }
 
@@ -236,6 +244,14 @@ function compile(config: RateLimitingConfig, env: CompileEnv): CompiledRateLimit
     errorMessage: config.error_message,
     log: env.log,
   });
+}
+
+let lastLocalWarning = 0;
+function warnLocalFailure(log: Logger, err: unknown): void {
+  const now = Date.now();
+  if (now - lastLocalWarning < 60_000) return;
+  lastLocalWarning = now;
+  log.error({ err: (err as Error).message }, 'rate-limiting: the node-wide counters (local policy) failed');
 }
 
 let clusterWarned = false;

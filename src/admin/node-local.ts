@@ -1,6 +1,7 @@
 /**
  * Node-local Admin API endpoints in cluster mode. Some plugin endpoints act on
- * per-process state (the openid-connect discovery cache, proxy-cache entries).
+ * per-process state (the openid-connect discovery and token caches; state that
+ * is per node, such as proxy-cache entries, lives in src/core/node-state instead).
  * With `--workers N` the Admin API runs in the primary, whose caches are not
  * the workers' — so a route registered with `{ nodeLocal: true }` is also run
  * in every worker (over the cluster IPC channel, see src/cluster.ts), and the

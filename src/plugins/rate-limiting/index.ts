@@ -153,8 +153,7 @@ function accessSynced(ctx: RequestContext, conf: CompiledRateLimiting, synced: S
   for (let i = 0; i < periods.length; i++) {
     const p = periods[i]!;
     keys[i] = key(conf, id, starts[p.index]!, p.name);
-    synced.touch(keys[i]!, p.window, starts[p.index]! + p.window * 1000);
-    usage[i] = synced.usage(keys[i]!);
+    usage[i] = synced.usage(keys[i]!, p.window, starts[p.index]! + p.window * 1000);
   }
   if (decide(ctx, conf, usage, now)) return;
   for (let i = 0; i < periods.length; i++) {

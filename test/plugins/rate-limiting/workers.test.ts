@@ -23,7 +23,7 @@ async function limitedRoute(gw: ClusterGateway, echo: Echo, name: string, config
 }
 
 for (const workers of [2, 4]) {
-  describe(`rate-limiting local with ${workers} workers`, () => {
+  describe(`rate-limiting with ${workers} workers`, () => {
     let echo: Echo;
     let gw: ClusterGateway;
     before(async () => {
@@ -62,6 +62,15 @@ for (const workers of [2, 4]) {
     });
 
     if (workers === 2) {
+      test('redis with sync_rate: the counts not yet synced are the node’s, not each worker’s (8 requests, minute=5 → 5 × 200)', async () => {
+        // A long interval: Redis is not asked during the test, so only node-wide local counts can stop the 6th request.
+        await limitedRoute(gw, echo, 'rlsync', { minute: 5, policy: 'redis', sync_rate: 30, redis: { host: '127.0.0.1', port: 6379 } });
+        await awayFromMinuteEnd(10_000);
+        const statuses: number[] = [];
+        for (let i = 0; i < 8; i++) statuses.push((await gw.get('/rlsync', { 'x-test': String(i) })).status);
+        assert.deepEqual(statuses, [200, 200, 200, 200, 200, 429, 429, 429]);
+      });
+
       test('a killed worker does not take the node’s counters with it; its replacement counts on', async () => {
         await limitedRoute(gw, echo, 'rlkill', { minute: 10 });
         await awayFromMinuteEnd(25_000);

@@ -104,7 +104,7 @@ async function runScenario(env: BenchEnv, scenario: Scenario, opts: BenchOptions
           const rec = await measure(env, s.target, { tool, durationS: opts.duration, connections: opts.connections, threads: opts.threads }, round, idpCounter());
           s.result.runs.push(rec);
           const errs = rec.errors.non2xx + rec.errors.socket;
-          log(`  round ${round} ${s.result.label.padEnd(34)} ${Math.round(rec.rps).toString().padStart(7)} req/s  p50 ${rec.latency.p50.toFixed(2)} p99 ${rec.latency.p99.toFixed(2)} p99.9 ${rec.latency.p999.toFixed(2)} ms  errors ${errs}  RSS ${(rec.peakRssBytes / 2 ** 20).toFixed(0)} MB${rec.idpRequests !== null && s.result.kind !== 'direct' ? `  IdP calls ${rec.idpRequests}` : ''}`);
+          log(`  round ${round} ${s.result.label.padEnd(34)} ${Math.round(rec.rps).toString().padStart(7)} req/s  p50 ${rec.latency.p50.toFixed(2)} p99 ${rec.latency.p99.toFixed(2)} p99.9 ${rec.latency.p999.toFixed(2)} ms  errors ${errs}  RSS ${(rec.peakRssBytes / 2 ** 20).toFixed(0)} MB${rec.idpRequests !== null && s.result.kind !== 'direct' ? `  IdP calls ${rec.idpRequests}` : ''}${rec.limit !== undefined ? `  admitted ${rec.limit.admitted} of ${rec.limit.expectedAdmitted} (${(rec.limit.admitted / rec.limit.expectedAdmitted).toFixed(4)}; upstream saw ${rec.upstreamRequests}), 429 × ${rec.limit.limited}` : ''}`);
         } catch (err) {
           s.result.status = 'failed';
           s.result.reason = `load: ${oneLine(err)}`;

@@ -5,12 +5,14 @@
  */
 import type { Scenario } from './lib/types.ts';
 import { directUpstream } from './systems/direct.ts';
-import { nginxPlainProxy, nginxRateLimited } from './systems/nginx.ts';
+import { nginxPlainProxy, nginxProxyCache, nginxRateLimited } from './systems/nginx.ts';
 import { apacheBearer, apacheIntrospection, apacheSession } from './systems/apache.ts';
 import {
   portcullisBearer,
   portcullisIntrospection,
   portcullisPlainProxy,
+  portcullisProxyCache,
+  portcullisRateLimitReached,
   portcullisRateLimited,
   portcullisRoutes,
   portcullisSession,
@@ -65,6 +67,22 @@ export const SCENARIOS: Scenario[] = [
     description: 'The plain route with rate-limiting (limits far above the offered load, so nothing is rejected): counters in process memory (local) or in Redis (redis).',
     peer: 'nginx',
     systems: [directUpstream(), nginxRateLimited(), portcullisRateLimited('local'), portcullisRateLimited('redis')],
+  },
+  {
+    id: 'g',
+    title: '(g) rate-limiting local, limit reached',
+    description:
+      'The plain route with rate-limiting policy local, second = 1,000 for the whole node (one client address), under the full load across all workers: the upstream must see limit × the UTC seconds a round touched (±1%), every other answer a 429, no errors. Rounds start 100 ms into a second.',
+    peer: null,
+    systems: [portcullisRateLimitReached(1000)],
+  },
+  {
+    id: 'h',
+    title: '(h) proxy-cache hits',
+    description:
+      'GET / with a response cache in front of the upstream: Portcullis proxy-cache (strategy memory, one cache per node) against nginx proxy_cache, both answering every measured request from their cache (the warm-up fills it).',
+    peer: 'nginx',
+    systems: [directUpstream(), nginxProxyCache(), portcullisProxyCache()],
   },
 ];
 

@@ -19,6 +19,8 @@ import { startProxy } from './core/server.ts';
 import { closePools } from './core/proxy/pools.ts';
 import type { NodeLocalCall, NodeLocalFanout } from './admin/node-local.ts';
 import type { AdminResponse } from './admin/types.ts';
+import { nodeStateDir } from './core/node-state/database.ts';
+import { NODE_STATE_ENV } from './core/node-state/location.ts';
 
 interface ConfigMessage {
   type: 'portcullis:config';
@@ -134,8 +136,11 @@ export async function startPrimary(settings: Settings, log: Logger): Promise<Clu
     if (w.isConnected()) w.send({ type: 'portcullis:config', snapshot: gateway.runtime.snapshot } satisfies ConfigMessage);
   };
   cluster.setupPrimary({ execArgv: workerExecArgv() });
+  // The node's shared state (rate-limit counters, memory caches and sessions): created here, opened
+  // by every worker, replacements included, and removed when this process exits (src/core/node-state).
+  const stateDir = nodeStateDir();
   const fork = (): Worker => {
-    const w = cluster.fork({ PORTCULLIS_WORKER: '1', PORTCULLIS_INHERITED_SESSION_SECRET: secret, ...workerMallocEnv() });
+    const w = cluster.fork({ PORTCULLIS_WORKER: '1', PORTCULLIS_INHERITED_SESSION_SECRET: secret, [NODE_STATE_ENV]: stateDir, ...workerMallocEnv() });
     w.on('online', () => send(w));
     return w;
   };
@@ -214,9 +219,19 @@ export async function runWorker(settings: Settings, log: Logger): Promise<void> 
     };
     process.on('message', onMessage);
   });
-  const manager = RuntimeManager.fromSnapshot(first, { settings: gatewaySettings, log });
+  // Messages arriving while the first configuration's plugins load are queued, then applied in order.
+  const early: ConfigSnapshot[] = [];
+  const queueEarly = (m: unknown): void => {
+    if (isConfigMessage(m)) early.push(m.snapshot);
+  };
+  process.on('message', queueEarly);
+  // Plugin modules are loaded (asynchronously) before a configuration goes live; later ones
+  // are loaded while the previous configuration keeps serving (RuntimeManager.apply).
+  const manager = await RuntimeManager.fromSnapshot(first, { settings: gatewaySettings, log });
+  process.off('message', queueEarly);
+  for (const s of early) void manager.apply(s);
   process.on('message', (m: unknown) => {
-    if (isConfigMessage(m)) manager.apply(m.snapshot);
+    if (isConfigMessage(m)) void manager.apply(m.snapshot);
     else if ((m as NodeLocalMessage | undefined)?.type === 'portcullis:node-local') {
       const { id, call } = m as NodeLocalMessage;
       const { version: _version, ...config } = manager.snapshot;

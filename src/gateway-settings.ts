@@ -18,7 +18,14 @@ export function gatewaySettingsFrom(settings: Settings, log: Logger, inheritedSe
     generated = true;
     log.warn('no session secret configured (PORTCULLIS_SESSION_SECRET): one was generated for this node; every node of a multi-node deployment MUST share one, or sessions break across nodes and restarts');
   }
-  return { sessionSecret, sessionSecretGenerated: generated || inheritedSecret !== undefined, redisUrl: settings.redisUrl, trustedIps: settings.trustedIps };
+  return {
+    sessionSecret,
+    sessionSecretGenerated: generated || inheritedSecret !== undefined,
+    redisUrl: settings.redisUrl,
+    trustedIps: settings.trustedIps,
+    memCacheSize: settings.memCacheSize,
+    sharedDicts: settings.sharedDicts,
+  };
 }
 
 /** The proxy listener settings from the CLI settings (single process and cluster workers alike). */

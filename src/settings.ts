@@ -35,6 +35,10 @@ export interface Settings {
   plugins: string[] | null;
   /** Kong's `nginx_daemon`: `start` detaches once the node is up. */
   daemon: boolean;
+  /** Kong's mem_cache_size: bytes of the `kong_db_cache` dictionary (proxy-cache's default). */
+  memCacheSize: number;
+  /** Kong's lua_shared_dict declarations: dictionary name → bytes. */
+  sharedDicts: Record<string, number>;
   /** The kong.conf read, if any (absolute path): `reload` reads it again. */
   confPath: string | null;
 }

@@ -25,6 +25,8 @@ export interface LoadOptions {
   delayMs?: number;
   /** Directory for the requests file. */
   workDir: string;
+  /** Count 429 answers apart from other non-2xx ones (wrk only). */
+  countStatus?: boolean;
 }
 
 export interface LoadResult {
@@ -42,6 +44,8 @@ export interface LoadResult {
     write: number;
     timeout: number;
   };
+  /** With countStatus: 429 answers, and other non-2xx answers. */
+  statuses?: { limited: number; other: number };
 }
 
 export type LoadTool = 'wrk' | 'autocannon';
@@ -113,6 +117,7 @@ async function runWrk(opts: LoadOptions): Promise<LoadResult> {
   const file = writeRequests(opts.workDir, opts.requests);
   const env: NodeJS.ProcessEnv = { ...process.env, BENCH_REQUESTS: file };
   if (opts.delayMs !== undefined) env.BENCH_DELAY_MS = String(opts.delayMs);
+  if (opts.countStatus === true) env.BENCH_COUNT_STATUS = '1';
   const threads = Math.max(1, Math.min(opts.threads, opts.connections));
   // wrk takes whole seconds.
   const seconds = Math.max(1, Math.round(opts.durationS));
@@ -122,6 +127,8 @@ async function runWrk(opts: LoadOptions): Promise<LoadResult> {
   if (code !== 0 || line === undefined) throw new Error(`wrk failed (exit ${code}): ${stderr.trim() || stdout.trim()}`);
   const r = JSON.parse(line.slice('BENCH_RESULT '.length)) as {
     requests: number;
+    status_429: number;
+    status_other: number;
     duration_us: number;
     errors: LoadResult['errors'];
     latency_us: { mean: number; max: number; p50: number; p90: number; p99: number; p999: number };
@@ -135,6 +142,7 @@ async function runWrk(opts: LoadOptions): Promise<LoadResult> {
     rps: durationS > 0 ? r.requests / durationS : 0,
     latency: { mean: ms(r.latency_us.mean), p50: ms(r.latency_us.p50), p90: ms(r.latency_us.p90), p99: ms(r.latency_us.p99), p999: ms(r.latency_us.p999), max: ms(r.latency_us.max) },
     errors: r.errors,
+    ...(r.status_429 >= 0 ? { statuses: { limited: r.status_429, other: r.status_other } } : {}),
   };
 }
 

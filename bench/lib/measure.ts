@@ -27,6 +27,12 @@ export interface RunRecord {
     timeout: number;
   };
   upstreamRequests: number;
+  /**
+   * Rate limit reached (Target.admitsPerSecond): 2xx answers the load generator got (the upstream's
+   * own count is a cross-check; it also counts the harness's second stub_status read), 429 answers,
+   * and limit × UTC seconds the run touched.
+   */
+  limit?: { admitted: number; limited: number; expectedAdmitted: number };
   /** Requests the IdP served during the run (null when it is not running). */
   idpRequests: number | null;
   peakRssBytes: number;
@@ -92,6 +98,11 @@ export async function preflight(target: Target, timeoutMs = 20_000): Promise<str
 export async function measure(env: BenchEnv, target: Target, opts: MeasureOptions, round: number, idpCount: (() => number) | null): Promise<RunRecord> {
   const upstreamBefore = await env.upstream.count();
   const idpBefore = idpCount?.() ?? 0;
+  const limited = target.admitsPerSecond !== undefined;
+  // Start 100 ms into a second: every second the run touches (first and last included) sees far more
+  // requests than the limit, so the node should admit exactly limit × seconds.
+  if (limited) await new Promise((r) => setTimeout(r, 1100 - (Date.now() % 1000)));
+  const startedAt = Date.now();
   const sampler = new RssSampler(target.pids, { intervalMs: 250 });
   let load;
   try {
@@ -103,15 +114,19 @@ export async function measure(env: BenchEnv, target: Target, opts: MeasureOption
       threads: opts.threads,
       delayMs: opts.delayMs,
       workDir: env.tmp,
+      countStatus: limited,
     });
   } finally {
     sampler.stop();
   }
+  const endedAt = Date.now();
   // Requests still in flight when the load generator stopped reach the upstream after it returned.
   await new Promise((r) => setTimeout(r, 200));
   const upstreamRequests = (await env.upstream.count()) - upstreamBefore;
-  const unseen = Math.max(0, load.requests - upstreamRequests);
+  // A cache answers without the upstream; a 429 never reaches it either.
+  const unseen = target.caches === true ? 0 : Math.max(0, load.requests - upstreamRequests);
   const e = load.errors;
+  const s429 = load.statuses?.limited ?? 0;
   return {
     round,
     requests: load.requests,
@@ -119,7 +134,7 @@ export async function measure(env: BenchEnv, target: Target, opts: MeasureOption
     rps: load.rps,
     latency: load.latency,
     errors: {
-      non2xx: Math.max(e.status, unseen),
+      non2xx: Math.max(0, Math.max(e.status, unseen) - s429),
       socket: e.connect + e.read + e.write + e.timeout,
       connect: e.connect,
       read: e.read,
@@ -127,6 +142,9 @@ export async function measure(env: BenchEnv, target: Target, opts: MeasureOption
       timeout: e.timeout,
     },
     upstreamRequests,
+    ...(limited
+      ? { limit: { admitted: load.requests - s429 - (load.statuses?.other ?? 0) - e.connect - e.read - e.write - e.timeout, limited: s429, expectedAdmitted: target.admitsPerSecond! * (Math.floor(endedAt / 1000) - Math.floor(startedAt / 1000) + 1) } }
+      : {}),
     idpRequests: idpCount === null ? null : idpCount() - idpBefore,
     peakRssBytes: sampler.peakTotal,
     peakProcessRssBytes: sampler.peakProcess,

@@ -18,6 +18,8 @@ export interface Summary {
   peakProcessRssMB: number;
   processes: number;
   idpRequests: number | null;
+  /** Rate limit reached: admitted (upstream) and 429 answers summed, and the round farthest from the limit (admitted ÷ limit × seconds). */
+  limit?: { admitted: number; expected: number; limited: number; worstRatio: number };
 }
 
 export interface SystemResult {
@@ -98,7 +100,19 @@ export function median(xs: number[]): number {
 /** Over the interleaved rounds: the median of each figure, errors summed, memory peaks. */
 export function summarize(runs: RunRecord[]): Summary {
   const idp = runs.map((r) => r.idpRequests).filter((x): x is number => x !== null);
+  const limited = runs.filter((r) => r.limit !== undefined);
+  let limit: Summary['limit'];
+  if (limited.length > 0) {
+    const ratios = limited.map((r) => r.limit!.admitted / r.limit!.expectedAdmitted);
+    limit = {
+      admitted: limited.reduce((a, r) => a + r.limit!.admitted, 0),
+      expected: limited.reduce((a, r) => a + r.limit!.expectedAdmitted, 0),
+      limited: limited.reduce((a, r) => a + r.limit!.limited, 0),
+      worstRatio: ratios.reduce((w, x) => (Math.abs(x - 1) > Math.abs(w - 1) ? x : w), 1),
+    };
+  }
   return {
+    ...(limit !== undefined ? { limit } : {}),
     rps: median(runs.map((r) => r.rps)),
     p50: median(runs.map((r) => r.latency.p50)),
     p99: median(runs.map((r) => r.latency.p99)),
@@ -159,6 +173,21 @@ export function evaluateBudget(report: BenchReport): BudgetCheck[] {
   if (has('a')) {
     const p = find(report, 'a', 'portcullis');
     out.push(check('(a) plain proxy: req/s vs nginx', p?.ratios?.peerRps ?? null, '≥ 0.7×', (v) => v >= 0.7, 'portcullis ÷ nginx requests/s'));
+  }
+  if (has('f')) {
+    const p = find(report, 'f', 'portcullis', 'portcullis rate-limiting local');
+    out.push(check('(f) rate-limiting local: req/s vs nginx limit_req', p?.ratios?.peerRps ?? null, '≥ 0.7×', (v) => v >= 0.7, 'portcullis ÷ nginx requests/s'));
+  }
+  if (has('g')) {
+    const p = find(report, 'g', 'portcullis');
+    const l = p?.summary?.limit;
+    out.push(
+      check('(g) rate limit reached: admitted ÷ (limit × seconds)', l?.worstRatio ?? null, 'within ±1%', (v) => Math.abs(v - 1) <= 0.01, l === undefined ? 'not measured' : `${l.admitted} admitted of ${l.expected}, ${l.limited} × 429, round farthest from the limit`),
+    );
+  }
+  if (has('h')) {
+    const p = find(report, 'h', 'portcullis');
+    out.push(check('(h) proxy-cache hits: req/s vs nginx proxy_cache', p?.ratios?.peerRps ?? null, '≥ 0.7×', (v) => v >= 0.7, 'portcullis ÷ nginx requests/s, every request a cache hit'));
   }
   const e = report.scenarios.find((s) => s.id === 'e');
   if (e !== undefined) {
@@ -228,6 +257,12 @@ export function markdown(report: BenchReport): string {
     if (s.routeCompile !== undefined) {
       lines.push('');
       lines.push(`Route compilation (compileRouter, ${s.routeCompile.routes.toLocaleString('en')} routes): **${s.routeCompile.compileMs.toFixed(1)} ms** median of ${s.routeCompile.runs.length} (declarative parse + validation of the same file: ${s.routeCompile.parseMs.toFixed(0)} ms).`);
+    }
+    for (const x of s.systems) {
+      const l = x.summary?.limit;
+      if (l === undefined) continue;
+      lines.push('');
+      lines.push(`${x.label}: **${l.admitted.toLocaleString('en')} admitted** (2xx answers) of ${l.expected.toLocaleString('en')} = limit × UTC seconds the rounds touched (${(l.admitted / l.expected).toFixed(4)}; round farthest off ${l.worstRatio.toFixed(4)}), ${l.limited.toLocaleString('en')} answered 429; non-2xx above counts answers other than 429.`);
     }
     const idp = s.systems.filter((x) => x.summary?.idpRequests !== null && x.summary?.idpRequests !== undefined && x.kind !== 'direct');
     if (idp.length > 0) {

@@ -19,6 +19,15 @@ export interface Target {
   notes: string[];
   /** Where this system's CPU profiles land (--cpu-prof), if any. */
   profileDir?: string;
+  /**
+   * A rate limit the load is meant to reach: requests admitted per UTC
+   * second, node-wide. The run then starts 100 ms into a second, 429 answers
+   * are counted apart (not errors) and the upstream's count is compared to
+   * limit × the seconds the run touched.
+   */
+  admitsPerSecond?: number;
+  /** Answers may come from the system's cache: the upstream does not see every request. */
+  caches?: boolean;
   stop(): Promise<void>;
 }
 

@@ -8,12 +8,16 @@
 --                 thread starting at a different offset.
 -- BENCH_DELAY_MS  optional pause before each request on a connection, for a
 --                 fixed offered load (soak mode: wrk has no rate option).
+-- BENCH_COUNT_STATUS  when set, count 429 answers and other non-2xx answers
+--                 separately (a response() hook per answer: only for the
+--                 scenario where the rate limit is reached).
 --
 -- done() prints one line "BENCH_RESULT {json}" with the counters and the
 -- latency percentiles (microseconds) that bench/lib/wrk.ts parses.
 
 local requests_file = os.getenv("BENCH_REQUESTS")
 local delay_ms = tonumber(os.getenv("BENCH_DELAY_MS") or "")
+local count_status = os.getenv("BENCH_COUNT_STATUS") ~= nil
 
 local specs = {}
 if requests_file then
@@ -75,17 +79,38 @@ if delay_ms then
   end
 end
 
+if count_status then
+  -- Per-thread globals, summed over the threads in done().
+  status_429 = 0
+  status_other = 0
+  function response(status, headers, body)
+    if status == 429 then
+      status_429 = status_429 + 1
+    elseif status < 200 or status > 299 then
+      status_other = status_other + 1
+    end
+  end
+end
+
 local function percentile(latency, p)
   return latency:percentile(p)
 end
 
 function done(summary, latency, requests)
   local e = summary.errors
+  local s429, sother = -1, -1
+  if count_status then
+    s429, sother = 0, 0
+    for _, t in ipairs(threads) do
+      s429 = s429 + (t:get("status_429") or 0)
+      sother = sother + (t:get("status_other") or 0)
+    end
+  end
   io.write(string.format(
-    'BENCH_RESULT {"requests":%d,"duration_us":%d,"bytes":%d,' ..
+    'BENCH_RESULT {"requests":%d,"duration_us":%d,"bytes":%d,"status_429":%d,"status_other":%d,' ..
     '"errors":{"connect":%d,"read":%d,"write":%d,"status":%d,"timeout":%d},' ..
     '"latency_us":{"min":%d,"mean":%.1f,"max":%d,"stdev":%.1f,"p50":%d,"p90":%d,"p99":%d,"p999":%d}}\n',
-    summary.requests, summary.duration, summary.bytes,
+    summary.requests, summary.duration, summary.bytes, s429, sother,
     e.connect, e.read, e.write, e.status, e.timeout,
     latency.min, latency.mean, latency.max, latency.stdev,
     percentile(latency, 50), percentile(latency, 90), percentile(latency, 99), percentile(latency, 99.9)))

@@ -1,8 +1,9 @@
 /**
  * nginx, from generated configuration files in the run's temp dir on a
  * loopback port (never the system service): as the fixed upstream
- * (`return 200`), as the plain reverse-proxy peer (scenario a), and with
- * `limit_req` as the local rate-limiting peer (scenario f).
+ * (`return 200`), as the plain reverse-proxy peer (scenario a), with
+ * `limit_req` as the local rate-limiting peer (scenario f), and with
+ * `proxy_cache` as the response-cache peer (scenario h).
  */
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync, chmodSync } from 'node:fs';
@@ -150,6 +151,32 @@ export function nginxRateLimited(): SystemSpec {
       limit_req zone=bench burst=1000000 nodelay;`),
       );
       return nginxTarget(n, 'nginx limit_req', ['nginx reverse proxy with limit_req (zone per client address, 1,000,000 r/s, never rejects)']);
+    },
+  };
+}
+
+/**
+ * Scenario (h): nginx `proxy_cache` serving the upstream's response from its cache (a shared-memory
+ * key zone per node, entries in files under the temp dir: the page cache keeps them in memory).
+ */
+export function nginxProxyCache(): SystemSpec {
+  return {
+    kind: 'nginx',
+    label: 'nginx proxy_cache',
+    unavailable: nginxUnavailable,
+    async start(env: BenchEnv): Promise<Target> {
+      const n = await startNginx(env, 'nginx-proxy-cache', env.workers, (port) =>
+        proxyConfig(
+          env.upstream.port,
+          port,
+          `  proxy_cache_path ${join(env.tmp, 'nginx-proxy-cache', 'cache')} levels=1:2 keys_zone=bench:10m max_size=128m inactive=10m use_temp_path=off;`,
+          `
+      proxy_cache bench;
+      proxy_cache_valid 200 301 404 300s;
+      add_header X-Cache-Status $upstream_cache_status;`,
+        ),
+      );
+      return { ...nginxTarget(n, 'nginx proxy_cache', ['nginx reverse proxy with proxy_cache (keys_zone 10m, 200 cached 300 s, X-Cache-Status added)']), caches: true };
     },
   };
 }

@@ -205,3 +205,37 @@ export function portcullisRateLimited(policy: 'local' | 'redis'): SystemSpec {
     ]);
   });
 }
+
+/** Scenario (g): rate-limiting local with a limit the load reaches: second = 1,000 for the whole node, limit_by ip. */
+export function portcullisRateLimitReached(limit = 1000): SystemSpec {
+  return spec('portcullis rate limit reached', async (env) => {
+    const config = { second: limit, policy: 'local', limit_by: 'ip' };
+    const p = await startPortcullis(env, {
+      name: 'portcullis-rl-reached',
+      document: service(env, [{ name: 'all', paths: ['/'], plugins: [{ name: 'rate-limiting', config }] }]),
+    });
+    return {
+      ...portcullisTarget(p, 'portcullis rate limit reached', [{ path: '/' }], [
+        `rate-limiting policy local, limit_by ip (one client address), second ${limit.toLocaleString('en')} for the node (${env.workers} workers): the rest answered 429`,
+      ]),
+      admitsPerSecond: limit,
+    };
+  });
+}
+
+/** Scenario (h): proxy-cache strategy memory; after the first request every answer is a Hit from the node's cache. */
+export function portcullisProxyCache(): SystemSpec {
+  return spec('portcullis proxy-cache', async (env) => {
+    const config = { strategy: 'memory', content_type: ['application/json'], cache_ttl: 300 };
+    const p = await startPortcullis(env, {
+      name: 'portcullis-proxy-cache',
+      document: service(env, [{ name: 'all', paths: ['/'], plugins: [{ name: 'proxy-cache', config }] }]),
+    });
+    return {
+      ...portcullisTarget(p, 'portcullis proxy-cache', [{ path: '/' }], [
+        `proxy-cache strategy memory (one cache per node, ${env.workers} workers), content_type application/json, cache_ttl 300: every measured request a Hit`,
+      ]),
+      caches: true,
+    };
+  });
+}

@@ -1,6 +1,7 @@
 /**
  * Node-local Admin API endpoints in cluster mode. Some plugin endpoints act on
- * per-process state (the openid-connect discovery cache, proxy-cache entries).
+ * per-process state (the openid-connect discovery and token caches; state that
+ * is per node, such as proxy-cache entries, lives in src/core/node-state instead).
  * With `--workers N` the Admin API runs in the primary, whose caches are not
  * the workers' — so a route registered with `{ nodeLocal: true }` is also run
  * in every worker (over the cluster IPC channel, see src/cluster.ts), and the
@@ -8,7 +9,7 @@
  */
 import { AdminRouter, extensionRoutes } from './router.ts';
 import type { AdminContext, AdminRequest, AdminResponse } from './types.ts';
-import { loadAllPlugins } from '../plugins/index.ts';
+import { loadAllPluginsAsync } from '../plugins/index.ts';
 
 /** What the primary sends each worker for a node-local endpoint. */
 export interface NodeLocalCall {
@@ -58,7 +59,7 @@ const router = new AdminRouter();
  */
 export async function runNodeLocal(call: NodeLocalCall, ctx: AdminContext): Promise<AdminResponse> {
   // Plugins register their node-local endpoints when loaded; a worker loads them lazily (src/plugins/index.ts).
-  loadAllPlugins();
+  await loadAllPluginsAsync();
   const match = router.match(call.method, call.path, extensionRoutes());
   if (match.kind !== 'ok' || match.route.options.nodeLocal !== true) return { status: 404, body: { message: 'Not found' } };
   const req: AdminRequest = {

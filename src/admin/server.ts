@@ -24,7 +24,8 @@ import { mergeNodeLocal, type NodeLocalFanout } from './node-local.ts';
 import { registerSchemas } from './schemas.ts';
 import { registerTags } from './tags.ts';
 import { registerTargets } from './targets.ts';
-import { loadAllPlugins } from '../plugins/index.ts';
+import { enabledPlugins, getPlugin, loadAllPluginsAsync } from '../plugins/index.ts';
+import { warmPluginValidator } from '../schema/validate.ts';
 import type { AdminContext, AdminInfo, AdminRequest, AdminResponse } from './types.ts';
 
 export interface StartAdminOptions {
@@ -122,7 +123,14 @@ function errorResponse(err: AdminError): AdminResponse {
 
 export async function startAdmin(opts: StartAdminOptions): Promise<AdminServer> {
   // Plugins load lazily (src/plugins/index.ts); the Admin API serves every one's schema and endpoints.
-  loadAllPlugins();
+  await loadAllPluginsAsync();
+  // Build every plugin's validator before listening, one per macrotask: in cluster mode this process
+  // also hands new connections to the workers, and must not stop for the first write of a plugin.
+  for (const name of enabledPlugins()) {
+    const module = getPlugin(name);
+    if (module !== undefined) warmPluginValidator(module);
+    await new Promise((resolve) => setImmediate(resolve));
+  }
   const router = buildRouter();
   if (opts.metricsText !== undefined) registerMetrics(router, opts.metricsText);
   const ctx: AdminContext = {

@@ -37,6 +37,9 @@ export const SETTINGS: Readonly<Record<string, string>> = {
   headers: 'server_tokens, latency_tokens (or off)',
   ssl_cert: 'default certificate of the ssl proxy listeners',
   ssl_cert_key: 'its key',
+  mem_cache_size: 'size of the node-wide kong_db_cache dictionary (proxy-cache memory strategy), nginx size syntax (128m)',
+  nginx_http_lua_shared_dict: 'node-wide dictionaries "name size[, name size]" (proxy-cache memory.dictionary_name)',
+  lua_shared_dict: 'Portcullis: same as nginx_http_lua_shared_dict',
   // Portcullis' own settings, written the same way.
   data_dir: 'Portcullis: same as prefix (kept for existing set-ups)',
   workers: 'Portcullis: same as nginx_worker_processes',
@@ -71,7 +74,6 @@ export const NO_EFFECT: Readonly<Record<string, string>> = {
   admin_gui_api_url: 'there is no Kong Manager GUI',
   anonymous_reports: 'Portcullis never sends usage reports',
   nginx_user: 'there is no nginx; run the process as the user you want',
-  mem_cache_size: 'no Lua shared dict; caches are sized per cache',
   lua_package_path: 'no Lua',
   lua_package_cpath: 'no Lua',
   lua_socket_pool_size: 'no Lua; upstream pools are sized per origin',

@@ -72,6 +72,27 @@ function positiveInt(v: string, key: string, max: number): number {
   return n;
 }
 
+/** nginx's size syntax as Kong uses it: "128m", "512k", "1g", or bytes. */
+export function parseSize(value: string, what: string): number {
+  const m = /^\s*(\d+)\s*([kmg]?)\s*$/i.exec(value);
+  if (m === null) throw new SettingsError(`${what}: expected a size such as 128m, 512k or 1g (got '${value}')`);
+  const unit = m[2]!.toLowerCase();
+  return Number(m[1]) * (unit === 'k' ? 1024 : unit === 'm' ? 1024 ** 2 : unit === 'g' ? 1024 ** 3 : 1);
+}
+
+/** "name size[, name size]…" (Kong: nginx_http_lua_shared_dict = "name size"). */
+export function parseSharedDicts(value: string | undefined): Record<string, number> {
+  const out: Record<string, number> = {};
+  if (value === undefined) return out;
+  for (const part of value.split(/[,;]/)) {
+    const words = part.trim().split(/\s+/);
+    if (words.length === 1 && words[0] === '') continue;
+    if (words.length !== 2) throw new SettingsError(`lua_shared_dict: expected "name size" (got '${part.trim()}')`);
+    out[words[0]!] = parseSize(words[1]!, `lua_shared_dict ${words[0]}`);
+  }
+  return out;
+}
+
 export interface FlagMap {
   [flag: string]: string | boolean | undefined;
 }
@@ -138,6 +159,8 @@ export function resolveSettings(flags: FlagMap, env: NodeJS.ProcessEnv = process
     plugins: parsePlugins(pick('plugins')),
     daemon: daemon === undefined ? false : parseBool(daemon, 'nginx_daemon'),
     confPath: conf?.path ?? null,
+    memCacheSize: parseSize(pick('mem_cache_size') ?? '128m', 'mem_cache_size'),
+    sharedDicts: parseSharedDicts(pick('lua_shared_dict') ?? pick('nginx_http_lua_shared_dict')),
   };
 }
 

@@ -7,11 +7,18 @@
  *
  * Reloads are coalesced: while one build runs, further change events collapse
  * into a single follow-up build of the newest snapshot.
+ *
+ * Plugin code is loaded (asynchronously) before a build (buildRuntimeReady):
+ * the swap happens only once every module the configuration uses is in
+ * memory, so no request ever waits for plugin code to load. Snapshots given
+ * to apply() are applied in order; one superseded by a newer snapshot while
+ * its plugins were loading is skipped.
  */
 import type { Logger } from 'pino';
 import type { ConfigSnapshot } from '../schema/entities/types.ts';
 import type { Runtime } from './runtime-types.ts';
-import { buildRuntime, type BuildOptions } from './runtime.ts';
+import { buildRuntime, pluginNames, type BuildOptions } from './runtime.ts';
+import { loadPlugins } from '../plugins/index.ts';
 
 export interface RuntimeRef {
   current: Runtime;
@@ -30,6 +37,9 @@ export class RuntimeManager {
   private readonly listeners: Array<(rt: Runtime) => void> = [];
   /** Replaced runtimes waiting out their grace period before dispose. */
   private readonly retiring = new Map<NodeJS.Timeout, Runtime>();
+  /** apply() calls, in order; `requested` counts them so a superseded one is skipped. */
+  private applying: Promise<unknown> = Promise.resolve();
+  private requested = 0;
   lastError: Error | null = null;
   /** The snapshot behind ref.current (pushed to workers in cluster mode). */
   snapshot: ConfigSnapshot;
@@ -38,19 +48,27 @@ export class RuntimeManager {
     this.ref = { current: initial };
     this.snapshot = snapshot;
     this.load = load;
-    this.options = options;
+    // Every snapshot a manager builds comes from a store (or a primary's store): configs are validated.
+    this.options = { ...options, validated: true };
     this.log = options.log;
   }
 
   /** Build the first Runtime; throws when the stored configuration cannot be compiled. */
   static async create(load: () => Promise<ConfigSnapshot>, options: BuildOptions): Promise<RuntimeManager> {
     const snapshot = await load();
-    return new RuntimeManager(buildRuntime(snapshot, options), snapshot, load, options);
+    await loadPlugins(pluginNames(snapshot));
+    return RuntimeManager.started(buildRuntime(snapshot, { ...options, validated: true }), snapshot, load, options);
   }
 
   /** From an already loaded snapshot (workers receive snapshots over IPC). */
-  static fromSnapshot(snapshot: ConfigSnapshot, options: BuildOptions): RuntimeManager {
-    return new RuntimeManager(buildRuntime(snapshot, options), snapshot, async () => snapshot, options);
+  static async fromSnapshot(snapshot: ConfigSnapshot, options: BuildOptions): Promise<RuntimeManager> {
+    await loadPlugins(pluginNames(snapshot));
+    return RuntimeManager.started(buildRuntime(snapshot, { ...options, validated: true }), snapshot, async () => snapshot, options);
+  }
+
+  private static started(rt: Runtime, snapshot: ConfigSnapshot, load: () => Promise<ConfigSnapshot>, options: BuildOptions): RuntimeManager {
+    options.log.info({ version: rt.version, routes: rt.router.size }, 'configuration applied');
+    return new RuntimeManager(rt, snapshot, load, options);
   }
 
   onSwap(listener: (rt: Runtime) => void): void {
@@ -79,12 +97,33 @@ export class RuntimeManager {
         this.fail(err, 'could not read configuration; the previous configuration keeps serving');
         continue;
       }
-      this.apply(snapshot);
+      await this.apply(snapshot);
     } while (this.again);
   }
 
-  /** Build and swap from a given snapshot. Returns false (old Runtime kept) when the build fails. */
-  apply(snapshot: ConfigSnapshot): boolean {
+  /**
+   * Load the snapshot's plugins, build and swap. Resolves false (old Runtime
+   * kept) when the build fails; true once it is live, or when a newer
+   * snapshot given meanwhile made it moot.
+   */
+  apply(snapshot: ConfigSnapshot): Promise<boolean> {
+    const ticket = ++this.requested;
+    const run = this.applying.then(async () => {
+      if (ticket !== this.requested) return true;
+      try {
+        await loadPlugins(pluginNames(snapshot));
+      } catch (err) {
+        this.fail(err, 'plugin code failed to load; the previous configuration keeps serving');
+        return false;
+      }
+      if (ticket !== this.requested) return true;
+      return this.swap(snapshot);
+    });
+    this.applying = run;
+    return run;
+  }
+
+  private swap(snapshot: ConfigSnapshot): boolean {
     if (snapshot.version !== 0 && snapshot.version === this.ref.current.version) return true;
     let next: Runtime;
     try {
@@ -114,6 +153,7 @@ export class RuntimeManager {
 
   async close(): Promise<void> {
     await this.building;
+    await this.applying;
     // Replaced runtimes still waiting out their grace period hold plugin resources (Redis clients):
     // a closing gateway releases them now rather than two minutes later.
     const retiring = [...this.retiring.entries()];

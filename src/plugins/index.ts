@@ -2,15 +2,20 @@
  * The plugin registry: the only place the core learns which plugins exist.
  * Add a plugin by listing its module in BUNDLED (name, file, exported const).
  *
- * Modules are loaded on first use (getPlugin), synchronously through
- * require(esm): a proxy worker whose configuration uses no plugin, or only
- * light ones, never loads jose, openid-client or ioredis — each of those
- * costs a worker several MB of RSS (see docs/benchmarks.md, "Profiling
- * notes"). The PluginModule contract is unchanged; callers that need every
- * plugin present (the Admin API: schemas, extension endpoints) call
+ * Modules are loaded when a configuration first uses them: a proxy worker
+ * whose configuration uses no plugin, or only light ones, never loads jose,
+ * openid-client or ioredis — each of those costs a worker several MB of RSS
+ * (see docs/benchmarks.md, "Profiling notes"). The runtime builder loads
+ * them before a configuration goes live (loadPlugins, asynchronously and one
+ * module per macrotask, see load-stepwise.ts), so no request waits for
+ * plugin code (ARCHITECTURE principle 16). getPlugin() still loads a module
+ * synchronously (require(esm)) if nothing loaded it before — a fallback for
+ * callers outside the runtime builder (tests, tools). Callers that need
+ * every plugin present (the Admin API: schemas, extension endpoints) call
  * loadAllPlugins().
  */
 import { createRequire } from 'node:module';
+import { importStepwise } from './load-stepwise.ts';
 import type { PluginModule } from './types.ts';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -36,8 +41,11 @@ const registry = new Map<string, AnyPlugin>();
 function loadBundled(name: string): AnyPlugin | undefined {
   const entry = bundled.get(name);
   if (entry === undefined) return undefined;
-  const mod = load(entry[0]) as Record<string, AnyPlugin | undefined>;
-  const plugin = mod[entry[1]];
+  return register(name, entry, load(entry[0]) as Record<string, unknown>);
+}
+
+function register(name: string, entry: readonly [string, string], mod: Record<string, unknown>): AnyPlugin {
+  const plugin = mod[entry[1]] as AnyPlugin | undefined;
   if (plugin === undefined || plugin.name !== name) throw new Error(`plugin module ${entry[0]} does not export '${entry[1]}' named '${name}'`);
   registry.set(name, plugin);
   return plugin;
@@ -73,6 +81,37 @@ export function getPlugin(name: string): AnyPlugin | undefined {
 /** Load every enabled bundled plugin (their schemas and Admin API endpoints). Idempotent. */
 export function loadAllPlugins(): void {
   for (const name of bundled.keys()) if (!registry.has(name) && isEnabled(name)) loadBundled(name);
+}
+
+/**
+ * Load the named plugins' modules without blocking the event loop for long
+ * (one module per macrotask). Unknown names are left to the runtime build,
+ * which refuses them. Concurrent calls for one plugin share one load.
+ */
+export async function loadPlugins(names: Iterable<string>): Promise<void> {
+  const pending: Promise<unknown>[] = [];
+  for (const name of names) {
+    if (registry.has(name)) continue;
+    const entry = bundled.get(name);
+    if (entry === undefined) continue;
+    let p = loading.get(name);
+    if (p === undefined) {
+      p = importStepwise(new URL(entry[0], import.meta.url)).then((mod) => {
+        if (!registry.has(name)) register(name, entry, mod);
+      });
+      loading.set(name, p);
+      void p.finally(() => loading.delete(name));
+    }
+    pending.push(p);
+  }
+  await Promise.all(pending);
+}
+
+const loading = new Map<string, Promise<void>>();
+
+/** loadAllPlugins without blocking the event loop for long. */
+export function loadAllPluginsAsync(): Promise<void> {
+  return loadPlugins(bundled.keys());
 }
 
 /** Names of every enabled plugin, sorted (GET /plugins/enabled). */

@@ -29,6 +29,13 @@ export interface CompileEnv {
   /** Route / service the plugin entity is attached to (Kong's conf.route_id / conf.service_id), null when not scoped so. */
   routeId?: string | null;
   serviceId?: string | null;
+  /**
+   * True when `config` comes from a store: it was validated against `schema`,
+   * defaults applied, when it was written (Admin API, declarative loader), so
+   * compile() need not validate it again — validators are costly to build,
+   * and compile() runs on the event loop of a worker that is serving.
+   */
+  validated?: boolean;
 }
 
 /** Gateway-wide settings made available to plugins (from CLI flags / env). */
@@ -41,6 +48,10 @@ export interface GatewaySettings {
   redisUrl: string | null;
   /** CIDRs whose X-Forwarded-* headers are trusted. */
   trustedIps: string[];
+  /** Bytes of Kong's `kong_db_cache` dictionary (mem_cache_size); default 128 MiB. */
+  memCacheSize?: number;
+  /** Node-wide dictionaries declared by the operator (Kong's lua_shared_dict): name → bytes. */
+  sharedDicts?: Readonly<Record<string, number>>;
 }
 
 export interface PluginScopes {

@@ -106,7 +106,7 @@ test("Kong's install guide: migrations bootstrap, start -c kong.conf, health, re
         'nginx_worker_processes = 1',
         'nginx_daemon = on            # start returns once the node is up, as Kong does',
         'session_secret = guide-test-secret-0123456789abcdef',
-        'mem_cache_size = 128m        # accepted, no effect: warned',
+        'lua_package_path = ./?.lua    # accepted, no effect: warned',
         '',
       ].join('\n'),
     );
@@ -138,7 +138,7 @@ test("Kong's install guide: migrations bootstrap, start -c kong.conf, health, re
   assert.equal(info.configuration.database, 'postgres');
   assert.equal((await fetch(`http://127.0.0.1:${proxyPort}/nothing-here`)).status, 404);
   const log = join(prefix, 'logs', 'error.log');
-  await until('the no-effect warning in the log', async () => (await readFile(log, 'utf8')).includes("'mem_cache_size'"));
+  await until('the no-effect warning in the log', async () => (await readFile(log, 'utf8')).includes("'lua_package_path'"));
   assert.doesNotMatch(await readFile(log, 'utf8'), /"level":20\b/, 'log_level = info: no debug line before the reload');
   // A second start on the same prefix is refused.
   const twice = await cli(['start', '-c', conf]);

@@ -125,7 +125,9 @@ function applyLegacy(c: OidcConfig, log: Logger, pluginId: string): OidcConfig {
 
 export function compileOidc(raw: unknown, env: CompileEnv): CompiledOidc {
   const log = env.log;
-  const c = applyLegacy(normalizeConfig(raw), log, env.pluginId);
+  // A stored config was validated (defaults applied) when written; building the Ajv validator for
+  // this schema takes ~250 ms of a serving worker's event loop, so it is only done for other inputs.
+  const c = applyLegacy(env.validated === true ? (structuredClone(raw) as OidcConfig) : normalizeConfig(raw), log, env.pluginId);
 
   const http: HttpPolicy = Object.freeze({ timeoutMs: c.timeout, sslVerify: c.ssl_verify, keepalive: c.keepalive });
   if (!c.ssl_verify && !warned.has(`${env.pluginId}:ssl_verify`)) {

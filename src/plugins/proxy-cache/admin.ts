@@ -10,12 +10,11 @@
  * An entry is shown in Kong's shape: { status, headers, body, body_len,
  * timestamp, ttl, version, req_body }.
  *
- * Entries live in each worker's memory: these endpoints act on the cache of
- * the process serving the Admin API (with --workers 1, the proxy's own).
+ * Entries live in one cache per node (memory-store.ts), which the process
+ * serving the Admin API opens too: an endpoint acts on the node's cache once,
+ * whatever the number of workers.
  */
 import { registerAdminRoute } from '../../admin/router.ts';
-
-const NODE_LOCAL = { nodeLocal: true } as const;
 import type { AdminContext, AdminRequest, AdminResponse } from '../../admin/types.ts';
 import type { PluginEntity } from '../../schema/entities/types.ts';
 import * as memory from './memory-store.ts';
@@ -105,10 +104,9 @@ let registered = false;
 export function registerProxyCacheAdminRoutes(): void {
   if (registered) return;
   registered = true;
-  // Cache entries live in each worker's memory: in cluster mode these also run in every worker.
-  registerAdminRoute('DELETE', '/proxy-cache', flushAll, NODE_LOCAL);
-  registerAdminRoute('GET', '/proxy-cache/:cache_key', getByKey, NODE_LOCAL);
-  registerAdminRoute('DELETE', '/proxy-cache/:cache_key', deleteByKey, NODE_LOCAL);
-  registerAdminRoute('GET', '/proxy-cache/:plugin_id/caches/:cache_key', getPluginEntry, NODE_LOCAL);
-  registerAdminRoute('DELETE', '/proxy-cache/:plugin_id/caches/:cache_key', deletePluginEntry, NODE_LOCAL);
+  registerAdminRoute('DELETE', '/proxy-cache', flushAll);
+  registerAdminRoute('GET', '/proxy-cache/:cache_key', getByKey);
+  registerAdminRoute('DELETE', '/proxy-cache/:cache_key', deleteByKey);
+  registerAdminRoute('GET', '/proxy-cache/:plugin_id/caches/:cache_key', getPluginEntry);
+  registerAdminRoute('DELETE', '/proxy-cache/:plugin_id/caches/:cache_key', deletePluginEntry);
 }

@@ -13,13 +13,14 @@
  *                  the entry is stored at the last chunk.
  *
  * Nothing is buffered unless the response is being stored, and streaming to
- * the client is never delayed. Entries live in this worker's memory
- * (memory-store.ts), one partition per plugin instance.
+ * the client is never delayed. Entries live in one cache per node, shared by
+ * every worker (memory-store.ts), one partition per plugin instance.
  */
+import type { Logger } from 'pino';
 import type { RequestContext, HeaderBag } from '../../core/context.ts';
 import * as pdk from '../../pdk/index.ts';
 import { VERSION } from '../../version.ts';
-import type { PluginModule } from '../types.ts';
+import type { CompileEnv, PluginModule } from '../types.ts';
 import { registerProxyCacheAdminRoutes } from './admin.ts';
 import { parseDirectives, resourceTtl, seconds } from './cache-control.ts';
 import { buildCacheKey, headersDigest, paramsDigest, prefix, queryArgs } from './cache-key.ts';
@@ -57,6 +58,9 @@ const NOT_STORED: ReadonlySet<string> = new Set([
 
 export interface CompiledProxyCache {
   readonly pluginId: string;
+  /** The node-wide dictionary entries go to (memory.dictionary_name) and its byte budget. */
+  readonly dictionary: memory.CacheDictionary;
+  readonly log: Logger;
   readonly methods: ReadonlySet<string>;
   readonly statuses: ReadonlySet<number>;
   readonly contentTypes: readonly MediaType[];
@@ -155,7 +159,7 @@ function access(ctx: RequestContext, conf: CompiledProxyCache): void {
   diagnostic(ctx, conf, X_CACHE_KEY, key);
 
   const now = Date.now();
-  const entry = memory.fetch(conf.pluginId, key, now);
+  const entry = lookup(conf, key, now);
   if (entry === null) {
     // RFC 9111 §5.2.1.7: only-if-cached and nothing stored → 504.
     if (conf.cacheControl && cc.has('only-if-cached')) {
@@ -253,7 +257,7 @@ function body_filter(ctx: RequestContext, conf: CompiledProxyCache, chunk: Buffe
   if (p === undefined || p === null || p.headers === null) return chunk;
   if (!p.tooBig && chunk.length > 0) {
     p.size += chunk.length;
-    if (p.size > memory.maxEntryBytes()) {
+    if (p.size > conf.dictionary.maxBytes) {
       p.tooBig = true;
       p.chunks = [];
     } else {
@@ -273,7 +277,16 @@ function store(ctx: RequestContext, conf: CompiledProxyCache, p: Pending): void 
   if (storageTtl < 0) return;
   const storedAt = Date.now();
   const body = p.chunks.length === 1 ? p.chunks[0]! : Buffer.concat(p.chunks, p.size);
-  memory.store(conf.pluginId, p.key, {
+  try {
+    storeEntry(conf, ctx, p, storedAt, storageTtl, body);
+  } catch (err) {
+    // The cache is an optimisation: a node-wide store that fails (e.g. /dev/shm full) costs a Miss later, not this response.
+    warnStoreFailure(conf, err);
+  }
+}
+
+function storeEntry(conf: CompiledProxyCache, ctx: RequestContext, p: Pending, storedAt: number, storageTtl: number, body: Buffer): void {
+  memory.store(conf.dictionary, conf.pluginId, p.key, {
     status: ctx.upstreamStatus,
     headers: p.headers!,
     body,
@@ -285,7 +298,44 @@ function store(ctx: RequestContext, conf: CompiledProxyCache, p: Pending): void 
   });
 }
 
+/** The stored entry, or null; a node-wide store that cannot be read counts as a miss (logged once a minute). */
+function lookup(conf: CompiledProxyCache, key: string, now: number): memory.CachedResponse | null {
+  try {
+    return memory.fetch(conf.pluginId, key, now);
+  } catch (err) {
+    warnStoreFailure(conf, err);
+    return null;
+  }
+}
+
+let lastStoreWarning = 0;
+function warnStoreFailure(conf: CompiledProxyCache, err: unknown): void {
+  const now = Date.now();
+  if (now - lastStoreWarning < 60_000) return;
+  lastStoreWarning = now;
+  conf.log.error({ err: (err as Error).message }, 'proxy-cache: the node-wide cache failed; requests go to the upstream meanwhile');
+}
+
 registerProxyCacheAdminRoutes();
+
+const warnedDictionaries = new Set<string>();
+
+/**
+ * Byte budget of a dictionary: its declared size (`lua_shared_dict`, Kong's
+ * `nginx_http_lua_shared_dict` injection), `mem_cache_size` for Kong's
+ * `kong_db_cache`. Kong refuses a dictionary nginx does not declare; here an
+ * undeclared one gets `mem_cache_size`, with a warning once.
+ */
+function dictionarySize(name: string, env: CompileEnv): number {
+  const declared = env.settings.sharedDicts?.[name];
+  if (declared !== undefined) return declared;
+  const size = env.settings.memCacheSize ?? memory.DEFAULT_MAX_BYTES;
+  if (name !== memory.DEFAULT_DICTIONARY && !warnedDictionaries.has(name)) {
+    warnedDictionaries.add(name);
+    env.log.warn({ dictionary: name, bytes: size }, 'proxy-cache: memory.dictionary_name is not declared (lua_shared_dict); it gets mem_cache_size');
+  }
+  return size;
+}
 
 export const proxyCache: PluginModule<ProxyCacheConfig, CompiledProxyCache> = {
   name: NAME,
@@ -299,8 +349,11 @@ export const proxyCache: PluginModule<ProxyCacheConfig, CompiledProxyCache> = {
       const m = parseMediaType(t);
       if (m !== null) types.push(m);
     }
+    const name = config.memory.dictionary_name;
     return Object.freeze({
       pluginId: env.pluginId,
+      dictionary: memory.dictionary(name, dictionarySize(name, env)),
+      log: env.log,
       methods: new Set<string>(config.request_method),
       statuses: new Set(config.response_code),
       contentTypes: Object.freeze(types),

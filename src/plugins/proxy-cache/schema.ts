@@ -5,8 +5,9 @@
  * Kong's open-source plugin has one strategy, `memory` (strategies.STRATEGY_TYPES);
  * any other value is refused by the schema with Kong's one_of message
  * ("expected one of: memory"). `memory.dictionary_name` names an nginx
- * shared dict in Kong; here every plugin instance has its own bounded LRU
- * in the worker's memory, so the name is accepted and kept but selects nothing.
+ * shared dict in Kong; here it names a node-wide dictionary of the node's
+ * shared state, with its own byte budget (mem_cache_size for Kong's
+ * `kong_db_cache`, lua_shared_dict for others; see memory-store.ts).
  */
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { OneOf } from '../../schema/typedefs.ts';

@@ -132,17 +132,18 @@ const scratchKeys: string[] = ['', '', '', '', '', ''];
 
 function accessLocal(ctx: RequestContext, conf: CompiledRateLimiting): void {
   const now = nowMs();
-  const starts = periodStarts(now);
   const id = identifier(ctx, conf);
-  const periods = conf.periods;
-  const usage = scratchUsage;
-  // Counters are found by (window, scope, identifier): no key string is built per request.
-  for (let i = 0; i < periods.length; i++) {
-    const p = periods[i]!;
-    usage[i] = local.usage(p.index, starts[p.index]!, conf.keyPrefix, id);
+  // Counted (or found used up) atomically for the whole node: see policies/local.ts.
+  try {
+    local.acquire(conf, conf.periods, periodStarts(now), conf.keyPrefix, id, now, scratchUsage);
+  } catch (err) {
+    // The node's shared state failed (e.g. /dev/shm full): as for an unreachable Redis, fault_tolerant
+    // proxies without limiting (and without headers), otherwise a 500.
+    warnLocalFailure(conf.log, err);
+    if (conf.faultTolerant) return;
+    throw new Error('rate-limiting: the node-wide counters failed', { cause: err });
   }
-  if (decide(ctx, conf, usage, now)) return;
-  for (let i = 0; i < periods.length; i++) local.increment(periods[i]!.index, starts[periods[i]!.index]!, conf.keyPrefix, id);
+  decide(ctx, conf, scratchUsage, now);
 }
 
 function accessSynced(ctx: RequestContext, conf: CompiledRateLimiting, synced: SyncedCounters): void {
@@ -155,8 +156,7 @@ function accessSynced(ctx: RequestContext, conf: CompiledRateLimiting, synced: S
   for (let i = 0; i < periods.length; i++) {
     const p = periods[i]!;
     keys[i] = key(conf, id, starts[p.index]!, p.name);
-    synced.touch(keys[i]!, p.window, starts[p.index]! + p.window * 1000);
-    usage[i] = synced.usage(keys[i]!);
+    usage[i] = synced.usage(keys[i]!, p.window, starts[p.index]! + p.window * 1000);
   }
   if (decide(ctx, conf, usage, now)) return;
   for (let i = 0; i < periods.length; i++) {
@@ -248,11 +248,19 @@ function compile(config: RateLimitingConfig, env: CompileEnv): CompiledRateLimit
   });
 }
 
+let lastLocalWarning = 0;
+function warnLocalFailure(log: Logger, err: unknown): void {
+  const now = Date.now();
+  if (now - lastLocalWarning < 60_000) return;
+  lastLocalWarning = now;
+  log.error({ err: (err as Error).message }, 'rate-limiting: the node-wide counters (local policy) failed');
+}
+
 let clusterWarned = false;
 function warnClusterOnce(log: Logger): void {
   if (clusterWarned) return;
   clusterWarned = true;
-  log.warn("rate-limiting: policy 'cluster' needs a shared store; no Redis is configured (PORTCULLIS_REDIS_URL), so counters are kept per worker as with 'local'");
+  log.warn("rate-limiting: policy 'cluster' needs a shared store; no Redis is configured (PORTCULLIS_REDIS_URL), so counters are kept per node as with 'local'");
 }
 
 export const rateLimiting: PluginModule<RateLimitingConfig, CompiledRateLimiting> = {

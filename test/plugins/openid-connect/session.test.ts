@@ -6,6 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { nodeStateDir, openNodeDatabaseAt } from '../../../src/core/node-state/database.ts';
 import {
   createSessionManager,
   sealAuthorizationState,
@@ -246,6 +247,21 @@ test('memory storage keeps only a session id in the cookie; destroy removes the 
   // Stored data expires with the rolling timeout.
   const again = jar(await m.save(null, { a: 1 }, T0, false));
   assert.equal(await m.open(again, T0 + 3601), null);
+});
+
+test('memory storage is one store per node: the data is in the node\'s shared database, which every worker opens', async () => {
+  const m = manager({ storage: 'memory' });
+  const cookie = jar(await m.save(null, { sub: 'node-wide' }, T0, false));
+  // A second connection to the node's database stands for another worker of the node.
+  const other = openNodeDatabaseAt(nodeStateDir());
+  try {
+    const rows = other.prepare('SELECT count(*) AS n FROM oidc_sessions WHERE expires_at > ?').get(T0) as { n: number };
+    assert.ok(rows.n >= 1, 'the session is stored node-wide');
+  } finally {
+    other.close();
+  }
+  // A manager built later (another plugin instance, or a recompiled one) opens it.
+  assert.deepEqual((await manager({ storage: 'memory' }).open(cookie, T0 + 1))?.data, { sub: 'node-wide' });
 });
 
 test('the authorization cookie round-trips state, nonce, PKCE verifier and URL, and expires', () => {

@@ -12,37 +12,56 @@ function entry(bytes: number, now = Date.now()): memory.CachedResponse {
   return { status: 200, headers: {}, body: Buffer.alloc(bytes), storedAt: now, ttl: 60, expiresAt: now + 60_000, version: 1, reqBody: null };
 }
 
-test('the memory store evicts the least recently used entries once its byte budget is used up', () => {
+test('a dictionary evicts its least recently used entries once its byte budget is used up', () => {
   memory.flush();
-  memory.setMaxBytes(10_000);
+  const dict = memory.dictionary('test_dict', 10_000);
+  const t0 = Date.now();
   try {
-    memory.store('p', 'a', entry(3000));
-    memory.store('p', 'b', entry(3000));
-    memory.store('p', 'c', entry(3000));
-    assert.ok(memory.fetch('p', 'a') !== null); // a is now the most recently used
-    memory.store('p', 'd', entry(3000));
+    memory.store(dict, 'p', 'a', entry(3000), t0);
+    memory.store(dict, 'p', 'b', entry(3000), t0 + 1);
+    memory.store(dict, 'p', 'c', entry(3000), t0 + 2);
+    // a is now the most recently used (last access is kept to LRU_RESOLUTION_MS).
+    assert.ok(memory.fetch('p', 'a', t0 + memory.LRU_RESOLUTION_MS) !== null);
+    memory.store(dict, 'p', 'd', entry(3000), t0 + memory.LRU_RESOLUTION_MS + 1);
     assert.equal(memory.fetch('p', 'b'), null, 'b was the least recently used');
     assert.ok(memory.fetch('p', 'a') !== null);
     assert.ok(memory.fetch('p', 'd') !== null);
-    assert.ok(memory.bytesUsed() <= 10_000);
-    assert.equal(memory.store('p', 'huge', entry(20_000)), false, 'an entry bigger than the budget is refused');
+    assert.ok(memory.bytesUsed('test_dict') <= 10_000);
+    assert.equal(memory.bytesUsed(memory.DEFAULT_DICTIONARY), 0, 'other dictionaries are untouched');
+    assert.equal(memory.store(dict, 'p', 'huge', entry(20_000)), false, 'an entry bigger than the budget is refused');
   } finally {
-    memory.setMaxBytes(memory.DEFAULT_MAX_BYTES);
     memory.flush();
   }
 });
 
 test('an expired entry reads as absent, and flush(pluginId) leaves other plugins alone', () => {
   memory.flush();
+  const dict = memory.dictionary();
   const now = Date.now();
-  memory.store('p1', 'k', { ...entry(10, now), expiresAt: now + 1000 });
-  memory.store('p2', 'k', entry(10, now));
+  memory.store(dict, 'p1', 'k', { ...entry(10, now), expiresAt: now + 1000 });
+  memory.store(dict, 'p2', 'k', entry(10, now));
   assert.equal(memory.fetch('p1', 'k', now + 1001), null);
-  memory.store('p1', 'k', entry(10, now));
+  memory.store(dict, 'p1', 'k', entry(10, now));
   memory.flush('p1');
   assert.equal(memory.fetch('p1', 'k'), null);
   assert.ok(memory.fetch('p2', 'k') !== null);
   memory.flush();
+  assert.equal(memory.bytesUsed(), 0);
+});
+
+test('an entry reads back as stored, also when replaced after a read (the per-worker memo follows the node)', () => {
+  memory.flush();
+  const dict = memory.dictionary();
+  const now = Date.now();
+  const first = { ...entry(0, now), headers: { 'content-type': 'text/plain', 'set-cookie': ['a=1', 'b=2'] }, body: Buffer.from('one'), reqBody: 'q' };
+  memory.store(dict, 'p', 'k', first);
+  assert.deepEqual(memory.fetch('p', 'k'), first);
+  memory.store(dict, 'p', 'k', { ...first, body: Buffer.from('two'), expiresAt: Number.POSITIVE_INFINITY });
+  const again = memory.fetch('p', 'k')!;
+  assert.equal(again.body.toString(), 'two');
+  assert.equal(again.expiresAt, Number.POSITIVE_INFINITY);
+  assert.equal(memory.purge('p', 'k'), true);
+  assert.equal(memory.fetch('p', 'k'), null);
   assert.equal(memory.bytesUsed(), 0);
 });
 

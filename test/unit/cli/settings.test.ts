@@ -61,9 +61,9 @@ test('default-only properties: Kong\'s default accepted, anything else refused n
 });
 
 test('warnings: no-effect and unknown properties and KONG_* variables, each named once', () => {
-  const w = settingsWarnings({ KONG_NGINX_HTTP_CLIENT_BODY_BUFFER_SIZE: '8k', KONG_NOT_A_THING: '1', KONG_PROXY_LISTEN: 'off', PATH: '/bin' }, conf('mem_cache_size = 128m\nmystery = 1\nlog_level = info\n'));
+  const w = settingsWarnings({ KONG_NGINX_HTTP_CLIENT_BODY_BUFFER_SIZE: '8k', KONG_NOT_A_THING: '1', KONG_PROXY_LISTEN: 'off', PATH: '/bin' }, conf('lua_package_path = ./?.lua\nmystery = 1\nlog_level = info\n'));
   assert.equal(w.length, 4, w.join('\n'));
-  assert.ok(w.some((x) => x.includes("'mem_cache_size'") && x.includes('no effect')));
+  assert.ok(w.some((x) => x.includes("'lua_package_path'") && x.includes('no effect')));
   assert.ok(w.some((x) => x.includes("'mystery'") && x.includes('not a setting')));
   assert.ok(w.some((x) => x.includes('KONG_NGINX_HTTP_CLIENT_BODY_BUFFER_SIZE') && x.includes('no effect')));
   assert.ok(w.some((x) => x.includes('KONG_NOT_A_THING')));

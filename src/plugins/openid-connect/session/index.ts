@@ -43,7 +43,7 @@ import { RedisSessionStore, sharedMemoryStore, type SessionStore } from './store
 
 export { SUPPORTED_SESSION_STORAGES, SESSION_DEFAULTS, resolveSessionOptions, sessionOptionsFromKong } from './options.ts';
 export type { SessionOptions, ResolvedSessionOptions, SessionStorage } from './options.ts';
-export { SessionStoreError, MemorySessionStore, RedisSessionStore, sharedMemoryStore } from './store.ts';
+export { SessionStoreError, NodeSessionStore, RedisSessionStore, sharedMemoryStore } from './store.ts';
 export type { SessionStore, RedisStoreOptions } from './store.ts';
 export { sealAuthorizationState, openAuthorizationState } from './authorization-state.ts';
 export type { AuthorizationState } from './authorization-state.ts';

@@ -3,15 +3,17 @@
  * header (with the session id), the encrypted data lives in the store under
  * base64url(SHA-256(session id)), with a TTL of the rolling timeout.
  *
- * - `memory`: this process only (single node); entries expire by the clock
- *   the caller passes, so tests can drive time.
+ * - `memory`: one store per node, shared by every worker (NodeSessionStore);
+ *   entries expire by the clock the caller passes, so tests can drive time.
  * - `redis`: shared by every node (Kong's `session_storage=redis`), ioredis;
  *   a single Redis, a Sentinel-managed master or a Redis Cluster (../../../redis/connection.ts).
  *
  * A store that cannot be reached raises SessionStoreError: "could not check"
  * is not "no session" (ARCHITECTURE principle 4) — the caller answers 5xx.
  */
+import type { StatementSync } from 'node:sqlite';
 import { createRedisClient, redisConnectionKey, type RedisClient, type RedisConnectionConfig, type RedisNodeAddress } from '../../../redis/connection.ts';
+import { getRetry, nodeDatabase, runRetry } from '../../../core/node-state/database.ts';
 
 export interface SessionStore {
   get(key: string, now: number): Promise<string | null>;
@@ -31,62 +33,85 @@ export class SessionStoreError extends Error {
   }
 }
 
-interface MemoryEntry {
-  value: string;
-  /** epoch seconds */
-  expiresAt: number;
+/**
+ * The `memory` store: one per node, shared by every worker (ARCHITECTURE
+ * principle 14), in the node's shared database (src/core/node-state) — so a
+ * browser whose next connection lands on another worker keeps its session,
+ * and a worker that dies takes no session with it. Entries expire by the
+ * clock the caller passes (epoch seconds), so tests can drive time; expired
+ * rows are swept every SWEEP_EVERY writes.
+ */
+export class NodeSessionStore implements SessionStore {
+  readonly #get: StatementSync;
+  readonly #set: StatementSync;
+  readonly #expire: StatementSync;
+  readonly #delete: StatementSync;
+  readonly #sweep: StatementSync;
+  readonly #count: StatementSync;
+  #writes = 0;
+
+  constructor() {
+    const db = nodeDatabase();
+    db.exec('CREATE TABLE IF NOT EXISTS oidc_sessions (key TEXT PRIMARY KEY, value TEXT NOT NULL, expires_at INTEGER NOT NULL) WITHOUT ROWID');
+    this.#get = db.prepare('SELECT value, expires_at FROM oidc_sessions WHERE key = ?');
+    this.#set = db.prepare('INSERT INTO oidc_sessions (key, value, expires_at) VALUES (?1, ?2, ?3) ON CONFLICT (key) DO UPDATE SET value = ?2, expires_at = ?3');
+    this.#expire = db.prepare('UPDATE oidc_sessions SET expires_at = MIN(expires_at, ?2) WHERE key = ?1');
+    this.#delete = db.prepare('DELETE FROM oidc_sessions WHERE key = ?');
+    this.#sweep = db.prepare('DELETE FROM oidc_sessions WHERE expires_at <= ?');
+    this.#count = db.prepare('SELECT count(*) AS n FROM oidc_sessions');
+  }
+
+  async get(key: string, now: number): Promise<string | null> {
+    const row = this.#run(() => getRetry(this.#get, key)) as { value: string; expires_at: number } | undefined;
+    if (row === undefined) return null;
+    if (row.expires_at <= now) {
+      this.#run(() => runRetry(this.#delete, key));
+      return null;
+    }
+    return row.value;
+  }
+
+  async set(key: string, value: string, ttl: number, now: number): Promise<void> {
+    this.#run(() => runRetry(this.#set, key, value, now + Math.max(1, ttl)));
+    if (++this.#writes >= SWEEP_EVERY) {
+      this.#writes = 0;
+      this.#run(() => runRetry(this.#sweep, now));
+    }
+  }
+
+  async expire(key: string, ttl: number, now: number): Promise<void> {
+    this.#run(() => runRetry(this.#expire, key, now + Math.max(1, ttl)));
+  }
+
+  async delete(key: string): Promise<void> {
+    this.#run(() => runRetry(this.#delete, key));
+  }
+
+  async close(): Promise<void> {
+    // Shared by every manager of the node: nothing to release.
+  }
+
+  /** Sessions stored on this node (expired ones not yet swept included). */
+  get size(): number {
+    return (this.#count.get() as { n: number }).n;
+  }
+
+  #run<T>(op: () => T): T {
+    try {
+      return op();
+    } catch (err) {
+      throw new SessionStoreError('memory session store: the node\'s shared state failed', { cause: err });
+    }
+  }
 }
 
 const SWEEP_EVERY = 512;
 
-/** In-process store. One shared instance backs every `memory` session manager (see sharedMemoryStore). */
-export class MemorySessionStore implements SessionStore {
-  readonly #entries = new Map<string, MemoryEntry>();
-  #writes = 0;
+let memory: NodeSessionStore | null = null;
 
-  async get(key: string, now: number): Promise<string | null> {
-    const e = this.#entries.get(key);
-    if (e === undefined) return null;
-    if (e.expiresAt <= now) {
-      this.#entries.delete(key);
-      return null;
-    }
-    return e.value;
-  }
-
-  async set(key: string, value: string, ttl: number, now: number): Promise<void> {
-    this.#entries.set(key, { value, expiresAt: now + Math.max(1, ttl) });
-    if (++this.#writes >= SWEEP_EVERY) this.#sweep(now);
-  }
-
-  async expire(key: string, ttl: number, now: number): Promise<void> {
-    const e = this.#entries.get(key);
-    if (e !== undefined) e.expiresAt = Math.min(e.expiresAt, now + Math.max(1, ttl));
-  }
-
-  async delete(key: string): Promise<void> {
-    this.#entries.delete(key);
-  }
-
-  async close(): Promise<void> {
-    // Shared across managers: nothing to release.
-  }
-
-  get size(): number {
-    return this.#entries.size;
-  }
-
-  #sweep(now: number): void {
-    this.#writes = 0;
-    for (const [k, e] of this.#entries) if (e.expiresAt <= now) this.#entries.delete(k);
-  }
-}
-
-let memory: MemorySessionStore | null = null;
-
-/** The process-wide memory store (sessions survive plugin recompiles). */
-export function sharedMemoryStore(): MemorySessionStore {
-  memory ??= new MemorySessionStore();
+/** The node's memory store (sessions survive plugin recompiles and are shared by every worker). */
+export function sharedMemoryStore(): NodeSessionStore {
+  memory ??= new NodeSessionStore();
   return memory;
 }
 

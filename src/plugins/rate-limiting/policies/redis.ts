@@ -12,10 +12,11 @@
  * concurrent requests cannot overshoot the limit, and — as in Kong — a
  * rejected request is not counted.
  *
- * sync_rate > 0: counts are kept in memory and pushed to Redis every
- * sync_rate seconds (INCRBY + EXPIRE, pipelined), which also refreshes what
- * the other nodes counted. Limits are then approximate by up to one sync
- * interval of traffic, as in Kong.
+ * sync_rate > 0: counts are kept on the node (shared by its workers, as
+ * Kong's shared dict) and pushed to Redis every sync_rate seconds (INCRBY +
+ * EXPIRE, pipelined), which also refreshes what the other nodes counted
+ * (synced.ts). Limits are then approximate by up to one sync interval of
+ * traffic, as in Kong.
  *
  * Failures: commands fail fast (no retry queue), and the caller decides
  * (fault_tolerant). An outage is logged once when it starts and once when
@@ -25,6 +26,9 @@ import { Redis, type Cluster } from 'ioredis';
 import type { Logger } from 'pino';
 import { createRedisClient, redisConnectionKey, redisLabel, redisMode, type ClientBehaviour, type RedisClient } from '../../../redis/connection.ts';
 import { connectionOf, type RedisConfig } from '../schema.ts';
+import { SyncedCounters } from './synced.ts';
+
+export { SyncedCounters };
 
 const SCRIPT = `
 local n = #KEYS
@@ -55,86 +59,6 @@ const BEHAVIOUR: ClientBehaviour = {
   maxRetriesPerRequest: 0,
   retryStrategy: (times) => Math.min(times * 200, 2000),
 };
-
-interface SyncEntry {
-  /** What Redis held at the last sync (everyone's count). */
-  base: number;
-  /** Requests counted here since the last sync. */
-  delta: number;
-  ttl: number;
-  /** ms after which the window is over and the entry can be dropped. */
-  expiresAt: number;
-}
-
-/** Counters kept in memory and synced with Redis every `rate` seconds. */
-export class SyncedCounters {
-  private readonly store: RedisStore;
-  private readonly entries = new Map<string, SyncEntry>();
-  private readonly timer: NodeJS.Timeout;
-  private flushing = false;
-
-  constructor(store: RedisStore, rateSeconds: number) {
-    this.store = store;
-    this.timer = setInterval(() => void this.flush(), Math.max(20, rateSeconds * 1000));
-    this.timer.unref();
-  }
-
-  usage(key: string): number {
-    const e = this.entries.get(key);
-    return e === undefined ? 0 : e.base + e.delta;
-  }
-
-  /** Make sure `key` is known (so the next sync reads its shared value). */
-  touch(key: string, ttl: number, expiresAt: number): SyncEntry {
-    let e = this.entries.get(key);
-    if (e === undefined) {
-      e = { base: 0, delta: 0, ttl, expiresAt };
-      this.entries.set(key, e);
-    }
-    return e;
-  }
-
-  increment(key: string, ttl: number, expiresAt: number): void {
-    this.touch(key, ttl, expiresAt).delta++;
-  }
-
-  /** Push local deltas, pull shared totals. */
-  async flush(): Promise<void> {
-    if (this.flushing || this.entries.size === 0) return;
-    this.flushing = true;
-    const now = Date.now();
-    const keys: string[] = [];
-    const sent: number[] = [];
-    const ttls: number[] = [];
-    for (const [key, e] of this.entries) {
-      if (e.expiresAt <= now) {
-        this.entries.delete(key);
-        continue;
-      }
-      keys.push(key);
-      sent.push(e.delta);
-      ttls.push(e.ttl);
-    }
-    try {
-      const totals = await this.store.syncCounts(keys, sent, ttls);
-      for (let i = 0; i < keys.length; i++) {
-        const e = this.entries.get(keys[i]!);
-        if (e === undefined) continue;
-        e.delta -= sent[i]!;
-        e.base = totals[i]!;
-      }
-      this.store.succeeded();
-    } catch (err) {
-      this.store.failed(err);
-    } finally {
-      this.flushing = false;
-    }
-  }
-
-  close(): void {
-    clearInterval(this.timer);
-  }
-}
 
 export class RedisStore {
   readonly client: ScriptedRedis;
@@ -229,7 +153,7 @@ export class RedisStore {
   async close(): Promise<void> {
     for (const s of this.synced.values()) {
       s.close();
-      await s.flush();
+      await s.flush(true);
     }
     this.synced.clear();
     if (this.client.status === 'ready') await this.client.quit().catch(() => this.client.disconnect());

@@ -7,9 +7,9 @@
  * in every worker (over the cluster IPC channel, see src/cluster.ts), and the
  * client gets the first successful answer (the primary's own if it succeeded).
  */
-import { AdminRouter, extensionRoutes } from './router.ts';
+import { AdminRouter, withExtensions } from './router.ts';
 import type { AdminContext, AdminRequest, AdminResponse } from './types.ts';
-import { loadAllPluginsAsync } from '../plugins/index.ts';
+import { loadAllPluginsAsync, pluginAdminRoutes } from '../plugins/index.ts';
 
 /** What the primary sends each worker for a node-local endpoint. */
 export interface NodeLocalCall {
@@ -58,9 +58,9 @@ const router = new AdminRouter();
  * serves (handlers look up their plugin entities in it).
  */
 export async function runNodeLocal(call: NodeLocalCall, ctx: AdminContext): Promise<AdminResponse> {
-  // Plugins register their node-local endpoints when loaded; a worker loads them lazily (src/plugins/index.ts).
+  // Plugins declare their node-local endpoints (adminRoutes); a worker loads plugins lazily (src/plugins/index.ts).
   await loadAllPluginsAsync();
-  const match = router.match(call.method, call.path, extensionRoutes());
+  const match = router.match(call.method, call.path, withExtensions(pluginAdminRoutes()));
   if (match.kind !== 'ok' || match.route.options.nodeLocal !== true) return { status: 404, body: { message: 'Not found' } };
   const req: AdminRequest = {
     method: call.method,

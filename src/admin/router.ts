@@ -4,8 +4,9 @@
  * beats `/plugins/:plugins`), one trailing slash tolerated as Kong does, and
  * 405 when a path exists but not for the method.
  *
- * `registerAdminRoute` is the extension point for plugins (e.g. the
- * openid-connect issuer cache endpoints): the core never names them.
+ * Plugins declare their endpoints (PluginModule.adminRoutes, e.g. the
+ * openid-connect issuer cache), gathered by withExtensions; the core never
+ * names them. `registerAdminRoute` remains for embedders and tests.
  */
 import type { AdminHandler, RouteOptions } from './types.ts';
 
@@ -122,4 +123,24 @@ export function unregisterAdminRoute(method: string, pattern: string): void {
 
 export function extensionRoutes(): readonly RouteDef[] {
   return extensions;
+}
+
+const compiledPluginRoutes = new WeakMap<object, RouteDef>();
+
+/**
+ * Plugins' declared endpoints (PluginModule.adminRoutes) as routes, then the
+ * ones added with registerAdminRoute. Each declaration is compiled once.
+ */
+export function withExtensions(pluginRoutes: ReadonlyArray<{ method: string; pattern: string; handler: AdminHandler; nodeLocal?: boolean }>): RouteDef[] {
+  const out: RouteDef[] = [];
+  for (const r of pluginRoutes) {
+    let def = compiledPluginRoutes.get(r);
+    if (def === undefined) {
+      def = compile(r.method, r.pattern, r.handler, r.nodeLocal === true ? { nodeLocal: true } : {});
+      compiledPluginRoutes.set(r, def);
+    }
+    out.push(def);
+  }
+  out.push(...extensions);
+  return out;
 }

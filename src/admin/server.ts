@@ -19,12 +19,12 @@ import { registerCrud, setAdapter } from './crud.ts';
 import { AdminError, notFound, unauthorized, unexpected } from './errors.ts';
 import { registerInfo } from './info.ts';
 import { keyauthCredentialsAdapter } from './keyauth-credentials.ts';
-import { AdminRouter, extensionRoutes, type RouteDef } from './router.ts';
+import { AdminRouter, withExtensions, type RouteDef } from './router.ts';
 import { mergeNodeLocal, type NodeLocalFanout } from './node-local.ts';
 import { registerSchemas } from './schemas.ts';
 import { registerTags } from './tags.ts';
 import { registerTargets } from './targets.ts';
-import { enabledPlugins, getPlugin, loadAllPluginsAsync } from '../plugins/index.ts';
+import { enabledPlugins, getPlugin, loadAllPluginsAsync, pluginAdminRoutes } from '../plugins/index.ts';
 import { warmPluginValidator } from '../schema/validate.ts';
 import type { AdminContext, AdminInfo, AdminRequest, AdminResponse } from './types.ts';
 
@@ -61,7 +61,7 @@ function buildRouter(): AdminRouter {
   setAdapter('certificates', certificatesAdapter);
   setAdapter('keyauth_credentials', keyauthCredentialsAdapter);
   const router = new AdminRouter();
-  const all = (): readonly RouteDef[] => [...router.routes, ...extensionRoutes()];
+  const all = (): readonly RouteDef[] => [...router.routes, ...withExtensions(pluginAdminRoutes())];
   registerInfo(router, all);
   registerSchemas(router);
   registerTags(router);
@@ -159,7 +159,7 @@ export async function startAdmin(opts: StartAdminOptions): Promise<AdminServer> 
       const q = rawUrl.indexOf('?');
       const pathname = q === -1 ? rawUrl : rawUrl.slice(0, q);
       const query = new URLSearchParams(q === -1 ? '' : rawUrl.slice(q + 1));
-      const match = router.match(method, pathname, extensionRoutes());
+      const match = router.match(method, pathname, withExtensions(pluginAdminRoutes()));
       if (method === 'OPTIONS') {
         if (match.kind === 'none') throw notFound();
         const allowed = match.kind === 'ok' ? [match.route.method, ...(match.route.method === 'GET' ? ['HEAD'] : [])] : match.allowed;

@@ -16,7 +16,8 @@
  */
 import { createRequire } from 'node:module';
 import { importStepwise } from './load-stepwise.ts';
-import type { PluginModule } from './types.ts';
+import type { PluginAdminRoute, PluginModule } from './types.ts';
+import { setPluginLookup } from '../schema/plugin-schemas.ts';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type AnyPlugin = PluginModule<any, any>;
@@ -78,6 +79,9 @@ export function getPlugin(name: string): AnyPlugin | undefined {
   return registry.get(name) ?? loadBundled(name);
 }
 
+// The schema layer looks plugins up through this seam (src/schema/plugin-schemas.ts), never by import.
+setPluginLookup(getPlugin);
+
 /** Load every enabled bundled plugin (their schemas and Admin API endpoints). Idempotent. */
 export function loadAllPlugins(): void {
   for (const name of bundled.keys()) if (!registry.has(name) && isEnabled(name)) loadBundled(name);
@@ -122,4 +126,11 @@ export function enabledPlugins(): string[] {
 /** For tests: register an extra plugin module. */
 export function registerPlugin(p: AnyPlugin): void {
   registry.set(p.name, p);
+}
+
+/** The Admin API endpoints of every loaded plugin (PluginModule.adminRoutes), in registry order. */
+export function pluginAdminRoutes(): PluginAdminRoute[] {
+  const out: PluginAdminRoute[] = [];
+  for (const p of registry.values()) if (p.adminRoutes !== undefined) out.push(...p.adminRoutes);
+  return out;
 }

@@ -14,6 +14,7 @@ import type { TObject } from '@sinclair/typebox';
 import type { Logger } from 'pino';
 import type { RequestContext } from '../core/context.ts';
 import type { ConsumerEntity, Protocol } from '../schema/entities/types.ts';
+import type { AdminHandler } from '../admin/types.ts';
 
 /** Kong's phases, in order. `response` (buffered) is not offered. */
 export type PhaseName = 'rewrite' | 'access' | 'header_filter' | 'body_filter' | 'log';
@@ -78,6 +79,12 @@ export interface PluginModule<Config = Record<string, unknown>, Compiled = unkno
    * Runs after schema validation, with defaults applied.
    */
   check?(config: Config): Record<string, unknown>;
+  /**
+   * The plugin's own Admin API endpoints (Kong's api.lua), declared rather
+   * than registered as an import side effect: the Admin API collects them from
+   * the loaded plugins (src/plugins/index.ts pluginAdminRoutes).
+   */
+  adminRoutes?: readonly PluginAdminRoute[];
   compile(config: Config, env: CompileEnv): Compiled;
   /** Release timers/sockets held by a compiled instance replaced by a newer config. */
   close?(compiled: Compiled): void | Promise<void>;
@@ -92,3 +99,12 @@ export interface PluginModule<Config = Record<string, unknown>, Compiled = unkno
 
 // Consumer lookups are the core's (src/core/consumers.ts); re-exported for plugins.
 export type { ConsumerIndex, CredentialKind, CredentialMatch } from '../core/consumers.ts';
+
+/** One Admin API endpoint of a plugin; `pattern` uses `:name` parameters. */
+export interface PluginAdminRoute {
+  readonly method: string;
+  readonly pattern: string;
+  readonly handler: AdminHandler;
+  /** Acts on per-process state: in cluster mode also run in every worker (src/admin/node-local.ts). */
+  readonly nodeLocal?: boolean;
+}

@@ -4,7 +4,7 @@
  *   { "fields": [ { "id": { "type": "string", "uuid": true, "auto": true } }, … ] }
  * so that the TypeBox schemas stay the single source of truth.
  */
-import { getPlugin } from '../plugins/index.ts';
+import { pluginSchemaInfo } from './plugin-schemas.ts';
 import { ENTITIES } from './entities/index.ts';
 import type { EntityName } from './entities/types.ts';
 import { HTTP_PROTOCOLS, effectiveSchema, kongOf } from './typedefs.ts';
@@ -115,7 +115,7 @@ export function schemaForAdmin(entity: EntityName): { fields: Obj[] } {
 
 /** GET /schemas/plugins/{name}, or null when no such plugin is enabled. */
 export function pluginSchemaForAdmin(name: string): { fields: Obj[] } | null {
-  const module = getPlugin(name);
+  const module = pluginSchemaInfo(name);
   if (!module) return null;
   const fields: Obj[] = [];
   for (const scope of ['consumer', 'route', 'service'] as const) {

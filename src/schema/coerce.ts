@@ -7,7 +7,7 @@
  * caller before this runs; `{ "1": "a", "2": "b" }` (from `paths[1]=…`) is
  * turned into an array in index order.
  */
-import { getPlugin } from '../plugins/index.ts';
+import { pluginSchemaInfo } from './plugin-schemas.ts';
 import { ENTITIES } from './entities/index.ts';
 import { effectiveSchema } from './typedefs.ts';
 import type { EntityName } from './entities/types.ts';
@@ -92,7 +92,7 @@ export function coerceFormInput(entity: EntityName, input: unknown, existing?: {
   // A PATCH body usually omits the plugin name: the stored plugin's name picks the config schema.
   const pluginName = typeof input.name === 'string' ? input.name : typeof existing?.name === 'string' ? existing.name : null;
   if (entity === 'plugins' && pluginName !== null) {
-    const module = getPlugin(pluginName);
+    const module = pluginSchemaInfo(pluginName);
     if (module) overrides.config = module.schema as unknown as Obj;
   }
   if (entity === 'certificates') overrides.snis = { type: 'array', items: { type: 'string' } };

@@ -13,8 +13,8 @@
 import { randomUUID } from 'node:crypto';
 import type { TObject, TSchema } from '@sinclair/typebox';
 import { Type } from '@sinclair/typebox';
-import { getPlugin } from '../plugins/index.ts';
-import type { PluginModule } from '../plugins/types.ts';
+import { pluginSchemaInfo } from './plugin-schemas.ts';
+import type { PluginSchemaInfo } from './plugin-schemas.ts';
 import { compile } from './ajv.ts';
 import { isUuid, runCheck } from './checks.ts';
 import { ENTITIES } from './entities/index.ts';
@@ -180,7 +180,7 @@ function checkForeignKeys(schema: Obj, row: Obj, errors: FieldErrors): void {
 const pluginEntitySchemas = new WeakMap<object, TObject>();
 
 /** The plugins entity schema specialised for one plugin: its protocols and its config schema. */
-function pluginEntitySchema(module: PluginModule): TObject {
+function pluginEntitySchema(module: PluginSchemaInfo): TObject {
   let schema = pluginEntitySchemas.get(module);
   if (schema === undefined) {
     const protocols = module.protocols ?? [...HTTP_PROTOCOLS];
@@ -199,7 +199,7 @@ function pluginEntitySchema(module: PluginModule): TObject {
  * write of that plugin does not spend the Ajv compilation (~250 ms for
  * openid-connect) on the event loop of a serving process.
  */
-export function warmPluginValidator(module: PluginModule): void {
+export function warmPluginValidator(module: PluginSchemaInfo): void {
   compile(pluginEntitySchema(module));
 }
 
@@ -252,12 +252,12 @@ export function prepareEntity<E extends EntityName>(entity: E, input: unknown, o
 
   // Plugins: the plugin module supplies config's schema (Kong's subschema by name).
   let schema: TObject = def.schema;
-  let module: PluginModule | undefined;
+  let module: PluginSchemaInfo | undefined;
   if (entity === 'plugins') {
     const name = data.name ?? (opts.mode === 'update' ? (opts.existing as Obj | null | undefined)?.name : undefined);
     if (name === undefined || name === null) return fail({ name: 'required field missing' });
     if (typeof name !== 'string') return fail({ name: 'expected a string' });
-    module = getPlugin(name);
+    module = pluginSchemaInfo(name);
     if (module === undefined) return fail({ name: `plugin '${name}' not enabled; add it to the 'plugins' configuration property` });
     schema = pluginEntitySchema(module);
   }
@@ -337,5 +337,5 @@ export function validatePluginSchema(input: unknown): PrepareResult<'plugins'> {
 
 /** The TypeBox schema a plugin's config is validated with (for callers that need it). */
 export function pluginConfigSchema(name: string): TSchema | null {
-  return getPlugin(name)?.schema ?? null;
+  return pluginSchemaInfo(name)?.schema ?? null;
 }

@@ -11,8 +11,8 @@
  * Kong strips it too). Deleting makes the next request rediscover the IdP
  * and refetch its keys; cached token verdicts are dropped with it.
  */
-import { registerAdminRoute } from '../../admin/router.ts';
 import type { AdminRequest, AdminResponse } from '../../admin/types.ts';
+import type { PluginAdminRoute } from '../types.ts';
 import { clearTokenCaches } from './cache.ts';
 import { clearIssuers, listIssuers, type IssuerRecord } from './discovery.ts';
 import { clearKeySets, keySet } from './jwks.ts';
@@ -52,16 +52,13 @@ export function deleteIssuersResponse(req: AdminRequest): AdminResponse {
   return { status: 204 };
 }
 
-let registered = false;
-
-/** Add the endpoints to every Admin API (idempotent). */
-export function registerOidcAdminRoutes(): void {
-  if (registered) return;
-  registered = true;
-  // Discovery caches live in each worker process: in cluster mode these also run in every worker
-  // (lists are merged, a lookup answers from whichever worker knows the issuer).
-  registerAdminRoute('GET', '/openid-connect/issuers', listIssuersResponse, { nodeLocal: true });
-  registerAdminRoute('DELETE', '/openid-connect/issuers', deleteIssuersResponse, { nodeLocal: true });
-  registerAdminRoute('GET', '/openid-connect/issuers/:issuer', getIssuerResponse, { nodeLocal: true });
-  registerAdminRoute('DELETE', '/openid-connect/issuers/:issuer', deleteIssuersResponse, { nodeLocal: true });
-}
+/**
+ * Discovery caches live in each worker process: in cluster mode these also run
+ * in every worker (lists are merged, a lookup answers from whichever worker knows the issuer).
+ */
+export const OIDC_ADMIN_ROUTES: readonly PluginAdminRoute[] = [
+  { method: 'GET', pattern: '/openid-connect/issuers', handler: listIssuersResponse, nodeLocal: true },
+  { method: 'DELETE', pattern: '/openid-connect/issuers', handler: deleteIssuersResponse, nodeLocal: true },
+  { method: 'GET', pattern: '/openid-connect/issuers/:issuer', handler: getIssuerResponse, nodeLocal: true },
+  { method: 'DELETE', pattern: '/openid-connect/issuers/:issuer', handler: deleteIssuersResponse, nodeLocal: true },
+];

@@ -6,17 +6,17 @@
  */
 import type { PluginModule } from '../types.ts';
 import { access, headerFilter } from './access.ts';
-import { registerOidcAdminRoutes } from './admin.ts';
+import { OIDC_ADMIN_ROUTES } from './admin.ts';
 import { compileOidc, type CompiledOidc } from './compile.ts';
 import { configSchema, type OidcConfig } from './schema.ts';
 import { checkConfig } from './unsupported.ts';
 
 export const OIDC_PRIORITY = 1050;
 
-registerOidcAdminRoutes();
 
 export const openidConnect: PluginModule<OidcConfig, CompiledOidc> = {
   name: 'openid-connect',
+  adminRoutes: OIDC_ADMIN_ROUTES,
   version: '3.15.0',
   priority: OIDC_PRIORITY,
   schema: configSchema,

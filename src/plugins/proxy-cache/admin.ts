@@ -14,7 +14,7 @@
  * serving the Admin API opens too: an endpoint acts on the node's cache once,
  * whatever the number of workers.
  */
-import { registerAdminRoute } from '../../admin/router.ts';
+import type { PluginAdminRoute } from '../types.ts';
 import type { AdminContext, AdminRequest, AdminResponse } from '../../admin/types.ts';
 import type { PluginEntity } from '../../schema/entities/types.ts';
 import * as memory from './memory-store.ts';
@@ -98,15 +98,11 @@ export async function deletePluginEntry(req: AdminRequest, ctx: AdminContext): P
   return { status: 204 };
 }
 
-let registered = false;
-
-/** Add the endpoints to every Admin API (idempotent). */
-export function registerProxyCacheAdminRoutes(): void {
-  if (registered) return;
-  registered = true;
-  registerAdminRoute('DELETE', '/proxy-cache', flushAll);
-  registerAdminRoute('GET', '/proxy-cache/:cache_key', getByKey);
-  registerAdminRoute('DELETE', '/proxy-cache/:cache_key', deleteByKey);
-  registerAdminRoute('GET', '/proxy-cache/:plugin_id/caches/:cache_key', getPluginEntry);
-  registerAdminRoute('DELETE', '/proxy-cache/:plugin_id/caches/:cache_key', deletePluginEntry);
-}
+/** Kong's proxy-cache Admin API (kong/plugins/proxy-cache/api.lua); the cache is per node, so none is node-local. */
+export const PROXY_CACHE_ADMIN_ROUTES: readonly PluginAdminRoute[] = [
+  { method: 'DELETE', pattern: '/proxy-cache', handler: flushAll },
+  { method: 'GET', pattern: '/proxy-cache/:cache_key', handler: getByKey },
+  { method: 'DELETE', pattern: '/proxy-cache/:cache_key', handler: deleteByKey },
+  { method: 'GET', pattern: '/proxy-cache/:plugin_id/caches/:cache_key', handler: getPluginEntry },
+  { method: 'DELETE', pattern: '/proxy-cache/:plugin_id/caches/:cache_key', handler: deletePluginEntry },
+];

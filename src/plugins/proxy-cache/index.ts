@@ -21,7 +21,7 @@ import type { RequestContext, HeaderBag } from '../../core/context.ts';
 import * as pdk from '../../pdk/index.ts';
 import { VERSION } from '../../version.ts';
 import type { CompileEnv, PluginModule } from '../types.ts';
-import { registerProxyCacheAdminRoutes } from './admin.ts';
+import { PROXY_CACHE_ADMIN_ROUTES } from './admin.ts';
 import { parseDirectives, resourceTtl, seconds } from './cache-control.ts';
 import { buildCacheKey, headersDigest, paramsDigest, prefix, queryArgs } from './cache-key.ts';
 import { mediaTypeMatches, parseMediaType, type MediaType } from './content-type.ts';
@@ -316,7 +316,6 @@ function warnStoreFailure(conf: CompiledProxyCache, err: unknown): void {
   conf.log.error({ err: (err as Error).message }, 'proxy-cache: the node-wide cache failed; requests go to the upstream meanwhile');
 }
 
-registerProxyCacheAdminRoutes();
 
 const warnedDictionaries = new Set<string>();
 
@@ -339,6 +338,7 @@ function dictionarySize(name: string, env: CompileEnv): number {
 
 export const proxyCache: PluginModule<ProxyCacheConfig, CompiledProxyCache> = {
   name: NAME,
+  adminRoutes: PROXY_CACHE_ADMIN_ROUTES,
   version: VERSION,
   // Kong's PRIORITY: after authentication (so the consumer is part of the key) and rate limiting.
   priority: 100,

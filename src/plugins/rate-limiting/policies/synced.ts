@@ -19,7 +19,15 @@
  */
 import type { StatementSync } from 'node:sqlite';
 import { getRetry, nodeDatabase, runRetry, writeTransaction } from '../../../core/node-state/database.ts';
-import type { RedisStore } from './redis.ts';
+
+/** What a sync needs of the Redis store (RedisStore in redis.ts). */
+export interface SyncTarget {
+  readonly id: string;
+  /** Add each delta to its counter and return every counter's shared total. */
+  syncCounts(keys: readonly string[], deltas: readonly number[], ttls: readonly number[]): Promise<number[]>;
+  succeeded(): void;
+  failed(err: unknown): void;
+}
 
 interface Statements {
   usage: StatementSync;
@@ -65,13 +73,13 @@ function prepared(): Statements {
 
 /** Counters kept on the node and synced with Redis every `rate` seconds. */
 export class SyncedCounters {
-  private readonly store: RedisStore;
+  private readonly store: SyncTarget;
   private readonly intervalMs: number;
   private readonly slot: string;
   private readonly timer: NodeJS.Timeout;
   private flushing = false;
 
-  constructor(store: RedisStore, rateSeconds: number) {
+  constructor(store: SyncTarget, rateSeconds: number) {
     this.store = store;
     this.intervalMs = Math.max(20, rateSeconds * 1000);
     this.slot = `${store.id}\n${rateSeconds}`;

@@ -19,6 +19,7 @@ import { startProxy } from './core/server.ts';
 import { closePools } from './core/proxy/pools.ts';
 import type { NodeLocalCall, NodeLocalFanout } from './admin/node-local.ts';
 import type { AdminResponse } from './admin/types.ts';
+import { addReportSink, healthStates, setHealthState } from './core/proxy/balancer/health-state.ts';
 
 interface ConfigMessage {
   type: 'portcullis:config';
@@ -40,6 +41,23 @@ interface NodeLocalResultMessage {
   type: 'portcullis:node-local-result';
   id: number;
   response: AdminResponse;
+}
+
+/**
+ * Health checks (principle 14, Kong's per-node checker state): the primary's
+ * HealthOwner holds the node's state and runs the probes; workers forward
+ * passive observations (`health-report`, only those that can change a state)
+ * and apply every state the primary pushes (`health`).
+ */
+interface HealthMessage {
+  type: 'portcullis:health';
+  states: Array<[string, number]>;
+}
+
+interface HealthReportMessage {
+  type: 'portcullis:health-report';
+  key: string;
+  obs: number;
 }
 
 /** How long the primary waits for the workers' answers to a node-local call. */
@@ -131,8 +149,18 @@ export async function startPrimary(settings: Settings, log: Logger): Promise<Clu
   const recentCrashes: number[] = [];
 
   const send = (w: Worker): void => {
-    if (w.isConnected()) w.send({ type: 'portcullis:config', snapshot: gateway.runtime.snapshot } satisfies ConfigMessage);
+    if (!w.isConnected()) return;
+    w.send({ type: 'portcullis:config', snapshot: gateway.runtime.snapshot } satisfies ConfigMessage);
+    w.send({ type: 'portcullis:health', states: healthStates() } satisfies HealthMessage);
   };
+  gateway.health.onChange((key, state) => {
+    const msg: HealthMessage = { type: 'portcullis:health', states: [[key, state]] };
+    for (const w of Object.values(cluster.workers ?? {})) if (w?.isConnected()) w.send(msg);
+  });
+  cluster.on('message', (_w, m: unknown) => {
+    const msg = m as HealthReportMessage | undefined;
+    if (msg?.type === 'portcullis:health-report') gateway.health.report(msg.key, msg.obs, false);
+  });
   cluster.setupPrimary({ execArgv: workerExecArgv() });
   const fork = (): Worker => {
     const w = cluster.fork({ PORTCULLIS_WORKER: '1', PORTCULLIS_INHERITED_SESSION_SECRET: secret, ...workerMallocEnv() });
@@ -205,6 +233,12 @@ export async function runWorker(settings: Settings, log: Logger): Promise<void> 
   // primary's GET /metrics can collect this worker's registry.
   new AggregatorRegistry();
   const gatewaySettings = gatewaySettingsFrom(settings, log, process.env.PORTCULLIS_INHERITED_SESSION_SECRET);
+  // Listening from the start: the primary sends the health state right behind the first configuration.
+  addReportSink((key, obs) => process.send?.({ type: 'portcullis:health-report', key, obs } satisfies HealthReportMessage));
+  process.on('message', (m: unknown) => {
+    if ((m as HealthMessage | undefined)?.type !== 'portcullis:health') return;
+    for (const [key, state] of (m as HealthMessage).states) setHealthState(key, state);
+  });
   const first = await new Promise<ConfigSnapshot>((resolve) => {
     const onMessage = (m: unknown): void => {
       if (isConfigMessage(m)) {

@@ -74,16 +74,20 @@ export function clearUpstreamHealth(upstreamId: string): void {
   for (const [k, c] of cells) if (k.startsWith(prefix)) c.state = HEALTHY;
 }
 
-/** `report(key, observation, status)`: to the owner (same process) or over IPC to it. */
+/** Where passive observations go: the owner (same process) or the IPC channel to it. */
 export type ReportSink = (key: string, observation: number) => void;
 
-let sink: ReportSink = () => undefined;
+const sinks = new Set<ReportSink>();
 
-export function setReportSink(fn: ReportSink): void {
-  sink = fn;
+export function addReportSink(fn: ReportSink): void {
+  sinks.add(fn);
+}
+
+export function removeReportSink(fn: ReportSink): void {
+  sinks.delete(fn);
 }
 
 /** A passive observation (real traffic) about an address. */
 export function reportPassive(key: string, observation: number): void {
-  sink(key, observation);
+  for (const fn of sinks) fn(key, observation);
 }

@@ -80,6 +80,23 @@ export const upstreamSchema = Type.Object({
 
 const is = (value: string) => (v: unknown) => v === value;
 
+/**
+ * Kong fields Portcullis does not implement are refused, naming the field
+ * (ARCHITECTURE principle 13: never accepted and ignored).
+ */
+function refuseUnsupported(row: Record<string, unknown>, errors: Record<string, unknown>): void {
+  const active = ((row.healthchecks as { active?: { type?: unknown } } | undefined)?.active ?? {}) as { type?: unknown };
+  if (active.type === 'grpc' || active.type === 'grpcs') {
+    const hc = (errors.healthchecks ??= {}) as Record<string, unknown>;
+    const a = (hc.active ??= {}) as Record<string, unknown>;
+    a.type = `'${String(active.type)}' active health checks are not supported by Portcullis (use 'http', 'https' or 'tcp')`;
+  }
+  if (row.use_srv_name === true) errors.use_srv_name = 'use_srv_name is not supported by Portcullis: targets are resolved through A/AAAA records only (no SRV)';
+  if (row.client_certificate !== null && row.client_certificate !== undefined) {
+    errors.client_certificate = 'client_certificate on upstreams is not supported by Portcullis (no client certificate is presented to targets)';
+  }
+}
+
 export const upstreams: EntityDefinition = {
   name: 'upstreams',
   schema: upstreamSchema,
@@ -104,5 +121,6 @@ export const upstreams: EntityDefinition = {
     distinct(row, errors, ['hash_on_header', 'hash_fallback_header']);
     distinct(row, errors, ['hash_on_query_arg', 'hash_fallback_query_arg']);
     distinct(row, errors, ['hash_on_uri_capture', 'hash_fallback_uri_capture']);
+    refuseUnsupported(row, errors);
   },
 };

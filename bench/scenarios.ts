@@ -14,6 +14,7 @@ import {
   portcullisRateLimited,
   portcullisRoutes,
   portcullisSession,
+  portcullisUpstream,
 } from './systems/portcullis.ts';
 
 export const SCENARIOS: Scenario[] = [
@@ -65,6 +66,13 @@ export const SCENARIOS: Scenario[] = [
     description: 'The plain route with rate-limiting (limits far above the offered load, so nothing is rejected): counters in process memory (local) or in Redis (redis).',
     peer: 'nginx',
     systems: [directUpstream(), nginxRateLimited(), portcullisRateLimited('local'), portcullisRateLimited('redis')],
+  },
+  {
+    id: 'g',
+    title: '(g) upstream entity: 3 round-robin targets vs a single target (issue 14)',
+    description: 'The plain route (a) to a service host naming an upstream of 3 targets (one server behind three addresses), without and with active health checks at 1 s; compare with the single-target gateway (budget: ≤ 5% slower, checks not measurable).',
+    peer: null,
+    systems: [directUpstream(), portcullisPlainProxy(), portcullisUpstream(false), portcullisUpstream(true)],
   },
 ];
 

@@ -81,6 +81,20 @@ export const upstreamSchema = Type.Object({
 const is = (value: string) => (v: unknown) => v === value;
 
 /**
+ * Kong's shorthand_fields (upstreams.lua), applied to the input in order:
+ * `algorithm: least-connections | latency` clears `hash_on`; then a given
+ * `hash_on` picks the algorithm — `none` → round-robin, anything else →
+ * consistent-hashing (so `{hash_on: header, …}` alone hashes, as in Kong).
+ */
+function hashOnShorthands(input: Record<string, unknown>): void {
+  if (input.algorithm === 'least-connections' || input.algorithm === 'latency') input.hash_on = null;
+  if (!('hash_on' in input) || input.hash_on === undefined) return;
+  if (input.hash_on === null) input.hash_on = 'none';
+  else if (input.hash_on === 'none') input.algorithm = 'round-robin';
+  else if (typeof input.hash_on === 'string') input.algorithm = 'consistent-hashing';
+}
+
+/**
  * Kong fields Portcullis does not implement are refused, naming the field
  * (ARCHITECTURE principle 13: never accepted and ignored).
  */
@@ -104,6 +118,7 @@ export const upstreams: EntityDefinition = {
   uniques: ['name'],
   cacheKey: null,
   timestamps: 's',
+  shorthands: hashOnShorthands,
   check(row, errors) {
     conditional(row, errors, 'hash_on', is('header'), 'hash_on_header', requiredValue);
     conditional(row, errors, 'hash_fallback', is('header'), 'hash_fallback_header', requiredValue);

@@ -165,3 +165,16 @@ test('hash inputs: cookies and query arguments as nginx / Kong read them', () =>
   assert.equal(queryArgValue('a%20b=c+d', 'a b'), 'c d');
   assert.equal(queryArgValue('', 'x'), null);
 });
+
+test("Kong's upstream shorthands: hash_on picks consistent-hashing; least-connections / latency clear hash_on; unsupported fields are refused by name", async () => {
+  const { prepareEntity } = await import('../../../src/schema/validate.ts');
+  const prep = (input: Record<string, unknown>): any => prepareEntity('upstreams', input, { mode: 'insert' } as never);
+  const hashed = prep({ name: 'a', hash_on: 'header', hash_on_header: 'x-u' });
+  assert.equal(hashed.row.algorithm, 'consistent-hashing');
+  const lc = prep({ name: 'a', algorithm: 'latency', hash_on: 'ip' });
+  assert.deepEqual([lc.row.algorithm, lc.row.hash_on], ['latency', 'none']);
+  const refused = prep({ name: 'a', use_srv_name: true, healthchecks: { active: { type: 'grpcs' } } });
+  assert.equal(refused.ok, false);
+  assert.match(refused.fields.use_srv_name, /use_srv_name is not supported/);
+  assert.match(refused.fields.healthchecks.active.type, /'grpcs' active health checks are not supported/);
+});

@@ -16,6 +16,7 @@ import {
   portcullisRateLimited,
   portcullisRoutes,
   portcullisSession,
+  portcullisUpstream,
 } from './systems/portcullis.ts';
 
 export const SCENARIOS: Scenario[] = [
@@ -83,6 +84,13 @@ export const SCENARIOS: Scenario[] = [
       'GET / with a response cache in front of the upstream: Portcullis proxy-cache (strategy memory, one cache per node) against nginx proxy_cache, both answering every measured request from their cache (the warm-up fills it).',
     peer: 'nginx',
     systems: [directUpstream(), nginxProxyCache(), portcullisProxyCache()],
+  },
+  {
+    id: 'i',
+    title: '(i) upstream entity: 3 round-robin targets vs a single target (issue 14)',
+    description: 'The plain route (a) to a service host naming an upstream of 3 targets (one server behind three addresses), without and with active health checks at 1 s; compare with the single-target gateway (budget: ≤ 5% slower, checks not measurable).',
+    peer: null,
+    systems: [directUpstream(), portcullisPlainProxy(), portcullisUpstream(false), portcullisUpstream(true)],
   },
 ];
 

@@ -21,6 +21,7 @@ import type { NodeLocalCall, NodeLocalFanout } from './admin/node-local.ts';
 import type { AdminResponse } from './admin/types.ts';
 import { nodeStateDir } from './core/node-state/database.ts';
 import { NODE_STATE_ENV } from './core/node-state/location.ts';
+import { addReportSink, healthStates, setHealthState } from './core/proxy/balancer/health-state.ts';
 
 interface ConfigMessage {
   type: 'portcullis:config';
@@ -42,6 +43,23 @@ interface NodeLocalResultMessage {
   type: 'portcullis:node-local-result';
   id: number;
   response: AdminResponse;
+}
+
+/**
+ * Health checks (principle 14, Kong's per-node checker state): the primary's
+ * HealthOwner holds the node's state and runs the probes; workers forward
+ * passive observations (`health-report`, only those that can change a state)
+ * and apply every state the primary pushes (`health`).
+ */
+interface HealthMessage {
+  type: 'portcullis:health';
+  states: Array<[string, number]>;
+}
+
+interface HealthReportMessage {
+  type: 'portcullis:health-report';
+  key: string;
+  obs: number;
 }
 
 /** How long the primary waits for the workers' answers to a node-local call. */
@@ -133,8 +151,18 @@ export async function startPrimary(settings: Settings, log: Logger): Promise<Clu
   const recentCrashes: number[] = [];
 
   const send = (w: Worker): void => {
-    if (w.isConnected()) w.send({ type: 'portcullis:config', snapshot: gateway.runtime.snapshot } satisfies ConfigMessage);
+    if (!w.isConnected()) return;
+    w.send({ type: 'portcullis:config', snapshot: gateway.runtime.snapshot } satisfies ConfigMessage);
+    w.send({ type: 'portcullis:health', states: healthStates() } satisfies HealthMessage);
   };
+  gateway.health.onChange((key, state) => {
+    const msg: HealthMessage = { type: 'portcullis:health', states: [[key, state]] };
+    for (const w of Object.values(cluster.workers ?? {})) if (w?.isConnected()) w.send(msg);
+  });
+  cluster.on('message', (_w, m: unknown) => {
+    const msg = m as HealthReportMessage | undefined;
+    if (msg?.type === 'portcullis:health-report') gateway.health.report(msg.key, msg.obs, false);
+  });
   cluster.setupPrimary({ execArgv: workerExecArgv() });
   // The node's shared state (rate-limit counters, memory caches and sessions): created here, opened
   // by every worker, replacements included, and removed when this process exits (src/core/node-state).
@@ -210,6 +238,12 @@ export async function runWorker(settings: Settings, log: Logger): Promise<void> 
   // primary's GET /metrics can collect this worker's registry.
   new AggregatorRegistry();
   const gatewaySettings = gatewaySettingsFrom(settings, log, process.env.PORTCULLIS_INHERITED_SESSION_SECRET);
+  // Listening from the start: the primary sends the health state right behind the first configuration.
+  addReportSink((key, obs) => process.send?.({ type: 'portcullis:health-report', key, obs } satisfies HealthReportMessage));
+  process.on('message', (m: unknown) => {
+    if ((m as HealthMessage | undefined)?.type !== 'portcullis:health') return;
+    for (const [key, state] of (m as HealthMessage).states) setHealthState(key, state);
+  });
   const first = await new Promise<ConfigSnapshot>((resolve) => {
     const onMessage = (m: unknown): void => {
       if (isConfigMessage(m)) {

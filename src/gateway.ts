@@ -23,6 +23,9 @@ import { startAdmin, type AdminInfo } from './admin/server.ts';
 import type { NodeLocalFanout } from './admin/node-local.ts';
 import { startProxy, type ProxyHandle } from './core/server.ts';
 import { metricsText } from './core/metrics.ts';
+import { HealthOwner } from './core/proxy/balancer/health-owner.ts';
+import { balancerHealth, targetData, targetHealth } from './core/proxy/balancer/health-report.ts';
+import type { UpstreamHealthApi } from './admin/types.ts';
 
 export class StartupError extends Error {
   override name = 'StartupError';
@@ -33,6 +36,8 @@ export interface GatewayHandle {
   readonly runtime: RuntimeManager;
   readonly gatewaySettings: GatewaySettings;
   readonly nodeId: string;
+  /** The node's health checker (probes, counting, manual marks); the cluster primary relays it to workers. */
+  readonly health: HealthOwner;
   proxyAddresses(): Array<{ host: string; port: number; ssl: boolean }>;
   adminAddresses(): Array<{ host: string; port: number }>;
   /**
@@ -109,11 +114,18 @@ export async function startGateway(settings: Settings, options: StartOptions = {
   }
   store.onChange(() => void runtime.reload());
 
+  // Health checks run once per node: here (single process, or the cluster primary; principle 14).
+  const health = new HealthOwner(log);
+  health.sync(runtime.ref.current.upstreams.values());
+  runtime.onSwap((rt) => health.sync(rt.upstreams.values()));
+  const healthApi = upstreamHealthApi(health);
+
   const nodeId = randomUUID();
   let proxy: ProxyHandle | null = null;
   const closers: Array<() => Promise<void>> = [];
   try {
     if (options.proxy !== false && settings.proxyListen.length > 0) {
+      health.takeLocalReports(); // this process proxies: its passive observations are counted here
       proxy = await startProxy({
         listen: settings.proxyListen,
         runtime: runtime.ref,
@@ -138,6 +150,7 @@ export async function startGateway(settings: Settings, options: StartOptions = {
       configuration_hash: startupConfigHash,
       // Kong's `plugins` setting as written (`off` is the empty list), not the loaded set.
       configuration: { plugins: settings.plugins === null ? ['bundled'] : settings.plugins.length === 0 ? ['off'] : settings.plugins, log_level: settings.logLevel, prefix: settings.dataDir },
+      health: healthApi,
     });
     const admin = await startAdmin({
       listen: settings.adminListen,
@@ -157,6 +170,7 @@ export async function startGateway(settings: Settings, options: StartOptions = {
       runtime,
       gatewaySettings,
       nodeId,
+      health,
       proxyAddresses: () => proxy?.addresses() ?? [],
       adminAddresses: () => admin.addresses(),
       async reloadConfiguration(declarativeConfig) {
@@ -171,13 +185,36 @@ export async function startGateway(settings: Settings, options: StartOptions = {
       },
       async close() {
         for (const c of closers.reverse()) await c();
+        health.close();
         await runtime.close();
         await store.close();
       },
     };
   } catch (err) {
     for (const c of closers.reverse()) await c().catch(() => undefined);
+    health.close();
     await store.close();
     throw err;
   }
+}
+
+/** The Admin API's view of the node's health (Kong's shapes, src/core/proxy/balancer/health-report.ts). */
+function upstreamHealthApi(owner: HealthOwner): UpstreamHealthApi {
+  return {
+    targets(upstreamId) {
+      const b = owner.balancer(upstreamId);
+      if (b === undefined) return null;
+      const out = new Map<string, { health: string; data: unknown }>();
+      for (const t of b.targets) {
+        const data = targetData(b, t);
+        out.set(t.key, { health: targetHealth(data), data });
+      }
+      return out;
+    },
+    balancer(upstreamId) {
+      const b = owner.balancer(upstreamId);
+      return b === undefined ? null : balancerHealth(b);
+    },
+    set: (upstreamId, target, address, healthy) => owner.setManual(upstreamId, target, address, healthy),
+  };
 }

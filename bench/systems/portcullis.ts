@@ -120,6 +120,33 @@ export function portcullisPlainProxy(): SystemSpec {
   });
 }
 
+/**
+ * Scenario (g), issue 14: the plain route to an upstream entity of 3
+ * round-robin targets (127.0.0.1, localhost and ::ffff:127.0.0.1 on the
+ * fixed upstream's port: three targets, one server), optionally with active
+ * HTTP checks every second on each (`checks`).
+ */
+export function portcullisUpstream(checks: boolean): SystemSpec {
+  const label = checks ? 'portcullis 3 targets + active checks' : 'portcullis 3 targets';
+  return spec(label, async (env) => {
+    const port = new URL(env.upstream.base).port;
+    const healthchecks = checks ? { active: { http_path: '/', healthy: { interval: 1, successes: 1 }, unhealthy: { interval: 1, tcp_failures: 3, http_failures: 3, timeouts: 3 } } } : undefined;
+    const document = {
+      _format_version: '3.0',
+      upstreams: [
+        {
+          name: 'bench-upstream',
+          ...(healthchecks !== undefined ? { healthchecks } : {}),
+          targets: [{ target: `127.0.0.1:${port}` }, { target: `localhost:${port}` }, { target: `[::ffff:127.0.0.1]:${port}` }],
+        },
+      ],
+      services: [{ name: 'bench', host: 'bench-upstream', routes: [{ name: 'all', paths: ['/'] }] }],
+    };
+    const p = await startPortcullis(env, { name: checks ? 'portcullis-upstream-checked' : 'portcullis-upstream', document });
+    return portcullisTarget(p, label, [{ path: '/' }], [`${env.workers} workers, one route, upstream entity round-robin over 3 targets${checks ? ', active http checks at 1 s' : ''}`]);
+  });
+}
+
 /** Scenario (b): openid-connect with auth_methods [bearer]. */
 export function portcullisBearer(tokens: 'one' | 'many'): SystemSpec {
   return spec('portcullis', async (env) => {

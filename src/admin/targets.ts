@@ -5,7 +5,11 @@
  *   /upstreams/{upstream}/targets/all        GET list (Kong keeps it for compatibility)
  *   /upstreams/{upstream}/targets/{target}   GET, PATCH, PUT (an update, as Kong), DELETE
  *                                            — {target} is an id or the `host:port` address
- *   /upstreams/{upstream}/health             GET targets with their health
+ *   /upstreams/{upstream}/health             GET targets with their health (`?balancer_health=1`: the balancer's)
+ *   /upstreams/{upstream}/targets/{target}[/{address}]/healthy|unhealthy
+ *                                            PUT (POST too, as Kong's docs show) — set health by hand
+ * Health is the node's (src/core/proxy/balancer/health-owner.ts): each node
+ * answers with its own state, as Kong does.
  *   /targets, /targets/{id}, /targets/{id}/upstream  404 (disabled, as Kong)
  * A target address is unique within its upstream (409 otherwise).
  */
@@ -107,22 +111,50 @@ export function registerTargets(router: AdminRouter): void {
 
   router.add('GET', '/upstreams/:upstream/health', async (req, ctx) => {
     const upstream = await mustFind(ctx, 'upstreams', req.params.upstream!);
+    const info = ctx.info();
+    const upstreamId = String(upstream.id);
+    if (req.query.get('balancer_health') === '1') {
+      // Kong: {data = get_balancer_health(), next = null, node_id}; no data when the node has no balancer yet.
+      const data = info.health?.balancer(upstreamId) ?? null;
+      return { status: 200, body: { ...(data !== null ? { data } : {}), next: null, node_id: info.node_id } };
+    }
     const page = await listPage(ctx, req, 'targets', {
       field: 'upstream',
-      id: String(upstream.id),
+      id: upstreamId,
       parentCollection: 'upstreams',
       parentKey: req.params.upstream!,
       childCollection: 'health',
     });
     const body = page.body as { data: Row[]; offset?: string; next: string | null };
-    const health = ctx.info().upstreamHealth?.(String(upstream.id)) ?? null;
-    const data = body.data.map((t) => ({ ...t, health: health === null ? 'HEALTHCHECKS_OFF' : (health[String(t.target)] ?? 'HEALTHCHECKS_OFF') }));
+    const health = info.health?.targets(upstreamId) ?? null;
+    const data = body.data.map((t) => {
+      if (health === null) return { ...t, health: 'HEALTHCHECKS_OFF' };
+      // A target the balancer does not know (yet), or whose name did not resolve: DNS_ERROR (kong/db/dao/targets.lua).
+      const h = health.get(String(t.target));
+      return h === undefined ? { ...t, health: 'DNS_ERROR' } : { ...t, health: h.health, data: h.data };
+    });
     const next = body.offset !== undefined ? `/upstreams/${req.params.upstream!}/health?offset=${escapeUri(body.offset)}` : null;
     return {
       status: 200,
-      body: { data, ...(body.offset !== undefined ? { offset: body.offset } : {}), next, node_id: ctx.info().node_id },
+      body: { data, ...(body.offset !== undefined ? { offset: body.offset } : {}), next, node_id: info.node_id },
     };
   });
+
+  // kong/api/routes/upstreams.lua set_target_health: 204, 404 for an unknown upstream/target, 400 with the balancer's message.
+  const setHealth = (healthy: boolean) => async (req: AdminRequest, ctx: AdminContext): Promise<AdminResponse> => {
+    const upstream = await mustFind(ctx, 'upstreams', req.params.upstream!);
+    const target = await findTarget(ctx, upstream, req.params.target!);
+    const api = ctx.info().health;
+    const err = api === undefined ? `no healthchecker found for ${String(upstream.name)}` : api.set(String(upstream.id), String(target.target), req.params.address ?? null, healthy);
+    if (err !== null) return { status: 400, body: { message: err } };
+    return { status: 204 };
+  };
+  for (const method of ['PUT', 'POST']) {
+    router.add(method, '/upstreams/:upstream/targets/:target/healthy', setHealth(true));
+    router.add(method, '/upstreams/:upstream/targets/:target/unhealthy', setHealth(false));
+    router.add(method, '/upstreams/:upstream/targets/:target/:address/healthy', setHealth(true));
+    router.add(method, '/upstreams/:upstream/targets/:target/:address/unhealthy', setHealth(false));
+  }
 
   // deactivated, as in Kong: targets are only reachable through their upstream
   for (const pattern of ['/targets', '/targets/:id', '/targets/:id/upstream']) {

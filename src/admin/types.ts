@@ -59,8 +59,18 @@ export interface AdminInfo {
   configuration_hash?: string | null;
   /** Process ids (Kong's `pids`); defaults to this process. */
   pids?: { master: number; workers?: number[] };
-  /** Health of an upstream's targets by `target` address, when health checks run. */
-  upstreamHealth?: (upstreamId: string) => Record<string, string> | null;
+  /** The node's balancer health (src/core/proxy/balancer/health-owner.ts), for /upstreams/{u}/health and …/healthy|unhealthy. */
+  health?: UpstreamHealthApi;
+}
+
+/** What the Admin API reads and sets of the node's upstream health (Kong's shapes built by the core). */
+export interface UpstreamHealthApi {
+  /** Health and health data per target (`host:port`) of an upstream's balancer, or null when it has none. */
+  targets(upstreamId: string): Map<string, { health: string; data: unknown }> | null;
+  /** `?balancer_health=1` data, or null when the upstream has no balancer. */
+  balancer(upstreamId: string): Record<string, unknown> | null;
+  /** Mark a target (or one of its addresses) healthy or unhealthy; Kong's error message, or null. */
+  set(upstreamId: string, target: string, address: string | null, healthy: boolean): string | null;
 }
 
 export interface AdminRequest {

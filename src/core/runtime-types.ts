@@ -7,6 +7,14 @@ import type { ConsumerIndex } from './consumers.ts';
 import type { PluginPlan } from './pipeline/types.ts';
 import type { Router } from './router/types.ts';
 import type { ServiceEntity, UpstreamEntity, TargetEntity } from '../schema/entities/types.ts';
+import type { Balancer } from './proxy/balancer/balancer.ts';
+
+/** An upstream entity of a Runtime: its targets with weight > 0, and its balancer (every target). */
+export interface UpstreamEntry {
+  readonly upstream: UpstreamEntity;
+  readonly targets: TargetEntity[];
+  readonly balancer: Balancer;
+}
 
 export interface Runtime {
   readonly version: number;
@@ -16,8 +24,8 @@ export interface Runtime {
   /** Global plugins only: for the rewrite phase (before routing) and for requests no route matched. */
   readonly globalPlan: PluginPlan;
   readonly consumers: ConsumerIndex;
-  /** Upstream entities by name, with their targets (a service host naming an upstream balances across targets). */
-  readonly upstreams: ReadonlyMap<string, { upstream: UpstreamEntity; targets: TargetEntity[] }>;
+  /** Upstream entities by name, with their targets and balancer (a service host naming an upstream balances across targets). */
+  readonly upstreams: ReadonlyMap<string, UpstreamEntry>;
   readonly services: ReadonlyMap<string, ServiceEntity>;
   /** TLS context for an SNI (exact, then wildcard), or null for the listener's default. */
   certificateFor(servername: string): SecureContext | null;

@@ -14,7 +14,8 @@ import { getPlugin, loadPlugins } from '../plugins/index.ts';
 import { compileRouter } from './router/compile.ts';
 import { buildPlan, planKey, EMPTY_PLAN, type CompiledPlugin } from './pipeline/plan.ts';
 import type { PluginPlan } from './pipeline/types.ts';
-import type { Runtime } from './runtime-types.ts';
+import type { Runtime, UpstreamEntry } from './runtime-types.ts';
+import { Balancer } from './proxy/balancer/balancer.ts';
 
 export class RuntimeBuildError extends Error {
   readonly pluginId: string | null;
@@ -193,15 +194,13 @@ export function buildRuntime(snapshot: ConfigSnapshot, options: BuildOptions): R
   }
   const globalPlan = buildPlan(byName, null, null);
 
-  const upstreams = new Map<string, { upstream: UpstreamEntity; targets: TargetEntity[] }>();
-  const upstreamById = new Map<string, { upstream: UpstreamEntity; targets: TargetEntity[] }>();
+  const upstreams = new Map<string, UpstreamEntry>();
+  const byUpstream = new Map<string, TargetEntity[]>();
+  for (const u of snapshot.upstreams) byUpstream.set(u.id, []);
+  for (const t of snapshot.targets) byUpstream.get(t.upstream.id)?.push(t);
   for (const u of snapshot.upstreams) {
-    const entry = { upstream: u, targets: [] as TargetEntity[] };
-    upstreams.set(u.name, entry);
-    upstreamById.set(u.id, entry);
-  }
-  for (const t of snapshot.targets) {
-    if (t.weight > 0) upstreamById.get(t.upstream.id)?.targets.push(t);
+    const all = byUpstream.get(u.id)!;
+    upstreams.set(u.name, { upstream: u, targets: all.filter((t) => t.weight > 0), balancer: new Balancer(u, all) });
   }
 
   const caCertificates = new Map<string, string>();
@@ -220,6 +219,7 @@ export function buildRuntime(snapshot: ConfigSnapshot, options: BuildOptions): R
     certificateFor,
     caCertificates,
     async dispose() {
+      for (const entry of upstreams.values()) entry.balancer.close();
       for (const cp of all) {
         if (cp.instance.module.close === undefined) continue;
         try {

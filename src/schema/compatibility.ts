@@ -19,14 +19,10 @@ export interface NoEffectEntry {
 
 const BUFFERING = 'Portcullis streams bodies both ways (Kong with buffering off); there is no nginx buffer to turn on or off. An upstream that needs Content-Length on requests gets it whenever the client sent one';
 const NGINX_POOL = 'nginx cosocket pool tuning; ioredis keeps one multiplexed connection per distinct Redis configuration';
-const HASHING = 'read by Kong only with hash_on/hash_fallback other than none, which are refused (consistent hashing not implemented)';
 
 export const NO_EFFECT: readonly NoEffectEntry[] = [
   { schema: 'routes', field: 'request_buffering', reason: BUFFERING },
   { schema: 'routes', field: 'response_buffering', reason: BUFFERING },
-  { schema: 'upstreams', field: 'slots', reason: 'size of the consistent-hashing ring; Kong reads it only for that algorithm, which is refused' },
-  { schema: 'upstreams', field: 'hash_on_cookie_path', reason: HASHING },
-  { schema: 'upstreams', field: 'healthchecks.*', reason: 'tuning of health checks; `healthchecks` is refused as soon as it enables one (an interval or a failure counter above 0)' },
   { schema: 'plugins/acl', field: 'include_consumer_groups', reason: 'Portcullis has no consumer groups, so there are none to include (true and false behave alike)' },
   { schema: 'plugins/proxy-cache', field: 'strategy', reason: "its only value is 'memory' (Kong OSS's one strategy), which is the only store there is" },
   { schema: 'plugins/proxy-cache', field: 'memory.dictionary_name', reason: 'names an nginx lua_shared_dict; Portcullis has one in-memory cache store' },

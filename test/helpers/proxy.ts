@@ -12,6 +12,7 @@ import { ProxyMetrics } from '../../src/core/metrics.ts';
 import { createLogger } from '../../src/shared/log.ts';
 import { routeEntity, serviceEntity } from './entities.ts';
 import { captureLogs, type LogCapture } from './log-capture.ts';
+import { DEFAULT_HEALTHCHECKS } from '../../src/core/proxy/balancer/balancer.ts';
 
 const now = (): number => Math.floor(Date.now() / 1000);
 
@@ -56,7 +57,7 @@ export function upstream(name: string): UpstreamEntity {
     hash_fallback: 'none',
     hash_on_header: null,
     host_header: null,
-    healthchecks: null,
+    healthchecks: structuredClone(DEFAULT_HEALTHCHECKS),
     use_srv_name: false,
   };
 }

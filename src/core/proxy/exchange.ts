@@ -36,7 +36,9 @@ import { runBodyFilter, runHeaderFilter } from '../pipeline/runner.ts';
 import { IDEMPOTENT_METHODS } from '../http1/syntax.ts';
 import { UPSTREAM_CODES, type HeaderValues, type UpstreamController, type UpstreamHandler, type UpstreamRequest } from '../upstream/types.ts';
 import type { ProxyEnv } from './env.ts';
-import { balancerFor, type RoundRobin } from './balancer.ts';
+import type { Balancer } from './balancer/balancer.ts';
+import type { Address } from './balancer/address.ts';
+import { hashKey, setHashCookie } from './balancer/hash-input.ts';
 import { addProxiedResponseHeaders, stripResponseHopByHop } from './headers.ts';
 import { nextPool } from './target.ts';
 import { upstreamRequest } from './upstream-request.ts';
@@ -65,7 +67,14 @@ export class Exchange implements UpstreamHandler {
   requestUri: string;
 
   // ---- upstream attempt state
-  balancer: RoundRobin | null;
+  /** The upstream entity's balancer (null: the service's own host). */
+  balancer: Balancer | null;
+  /** The address of the current (or last) try; its in-flight count is held while `addressHeld`. */
+  address: Address | null;
+  addressHeld: boolean;
+  /** consistent-hashing: the request's ring point, and the Set-Cookie the gateway adds (hash_on cookie). */
+  hashPoint: number;
+  hashCookie: string | null;
   /** Tries left after the current one (service.retries). */
   retriesLeft: number;
   /** The gateway chose the Host header (not preserve_host / a plugin): recomputed per target. */
@@ -118,6 +127,10 @@ export class Exchange implements UpstreamHandler {
     this.hasQueryMark = false;
     this.requestUri = '/';
     this.balancer = null;
+    this.address = null;
+    this.addressHeld = false;
+    this.hashPoint = 0;
+    this.hashCookie = null;
     this.retriesLeft = 0;
     this.gatewayHost = false;
     this.dispatchOptions = null;
@@ -169,14 +182,30 @@ export class Exchange implements UpstreamHandler {
     }
     this.dispatchOptions = request;
     this.body = request.body as Buffer | IncomingMessage | null;
-    const upstream = this.runtime.upstreams.get(service.host);
-    if (upstream !== undefined) this.balancer = balancerFor(upstream);
     this.retriesLeft = service.retries;
     this.gatewayHost = ctx.upstreamHeaders['host'] === undefined;
     this.writeTimeoutMs = service.write_timeout;
     this.readTimeoutMs = service.read_timeout;
+    const upstream = this.runtime.upstreams.get(service.host);
+    if (upstream !== undefined) {
+      const b = upstream.balancer;
+      this.balancer = b;
+      if (b.ring !== null) this.hashPoint = b.ring.pointOf(hashKey(b.hash!, ctx, this));
+      if (b.ready !== null) {
+        // Host-name targets not resolved yet (the first requests after a configuration change): wait for DNS.
+        b.ready.then(() => this.afterResolve(), () => this.afterResolve());
+        return;
+      }
+    }
     const now = performance.now();
     ctx.proxyLatency = now - ctx.startedAt;
+    this.attempt(now);
+  }
+
+  private afterResolve(): void {
+    if (this.clientGone) return;
+    const now = performance.now();
+    this.ctx.proxyLatency = now - this.ctx.startedAt;
     this.attempt(now);
   }
 
@@ -184,8 +213,24 @@ export class Exchange implements UpstreamHandler {
   private attempt(now: number = performance.now()): void {
     const ctx = this.ctx;
     const service = ctx.service!;
-    const pool = nextPool(this.runtime, service, this.balancer, ctx.upstreamHeaders, this.gatewayHost);
+    let address: Address | null = null;
+    const b = this.balancer;
+    if (b !== null) {
+      // A retry avoids the address the previous try failed on while another is available (Kong's
+      // least-connections and latency keep a failed set; round-robin moves on by itself).
+      this.releaseAddress();
+      address = b.pick(this.hashPoint, this.address);
+      if (address === null) {
+        this.fail(new ProxyError('UPSTREAM_UNAVAILABLE', `upstream '${service.host}' has no healthy targets`));
+        return;
+      }
+      address.connections++;
+      this.address = address;
+      this.addressHeld = true;
+    }
+    const pool = nextPool(this.runtime, service, address, ctx.upstreamHeaders, this.gatewayHost);
     if (pool === null) {
+      this.releaseAddress();
       this.fail(new ProxyError('UPSTREAM_UNAVAILABLE', `upstream '${service.host}' has no healthy targets`));
       return;
     }
@@ -229,6 +274,7 @@ export class Exchange implements UpstreamHandler {
     if (status < 200) return; // 1xx interim responses (100 Continue, 103) are not relayed
     const ctx = this.ctx;
     const env = this.env;
+    if (this.address !== null) this.balancer!.observeStatus(this.address, status);
     ctx.upstreamLatency = performance.now() - this.upstreamStartedAt;
     ctx.upstreamStatus = status;
     ctx.upstreamResponseHeaders = headers as IncomingHttpHeaders;
@@ -239,6 +285,7 @@ export class Exchange implements UpstreamHandler {
     }
     this.source = 'service';
     stripResponseHopByHop(headers, false);
+    if (this.hashCookie !== null) setHashCookie(headers, this.hashCookie); // before header_filter, as Kong's runloop
     const plan = this.plan;
     runHeaderFilter(ctx, plan, env.log);
     const out = headers as Record<string, string | string[]>;
@@ -281,6 +328,11 @@ export class Exchange implements UpstreamHandler {
   onResponseEnd(_controller: UpstreamController, _trailers: HeaderValues): void {
     clearTimer(this);
     this.controller = null;
+    if (this.addressHeld) {
+      this.releaseAddress();
+      const latency = this.balancer!.latency;
+      if (latency !== null) latency.observe(this.address!, performance.now() - this.upstreamStartedAt);
+    }
     if (!this.headersWritten) return;
     const ctx = this.ctx;
     if (this.plan.hasBodyFilter) {
@@ -298,6 +350,7 @@ export class Exchange implements UpstreamHandler {
   onUpgrade(_controller: UpstreamController, _statusCode: number, headers: HeaderValues, socket: Socket, head: Buffer): void {
     clearTimer(this);
     this.controller = null;
+    this.releaseAddress();
     try {
       openTunnel(this, socket, headers, head);
     } catch (bug) {
@@ -322,6 +375,7 @@ export class Exchange implements UpstreamHandler {
   private upstreamFailed(err: Error): void {
     clearTimer(this);
     this.controller = null;
+    this.releaseAddress();
     const ctx = this.ctx;
     if (this.clientGone) return; // logged as 499 when the response closes
     const env = this.env;
@@ -342,6 +396,7 @@ export class Exchange implements UpstreamHandler {
       return;
     }
     const f = classifyUpstreamError(err);
+    if (this.address !== null) this.balancer!.observeFailure(this.address, f.timeout); // passive health checks
     if (!this.headersWritten && f.retryable && this.retriesLeft > 0 && this.canRetry()) {
       this.retriesLeft--;
       if (env.log.isLevelEnabled('debug')) env.log.debug({ request_id: ctx.id, detail: f.error.detail }, 'retrying upstream request');
@@ -359,6 +414,14 @@ export class Exchange implements UpstreamHandler {
       return body === null || Buffer.isBuffer(body) || !(body as IncomingMessage).readableDidRead;
     }
     return IDEMPOTENT_METHODS.has(this.ctx.upstreamMethod) && (body === null || Buffer.isBuffer(body));
+  }
+
+  /** The current try no longer occupies its address (least-connections' in-flight count). */
+  private releaseAddress(): void {
+    if (this.addressHeld) {
+      this.addressHeld = false;
+      this.address!.connections--;
+    }
   }
 
   /** Give up on the upstream: an error response, or a cut connection once the response started. */
@@ -386,6 +449,7 @@ export class Exchange implements UpstreamHandler {
   clientClosed(): void {
     this.clientGone = true;
     clearTimer(this);
+    this.releaseAddress();
     const c = this.controller;
     if (c !== null) {
       this.controller = null;

@@ -14,7 +14,7 @@ import type { HeaderBag } from '../context.ts';
 import type { Runtime } from '../runtime-types.ts';
 import type { ServiceEntity } from '../../schema/entities/types.ts';
 import type { H1Pool } from '../upstream/h1-pool.ts';
-import type { RoundRobin } from './balancer.ts';
+import type { Address } from './balancer/address.ts';
 import { hostHeaderFor } from './headers.ts';
 import { poolEntryFor, poolFor, poolKey, usePool, type PoolEntry, type PoolSpec } from './pools.ts';
 
@@ -106,38 +106,59 @@ function plainTarget(service: ServiceEntity): PlainTarget {
 }
 
 /**
- * The pool for the next try of a request to `service`, or null when its
- * upstream has no target to offer. When `setHost` (the Host is the
- * gateway's: neither preserve_host nor a plugin chose one), the Host header
- * for the chosen peer is written into `headers`.
+ * The pool for a try of a request to `service`: the balanced `address`
+ * (picked by the Exchange, balancer/) or, without an upstream entity, the
+ * service's own host. When `setHost` (the Host is the gateway's: neither
+ * preserve_host nor a plugin chose one), the Host header for that peer is
+ * written into `headers`. Null only when a cached pool was closed meanwhile
+ * and cannot be replaced (never in practice).
  */
-export function nextPool(runtime: Runtime, service: ServiceEntity, balancer: RoundRobin | null, headers: HeaderBag, setHost: boolean): H1Pool | null {
+export function nextPool(runtime: Runtime, service: ServiceEntity, address: Address | null, headers: HeaderBag, setHost: boolean): H1Pool | null {
   const tls = isTls(service.protocol);
-  if (!tls && balancer === null) {
-    const t = plainTarget(service);
-    if (setHost) headers['host'] = t.hostHeader;
-    return usePool(t.entry)!; // plainTarget() never hands out a closed entry
+  if (!tls) {
+    if (address === null) {
+      const t = plainTarget(service);
+      if (setHost) headers['host'] = t.hostHeader;
+      return usePool(t.entry)!; // plainTarget() never hands out a closed entry
+    }
+    return plainAddressPool(address, service, headers, setHost);
   }
-  let peer: UpstreamPeer;
-  if (balancer !== null) {
-    const next = balancer.next();
-    if (next === null) return null;
-    peer = { host: next.host, port: next.port, hostName: runtime.upstreams.get(service.host)?.upstream.host_header ?? next.hostHeader };
-  } else {
-    peer = servicePeer(service);
-  }
+  const peer: UpstreamPeer = address !== null ? { host: address.ip, port: address.port, hostName: address.hostName } : servicePeer(service);
   if (setHost) headers['host'] = hostHeaderFor(peer.hostName, peer.port, tls);
-  const ca = tls ? trustedCas(runtime, service) : null;
+  const ca = trustedCas(runtime, service);
   const hostHeader = headers['host'];
   const spec: PoolSpec = {
-    protocol: tls ? 'https:' : 'http:',
+    protocol: 'https:',
     host: peer.host,
     port: peer.port,
-    servername: tls ? sniFrom(typeof hostHeader === 'string' ? hostHeader : peer.hostName) : null,
+    servername: sniFrom(typeof hostHeader === 'string' ? hostHeader : peer.hostName),
     connectTimeout: service.connect_timeout,
-    tlsVerify: tls && service.tls_verify === true,
+    tlsVerify: service.tls_verify === true,
     ca,
     caKey: ca === null ? '' : service.ca_certificates!.join(','),
   };
   return poolFor(spec, poolKey(spec));
+}
+
+/** Plain HTTP to a balanced address: its pool entry and Host header are kept on the address (as plainTarget does per service). */
+function plainAddressPool(address: Address, service: ServiceEntity, headers: HeaderBag, setHost: boolean): H1Pool | null {
+  let entry = address.plainEntry;
+  if (entry === null || entry.closed || address.plainConnectTimeout !== service.connect_timeout) {
+    const spec: PoolSpec = {
+      protocol: 'http:',
+      host: address.ip,
+      port: address.port,
+      servername: null,
+      connectTimeout: service.connect_timeout,
+      tlsVerify: false,
+      ca: null,
+      caKey: '',
+    };
+    entry = poolEntryFor(spec);
+    address.plainEntry = entry;
+    address.plainConnectTimeout = service.connect_timeout;
+    address.plainHostHeader = hostHeaderFor(address.hostName, address.port, false);
+  }
+  if (setHost) headers['host'] = address.plainHostHeader;
+  return usePool(entry);
 }

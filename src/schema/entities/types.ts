@@ -89,6 +89,27 @@ export interface CaCertificateEntity extends BaseEntity {
   cert_digest: string;
 }
 
+/** kong/db/schema/entities/upstreams.lua `healthchecks` (defaults filled by validation). */
+export interface Healthchecks {
+  active: {
+    type: 'tcp' | 'http' | 'https' | 'grpc' | 'grpcs';
+    timeout: number;
+    concurrency: number;
+    http_path: string;
+    https_sni?: string | null;
+    https_verify_certificate: boolean;
+    headers?: Record<string, string[]> | null;
+    healthy: { interval: number; http_statuses: number[]; successes: number };
+    unhealthy: { interval: number; http_statuses: number[]; tcp_failures: number; timeouts: number; http_failures: number };
+  };
+  passive: {
+    type: 'tcp' | 'http' | 'https' | 'grpc' | 'grpcs';
+    healthy: { http_statuses: number[]; successes: number };
+    unhealthy: { http_statuses: number[]; tcp_failures: number; timeouts: number; http_failures: number };
+  };
+  threshold: number;
+}
+
 export interface UpstreamEntity extends BaseEntity {
   name: string;
   algorithm: 'round-robin' | 'consistent-hashing' | 'least-connections' | 'latency';
@@ -97,7 +118,7 @@ export interface UpstreamEntity extends BaseEntity {
   hash_fallback: string;
   hash_on_header: string | null;
   host_header: string | null;
-  healthchecks: unknown;
+  healthchecks: Healthchecks;
   use_srv_name: boolean;
   // Kong 3.x fields also present on every stored row (optional in the type so
   // that hand-written literals elsewhere keep compiling).

@@ -4,7 +4,6 @@
  */
 import { Type, type TSchema } from '@sinclair/typebox';
 import { OneOf, typedefs } from '../typedefs.ts';
-import { notSupported } from './not-supported.ts';
 import { conditional, distinct, oneOfValues, requiredValue, type EntityDefinition } from './definition.ts';
 
 const HASH_ON = ['none', 'consumer', 'ip', 'header', 'cookie', 'path', 'query_arg', 'uri_capture'] as const;
@@ -82,19 +81,34 @@ export const upstreamSchema = Type.Object({
 const is = (value: string) => (v: unknown) => v === value;
 
 /**
- * Kong runs health checks when an interval is set (active) or a failure
- * counter is non-zero (passive); the defaults (all 0) leave them off.
+ * Kong's shorthand_fields (upstreams.lua), applied to the input in order:
+ * `algorithm: least-connections | latency` clears `hash_on`; then a given
+ * `hash_on` picks the algorithm — `none` → round-robin, anything else →
+ * consistent-hashing (so `{hash_on: header, …}` alone hashes, as in Kong).
  */
-export function healthChecksEnabled(v: unknown): boolean {
-  const h = (v ?? {}) as { active?: { healthy?: Record<string, unknown>; unhealthy?: Record<string, unknown> }; passive?: { unhealthy?: Record<string, unknown> } };
-  const positive = (x: unknown) => typeof x === 'number' && x > 0;
-  return (
-    positive(h.active?.healthy?.interval) ||
-    positive(h.active?.unhealthy?.interval) ||
-    positive(h.passive?.unhealthy?.http_failures) ||
-    positive(h.passive?.unhealthy?.tcp_failures) ||
-    positive(h.passive?.unhealthy?.timeouts)
-  );
+function hashOnShorthands(input: Record<string, unknown>): void {
+  if (input.algorithm === 'least-connections' || input.algorithm === 'latency') input.hash_on = null;
+  if (!('hash_on' in input) || input.hash_on === undefined) return;
+  if (input.hash_on === null) input.hash_on = 'none';
+  else if (input.hash_on === 'none') input.algorithm = 'round-robin';
+  else if (typeof input.hash_on === 'string') input.algorithm = 'consistent-hashing';
+}
+
+/**
+ * Kong fields Portcullis does not implement are refused, naming the field
+ * (ARCHITECTURE principle 13: never accepted and ignored).
+ */
+function refuseUnsupported(row: Record<string, unknown>, errors: Record<string, unknown>): void {
+  const active = ((row.healthchecks as { active?: { type?: unknown } } | undefined)?.active ?? {}) as { type?: unknown };
+  if (active.type === 'grpc' || active.type === 'grpcs') {
+    const hc = (errors.healthchecks ??= {}) as Record<string, unknown>;
+    const a = (hc.active ??= {}) as Record<string, unknown>;
+    a.type = `'${String(active.type)}' active health checks are not supported by Portcullis (use 'http', 'https' or 'tcp')`;
+  }
+  if (row.use_srv_name === true) errors.use_srv_name = 'use_srv_name is not supported by Portcullis: targets are resolved through A/AAAA records only (no SRV)';
+  if (row.client_certificate !== null && row.client_certificate !== undefined) {
+    errors.client_certificate = 'client_certificate on upstreams is not supported by Portcullis (no client certificate is presented to targets)';
+  }
 }
 
 export const upstreams: EntityDefinition = {
@@ -104,6 +118,7 @@ export const upstreams: EntityDefinition = {
   uniques: ['name'],
   cacheKey: null,
   timestamps: 's',
+  shorthands: hashOnShorthands,
   check(row, errors) {
     conditional(row, errors, 'hash_on', is('header'), 'hash_on_header', requiredValue);
     conditional(row, errors, 'hash_fallback', is('header'), 'hash_fallback_header', requiredValue);
@@ -121,11 +136,6 @@ export const upstreams: EntityDefinition = {
     distinct(row, errors, ['hash_on_header', 'hash_fallback_header']);
     distinct(row, errors, ['hash_on_query_arg', 'hash_fallback_query_arg']);
     distinct(row, errors, ['hash_on_uri_capture', 'hash_fallback_uri_capture']);
-    // The balancer is Kong's round-robin (src/core/proxy/balancer.ts); the rest would be silently round-robin.
-    notSupported(errors, 'algorithm', row.algorithm, "load-balancing algorithms other than 'round-robin'", is('round-robin'));
-    notSupported(errors, 'hash_on', row.hash_on, 'consistent hashing', is('none'));
-    notSupported(errors, 'hash_fallback', row.hash_fallback, 'consistent hashing', is('none'));
-    notSupported(errors, 'use_srv_name', row.use_srv_name, 'SRV records', (v) => v === false);
-    notSupported(errors, 'healthchecks', row.healthchecks, 'active and passive health checks', (v) => !healthChecksEnabled(v));
+    refuseUnsupported(row, errors);
   },
 };

@@ -5,6 +5,8 @@ import { resolve } from 'node:path';
 import { loadSettings, type FlagMap } from '../settings.ts';
 import { configureLogger } from '../../shared/log.ts';
 import { parseDeclarative, exportDeclarativeYaml } from '../../store/declarative/index.ts';
+// The plugin registry: the file's plugin entries are validated against it (src/schema/plugin-schemas.ts).
+import '../../plugins/index.ts';
 import { KONG_YML_TEMPLATE } from './kong-yml-template.ts';
 
 export type ConfigSub = 'init' | 'parse' | 'db_export' | 'db_import';

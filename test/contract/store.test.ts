@@ -14,6 +14,7 @@ import { Type } from '@sinclair/typebox';
 import pg from 'pg';
 import { registerPlugin } from '../../src/plugins/index.ts';
 import { prepareEntity } from '../../src/schema/validate.ts';
+import { emptyConfig as emptyConfigOf } from '../../src/schema/entities/types.ts';
 import type { ConfigSnapshot, EntityMap, EntityName } from '../../src/schema/entities/types.ts';
 import { createMemoryStore } from '../../src/store/memory.ts';
 import { openStore } from '../../src/store/open.ts';
@@ -47,18 +48,7 @@ async function rejects(p: Promise<unknown>, code: StoreError['code'], fields?: R
   });
 }
 
-const emptyConfig = (): Omit<ConfigSnapshot, 'version'> => ({
-  services: [],
-  routes: [],
-  consumers: [],
-  plugins: [],
-  certificates: [],
-  keyauth_credentials: [],
-  snis: [],
-  ca_certificates: [],
-  upstreams: [],
-  targets: [],
-});
+const emptyConfig = (): Omit<ConfigSnapshot, 'version'> => emptyConfigOf();
 
 interface Backend {
   name: string;

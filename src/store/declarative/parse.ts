@@ -22,7 +22,7 @@
 import { createHash } from 'node:crypto';
 import { loadYaml } from './yaml-load.ts';
 import { isUuid } from '../../schema/checks.ts';
-import type { ConfigSnapshot, EntityMap, EntityName } from '../../schema/entities/types.ts';
+import { emptyConfig, type ConfigSnapshot, type EntityMap, type EntityName } from '../../schema/entities/types.ts';
 import { prepareEntity } from '../../schema/validate.ts';
 import {
   declarativeErrorBody,
@@ -390,18 +390,7 @@ export function loadDeclarative(doc: Record<string, unknown>, hash: string = con
 
   if (Object.keys(refErrors).length > 0) return fail(refErrors, doc, hash);
 
-  const config: DeclarativeConfig = {
-    services: [],
-    routes: [],
-    consumers: [],
-    plugins: [],
-    certificates: [],
-    snis: [],
-    ca_certificates: [],
-    keyauth_credentials: [],
-    upstreams: [],
-    targets: [],
-  };
+  const config: DeclarativeConfig = emptyConfig();
   for (const type of ENTITY_ORDER) {
     const list = config[type] as Array<EntityMap[typeof type]>;
     for (const c of state.rows) if (c.type === type) list.push(c.row as unknown as EntityMap[typeof type]);

@@ -10,11 +10,14 @@ import type { ConfigSnapshot } from '../schema/entities/types.ts';
 import { createResolver, resolveBySchema, type Resolver } from './resolve.ts';
 import { isVaultReference } from './reference.ts';
 
-/** Referenceable top-level string fields of entities that the runtime reads. */
+/**
+ * Referenceable top-level string fields of the entities the runtime reads.
+ * `keys` (jwk, pem) are left out until something in the proxy uses them: a
+ * reference nothing reads must not fail a build (Kong resolves on use).
+ */
 export const REFERENCEABLE_ENTITY_FIELDS: Readonly<Partial<Record<keyof ConfigSnapshot, readonly string[]>>> = {
   certificates: ['cert', 'key', 'cert_alt', 'key_alt'],
   keyauth_credentials: ['key'],
-  keys: ['jwk'],
 };
 
 type Row = Record<string, unknown>;
@@ -27,19 +30,9 @@ function resolveFields(rows: readonly Row[], fields: readonly string[], resolve:
       const v = row[f];
       if (isVaultReference(v)) (copy ??= { ...row })[f] = resolve(v);
     }
-    if (hasPem(row)) {
-      const pem = row.pem as Row;
-      let pemCopy: Row | null = null;
-      for (const k of ['private_key', 'public_key']) if (isVaultReference(pem[k])) (pemCopy ??= { ...pem })[k] = resolve(pem[k] as string);
-      if (pemCopy !== null) (copy ??= { ...row }).pem = pemCopy;
-    }
     if (copy !== null) (out ??= [...rows])[i] = copy;
   });
   return out;
-}
-
-function hasPem(row: Row): boolean {
-  return typeof row.pem === 'object' && row.pem !== null;
 }
 
 /**

@@ -20,6 +20,10 @@
 import { exportDeclarative, exportDeclarativeYaml } from '../store/declarative/export.ts';
 import { configHash, loadDeclarative, parseDeclarative, type DeclarativeResult } from '../store/declarative/parse.ts';
 import { message, unexpected } from './errors.ts';
+import { getPlugin } from '../plugins/index.ts';
+import type { ConfigSnapshot } from '../schema/entities/types.ts';
+import { VaultError } from '../vault/resolve.ts';
+import { resolveSnapshotSecrets } from '../vault/snapshot.ts';
 import { configurationHash } from './info.ts';
 import type { AdminRouter } from './router.ts';
 import type { AdminContext, AdminRequest } from './types.ts';
@@ -67,6 +71,21 @@ function entitiesById(config: Record<string, unknown>): Record<string, Record<st
   return out;
 }
 
+/**
+ * A vault reference of the file that cannot be resolved now (a missing
+ * environment variable), with Kong's message; null when all resolve. Only the
+ * message leaves: it names the reference, never a resolved value.
+ */
+function unresolvableReference(config: Omit<ConfigSnapshot, 'version'>): string | null {
+  try {
+    resolveSnapshotSecrets({ version: 0, ...config }, (name) => (getPlugin(name)?.schema as unknown as Record<string, unknown> | undefined) ?? null);
+    return null;
+  } catch (err) {
+    if (err instanceof VaultError) return err.message;
+    throw err;
+  }
+}
+
 async function postConfig(req: AdminRequest, ctx: AdminContext) {
   const bodyParams = req.body.kind === 'json' || req.body.kind === 'form' || req.body.kind === 'multipart' ? req.body.value : {};
   const params: Record<string, unknown> = { ...(isObject(bodyParams) ? bodyParams : {}) };
@@ -84,6 +103,11 @@ async function postConfig(req: AdminRequest, ctx: AdminContext) {
   const result: DeclarativeResult = 'text' in source ? parseDeclarative(source.text) : loadDeclarative(source.doc, hash);
   if (!result.ok) {
     return { status: 400, body: flatten ? result.flattenedBody : result.body };
+  }
+  const vaultError = unresolvableReference(result.config);
+  if (vaultError !== null) {
+    // refused before anything is replaced: the running configuration stays
+    return { status: 400, body: { code: 14, name: 'invalid declarative configuration', message: vaultError } };
   }
   try {
     await ctx.store.replaceAll(result.config);

@@ -12,6 +12,7 @@
  * /consumers/{consumer}/plugins, /certificates/{certificate}/snis.
  */
 import { randomUUID } from 'node:crypto';
+import { isUuid } from '../schema/checks.ts';
 import { coerceFormInput } from '../schema/validate.ts';
 import { foreignKeysOf } from '../schema/entities/index.ts';
 import type { EntityName } from '../schema/entities/types.ts';
@@ -44,6 +45,13 @@ export interface EntityAdapter {
   upsert?(ctx: AdminContext, raw: string, input: Row, req: AdminRequest): Promise<Row>;
   /** Whether a stored row is listed (rows past their ttl are not). */
   visible?(row: Row): boolean;
+  /**
+   * Resolve `{c}` of `/{parent}/{p}/{children}/{c}` when it is not an id
+   * (acls: the group name within the consumer); null: not found.
+   */
+  lookupUnder?(ctx: AdminContext, parentRow: Row, raw: string): Promise<Row | null>;
+  /** The field `{c}` names when a PUT under a parent creates a row (acls: `group`). */
+  nestedKey?: string;
 }
 
 /**
@@ -53,6 +61,10 @@ export interface EntityAdapter {
  */
 const API_NAMES: Partial<Record<EntityName, { collection: string; nested: string }>> = {
   keyauth_credentials: { collection: 'key-auths', nested: 'key-auth' },
+  basicauth_credentials: { collection: 'basic-auths', nested: 'basic-auth' },
+  jwt_secrets: { collection: 'jwts', nested: 'jwt' },
+  hmacauth_credentials: { collection: 'hmac-auths', nested: 'hmac-auth' },
+  key_sets: { collection: 'key-sets', nested: 'key-sets' },
 };
 
 /** URL name of an entity's collection (`/key-auths`). */
@@ -275,9 +287,15 @@ function nestedHandlers(router: AdminRouter, parent: EntityName, child: EntityNa
     return { status: 201, body: await present(ctx, child, row) };
   });
 
+  const under = adapters[child]?.lookupUnder;
+  async function childUnder(ctx: AdminContext, parentRow: Row, raw: string, method: string): Promise<Row | null> {
+    return under !== undefined && !isUuid(raw) ? under(ctx, parentRow, raw) : lookup(ctx, child, raw, method);
+  }
+
   async function owned(req: AdminRequest, ctx: AdminContext): Promise<{ parentRow: Row; childRow: Row }> {
     const parentRow = await mustLookup(ctx, parent, req.params.parent!, req.method);
-    const childRow = await mustLookup(ctx, child, req.params.child!, req.method);
+    const childRow = await childUnder(ctx, parentRow, req.params.child!, req.method);
+    if (childRow === null) throw notFound();
     if (fkId(childRow, field) !== parentRow.id) throw notFound();
     return { parentRow, childRow };
   }
@@ -291,7 +309,16 @@ function nestedHandlers(router: AdminRouter, parent: EntityName, child: EntityNa
     const parentRow = await mustLookup(ctx, parent, req.params.parent!, 'PUT');
     const input = entityInput(req, child);
     input[field] = { id: parentRow.id };
-    const row = await upsertEntity(ctx, child, req.params.child!, input, hooksFor(ctx, child, req, input));
+    const raw = req.params.child!;
+    const nestedKey = adapters[child]?.nestedKey;
+    if (nestedKey !== undefined && !isUuid(raw)) {
+      // Kong's acl api.lua: PUT /consumers/{c}/acls/{group} updates that group's row or creates it
+      const found = await childUnder(ctx, parentRow, raw, 'PUT');
+      input[nestedKey] = raw;
+      const row = await upsertEntity(ctx, child, found !== null ? String(found.id) : randomUUID(), input, hooksFor(ctx, child, req, input));
+      return { status: 200, body: await present(ctx, child, row) };
+    }
+    const row = await upsertEntity(ctx, child, raw, input, hooksFor(ctx, child, req, input));
     return { status: 200, body: await present(ctx, child, row) };
   });
 
@@ -321,6 +348,14 @@ export const TOP_LEVEL: readonly EntityName[] = [
   'ca_certificates',
   'upstreams',
   'keyauth_credentials',
+  'acls',
+  'basicauth_credentials',
+  'jwt_secrets',
+  'hmacauth_credentials',
+  'consumer_groups',
+  'key_sets',
+  'keys',
+  'vaults',
 ];
 
 export function registerCrud(router: AdminRouter): void {

@@ -13,8 +13,11 @@ import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import type { Store } from '../store/store.ts';
 import { DEFAULT_MAX_BODY_BYTES, parseBody, readBody, type ParsedBody } from './body.ts';
+import { aclsAdapter } from './acls.ts';
+import { basicauthCredentialsAdapter } from './basicauth-credentials.ts';
 import { certificatesAdapter } from './certificates.ts';
 import { registerConfig } from './config.ts';
+import { registerConsumerGroups } from './consumer-groups.ts';
 import { registerCrud, setAdapter } from './crud.ts';
 import { AdminError, notFound, unauthorized, unexpected } from './errors.ts';
 import { registerInfo } from './info.ts';
@@ -60,6 +63,8 @@ const NEEDS_BODY = new Set(['POST', 'PUT', 'PATCH']);
 function buildRouter(): AdminRouter {
   setAdapter('certificates', certificatesAdapter);
   setAdapter('keyauth_credentials', keyauthCredentialsAdapter);
+  setAdapter('acls', aclsAdapter);
+  setAdapter('basicauth_credentials', basicauthCredentialsAdapter);
   const router = new AdminRouter();
   const all = (): readonly RouteDef[] => [...router.routes, ...withExtensions(pluginAdminRoutes())];
   registerInfo(router, all);
@@ -68,6 +73,7 @@ function buildRouter(): AdminRouter {
   registerConfig(router);
   registerTargets(router);
   registerCrud(router);
+  registerConsumerGroups(router);
   return router;
 }
 

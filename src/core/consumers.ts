@@ -16,6 +16,10 @@ export interface ConsumerIndex {
    * its ttl has run out. Optional so that hand-built indexes (tests) need not offer it.
    */
   credential?(kind: CredentialKind, secret: string): CredentialMatch | null;
+  /** The consumer's ACL groups (Kong's `acls` rows), in creation order; empty when none. */
+  aclGroups?(consumerId: string): readonly string[];
+  /** Names of the consumer groups the consumer is a member of (consumer_group_consumers); empty when none. */
+  consumerGroupNames?(consumerId: string): readonly string[];
 }
 
 /** Entities holding consumers' credentials, looked up by their endpoint key. */

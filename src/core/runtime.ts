@@ -11,6 +11,8 @@ import { credentialExpired } from '../schema/entities/credential-ttl.ts';
 import type { GatewaySettings } from '../plugins/types.ts';
 import type { ConsumerIndex, CredentialKind, CredentialMatch } from './consumers.ts';
 import { getPlugin, loadPlugins } from '../plugins/index.ts';
+import { VaultError } from '../vault/resolve.ts';
+import { resolveSnapshotSecrets } from '../vault/snapshot.ts';
 import { compileRouter } from './router/compile.ts';
 import { buildPlan, planKey, EMPTY_PLAN, type CompiledPlugin } from './pipeline/plan.ts';
 import type { PluginPlan } from './pipeline/types.ts';
@@ -49,6 +51,35 @@ function buildCredentialIndex(snapshot: ConfigSnapshot, consumerById: ReadonlyMa
   return out;
 }
 
+const NO_GROUPS: readonly string[] = Object.freeze([]);
+
+/** consumer id → its ACL groups (Kong's acls rows), resolved once per Runtime as Kong caches them per consumer. */
+function buildAclGroups(snapshot: ConfigSnapshot): Map<string, readonly string[]> {
+  const out = new Map<string, string[]>();
+  for (const row of snapshot.acls ?? []) {
+    let list = out.get(row.consumer.id);
+    if (list === undefined) out.set(row.consumer.id, (list = []));
+    if (!list.includes(row.group)) list.push(row.group);
+  }
+  for (const list of out.values()) Object.freeze(list);
+  return out;
+}
+
+/** consumer id → names of its consumer groups. */
+function buildConsumerGroupNames(snapshot: ConfigSnapshot): Map<string, readonly string[]> {
+  const names = new Map<string, string>();
+  for (const g of snapshot.consumer_groups ?? []) names.set(g.id, g.name);
+  const out = new Map<string, string[]>();
+  for (const m of snapshot.consumer_group_consumers ?? []) {
+    const name = names.get(m.consumer_group.id);
+    if (name === undefined) continue;
+    let list = out.get(m.consumer.id);
+    if (list === undefined) out.set(m.consumer.id, (list = []));
+    list.push(name);
+  }
+  return out;
+}
+
 function buildConsumerIndex(consumers: ConsumerEntity[], snapshot?: ConfigSnapshot): ConsumerIndex {
   const byId = new Map<string, ConsumerEntity>();
   const byUsername = new Map<string, ConsumerEntity>();
@@ -64,7 +95,11 @@ function buildConsumerIndex(consumers: ConsumerEntity[], snapshot?: ConfigSnapsh
     if (c.custom_id !== null) byCustomId.set(c.custom_id, c);
   }
   const credentials = snapshot !== undefined ? buildCredentialIndex(snapshot, byId) : new Map<CredentialKind, Map<string, CredentialMatch>>();
+  const aclGroups = snapshot !== undefined ? buildAclGroups(snapshot) : new Map<string, readonly string[]>();
+  const groupNames = snapshot !== undefined ? buildConsumerGroupNames(snapshot) : new Map<string, readonly string[]>();
   return {
+    aclGroups: (id) => aclGroups.get(id) ?? NO_GROUPS,
+    consumerGroupNames: (id) => groupNames.get(id) ?? NO_GROUPS,
     credential: (kind, secret) => {
       const match = credentials.get(kind)?.get(secret);
       return match === undefined || credentialExpired(match.credential) ? null : match;
@@ -169,7 +204,19 @@ export async function buildRuntimeReady(snapshot: ConfigSnapshot, options: Build
   return buildRuntime(snapshot, options);
 }
 
-export function buildRuntime(snapshot: ConfigSnapshot, options: BuildOptions): Runtime {
+/** The snapshot with vault references resolved; an unresolvable reference fails the build with Kong's message. */
+function withSecrets(snapshot: ConfigSnapshot): ConfigSnapshot {
+  try {
+    return resolveSnapshotSecrets(snapshot, (name) => (getPlugin(name)?.schema as unknown as Record<string, unknown> | undefined) ?? null);
+  } catch (err) {
+    if (err instanceof VaultError) throw new RuntimeBuildError(err.message, null, { cause: err });
+    throw err;
+  }
+}
+
+export function buildRuntime(stored: ConfigSnapshot, options: BuildOptions): Runtime {
+  // From here on the configuration holds secrets: it stays inside this Runtime (never logged or served).
+  const snapshot = withSecrets(stored);
   const services = new Map<string, ServiceEntity>();
   for (const s of snapshot.services) services.set(s.id, s);
 

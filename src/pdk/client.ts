@@ -46,3 +46,13 @@ export function findCredential(ctx: RequestContext, kind: CredentialKind, secret
 export function findKeyAuthCredential(ctx: RequestContext, key: string): CredentialMatch | null {
   return findCredential(ctx, 'keyauth_credentials', key);
 }
+
+/** The consumer's stored ACL groups (Kong's kong.plugins.acl.groups.get_consumer_groups). */
+export function getConsumerAclGroups(ctx: RequestContext, consumerId: string): readonly string[] {
+  return ctx.consumers.aclGroups?.(consumerId) ?? [];
+}
+
+/** Names of the consumer groups a consumer belongs to. */
+export function getConsumerGroupNames(ctx: RequestContext, consumerId: string): readonly string[] {
+  return ctx.consumers.consumerGroupNames?.(consumerId) ?? [];
+}

@@ -13,6 +13,7 @@ import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import addFormatsModule from 'ajv-formats';
 import type { TSchema } from '@sinclair/typebox';
 import { runCheck } from './checks.ts';
+import { isVaultReference } from '../vault/reference.ts';
 import type { KongAnnotation } from './typedefs.ts';
 
 type FormatsPlugin = (ajv: Ajv) => Ajv;
@@ -37,6 +38,9 @@ function createAjv(): Ajv {
     validate: function kongKeyword(schema: KongAnnotation, data: unknown): boolean {
       const self = kongKeyword as unknown as { errors: Partial<ErrorObject>[] | null };
       self.errors = null;
+      // A vault reference in a referenceable field is resolved when a configuration is built
+      // (src/vault/resolve.ts), not checked as the value it stands for (Kong: "can't validate a reference").
+      if (schema.referenceable === true && isVaultReference(data)) return true;
       if (schema.check) {
         const err = runCheck(schema.check, data);
         if (err !== null) {

@@ -23,9 +23,9 @@ const NGINX_POOL = 'nginx cosocket pool tuning; ioredis keeps one multiplexed co
 export const NO_EFFECT: readonly NoEffectEntry[] = [
   { schema: 'routes', field: 'request_buffering', reason: BUFFERING },
   { schema: 'routes', field: 'response_buffering', reason: BUFFERING },
-  { schema: 'plugins/acl', field: 'include_consumer_groups', reason: 'Portcullis has no consumer groups, so there are none to include (true and false behave alike)' },
+  { schema: 'basicauth_credentials', field: 'password', reason: 'stored (hashed as Kong), served, exported and synced by decK; no plugin checks it until the basic-auth plugin lands (issue 15, plugins part)' },
+  { schema: 'jwt_secrets', field: 'algorithm', reason: 'stored, served, exported and synced by decK (and decides whether rsa_public_key is required); read by the jwt plugin once it lands (issue 15, plugins part)' },
   { schema: 'plugins/proxy-cache', field: 'strategy', reason: "its only value is 'memory' (Kong OSS's one strategy), which is the only store there is" },
-  { schema: 'plugins/proxy-cache', field: 'memory.dictionary_name', reason: 'names an nginx lua_shared_dict; Portcullis has one in-memory cache store' },
   { schema: 'plugins/openid-connect', field: 'redis.keepalive_pool_size', reason: NGINX_POOL },
   { schema: 'plugins/openid-connect', field: 'redis.keepalive_backlog', reason: NGINX_POOL },
   { schema: 'plugins/openid-connect', field: 'redis.send_timeout', reason: 'ioredis has one per-command timeout, set from read_timeout (connect_timeout bounds connecting)' },

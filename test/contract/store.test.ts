@@ -14,6 +14,7 @@ import { Type } from '@sinclair/typebox';
 import pg from 'pg';
 import { registerPlugin } from '../../src/plugins/index.ts';
 import { prepareEntity } from '../../src/schema/validate.ts';
+import { emptyConfig as emptyConfigOf } from '../../src/schema/entities/types.ts';
 import type { ConfigSnapshot, EntityMap, EntityName } from '../../src/schema/entities/types.ts';
 import { createMemoryStore } from '../../src/store/memory.ts';
 import { openStore } from '../../src/store/open.ts';
@@ -47,18 +48,7 @@ async function rejects(p: Promise<unknown>, code: StoreError['code'], fields?: R
   });
 }
 
-const emptyConfig = (): Omit<ConfigSnapshot, 'version'> => ({
-  services: [],
-  routes: [],
-  consumers: [],
-  plugins: [],
-  certificates: [],
-  keyauth_credentials: [],
-  snis: [],
-  ca_certificates: [],
-  upstreams: [],
-  targets: [],
-});
+const emptyConfig = (): Omit<ConfigSnapshot, 'version'> => emptyConfigOf();
 
 interface Backend {
   name: string;
@@ -208,6 +198,47 @@ for (const backend of [sqliteBackend(), postgresBackend(), memoryBackend()]) {
       await store.delete('consumers', consumer.id);
       assert.equal(await store.get('keyauth_credentials', cred.id), null, "the consumer's key went with it");
       assert.equal(await store.getByKey('keyauth_credentials', 'contract-key'), null);
+    });
+
+    it('issue-15 entities: unique acl per consumer and group, natural keys, cascades with consumer, group and key set', async () => {
+      const consumer = row('consumers', { username: 'i15-owner' });
+      await store.insert('consumers', consumer);
+      const c = { id: consumer.id };
+      const acl = row('acls', { consumer: c, group: 'gold', tags: ['t'] });
+      await store.insert('acls', acl);
+      await rejects(store.insert('acls', row('acls', { consumer: c, group: 'gold' })), 'UNIQUE_VIOLATION');
+      const ba = row('basicauth_credentials', { consumer: c, username: 'i15-ba', password: 'h' });
+      const jwt = row('jwt_secrets', { consumer: c, key: 'i15-jwt' });
+      const hmac = row('hmacauth_credentials', { consumer: c, username: 'i15-hmac' });
+      await store.insert('basicauth_credentials', ba);
+      await store.insert('jwt_secrets', jwt);
+      await store.insert('hmacauth_credentials', hmac);
+      assert.equal((await store.getByKey('basicauth_credentials', 'i15-ba'))?.id, ba.id);
+      assert.equal((await store.getByKey('jwt_secrets', 'i15-jwt'))?.id, jwt.id);
+      assert.equal((await store.getByKey('hmacauth_credentials', 'i15-hmac'))?.id, hmac.id);
+      assert.deepEqual((await store.list('acls', { size: 10, tags: { values: ['t'], mode: 'and' } })).data.map((a) => a.id), [acl.id]);
+      const group = row('consumer_groups', { name: 'i15-group' });
+      await store.insert('consumer_groups', group);
+      const member = row('consumer_group_consumers', { consumer_group: { id: group.id }, consumer: c });
+      await store.insert('consumer_group_consumers', member);
+      await rejects(store.insert('consumer_group_consumers', row('consumer_group_consumers', { consumer_group: { id: group.id }, consumer: c })), 'UNIQUE_VIOLATION');
+      const set = row('key_sets', { name: 'i15-set' });
+      await store.insert('key_sets', set);
+      const key = row('keys', { name: 'i15-key', kid: 'k', set: { id: set.id }, jwk: '{vault://env/x}' });
+      await store.insert('keys', key);
+      const vault = row('vaults', { prefix: 'i15-vault', name: 'env' });
+      await store.insert('vaults', vault);
+      assert.equal((await store.getByKey('vaults', 'i15-vault'))?.id, vault.id);
+
+      await store.delete('consumers', consumer.id);
+      for (const [e, id] of [['acls', acl.id], ['basicauth_credentials', ba.id], ['jwt_secrets', jwt.id], ['hmacauth_credentials', hmac.id], ['consumer_group_consumers', member.id]] as const) {
+        assert.equal(await store.get(e, id), null, `${e} went with the consumer`);
+      }
+      assert.ok(await store.get('consumer_groups', group.id), 'the group stays');
+      await store.delete('key_sets', set.id);
+      assert.equal(await store.get('keys', key.id), null, 'keys go with their set');
+      await store.delete('consumer_groups', group.id);
+      await store.delete('vaults', vault.id);
     });
 
     it("deletes a route's and a consumer's plugins with them", async () => {

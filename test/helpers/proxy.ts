@@ -5,6 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { ConfigSnapshot, PluginEntity, RouteEntity, ServiceEntity, TargetEntity, UpstreamEntity } from '../../src/schema/entities/types.ts';
+import { emptyConfig } from '../../src/schema/entities/types.ts';
 import { buildRuntime } from '../../src/core/runtime.ts';
 import type { Runtime } from '../../src/core/runtime-types.ts';
 import { startProxy, type ProxyHandle, type ProxySettings } from '../../src/core/server.ts';
@@ -69,20 +70,7 @@ export function target(up: UpstreamEntity, t: string, weight = 100): TargetEntit
 let version = 0;
 
 export function snapshot(parts: Partial<ConfigSnapshot>): ConfigSnapshot {
-  return {
-    version: ++version,
-    services: [],
-    routes: [],
-    consumers: [],
-    plugins: [],
-    certificates: [],
-    keyauth_credentials: [],
-    snis: [],
-    ca_certificates: [],
-    upstreams: [],
-    targets: [],
-    ...parts,
-  };
+  return { version: ++version, ...emptyConfig(), ...parts } as ConfigSnapshot;
 }
 
 /** Captured log lines (see log-capture.ts). */

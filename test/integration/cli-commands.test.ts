@@ -10,6 +10,9 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
+import { migrateSqlite } from '../../src/store/sqlite/index.ts';
+import { SQLITE_MIGRATIONS } from '../../src/store/migrations/sqlite.ts';
 
 const NODE = process.execPath;
 const MAIN = new URL('../../src/cli/main.ts', import.meta.url).pathname;
@@ -83,7 +86,7 @@ test("migrations on SQLite: list 3 → bootstrap → list 0, idempotent, up/fini
     assert.match((await cli(['migrations', 'bootstrap', ...p])).stdout, /already bootstrapped/);
     const list = await cli(['migrations', 'status', ...p]);
     assert.equal(list.code, 0);
-    assert.match(list.stdout, /001_core_entities, 002_keyauth_credentials/);
+    assert.match(list.stdout, /001_core_entities, 002_keyauth_credentials, 003_credentials_groups_keys_vaults/);
     assert.match((await cli(['migrations', 'up', ...p])).stdout, /already up-to-date/);
     assert.match((await cli(['migrations', 'finish', ...p])).stdout, /No pending migrations to finish/);
     const noYes = await cli(['migrations', 'reset', ...p]);
@@ -93,6 +96,28 @@ test("migrations on SQLite: list 3 → bootstrap → list 0, idempotent, up/fini
     assert.equal(reset.code, 0, reset.stderr);
     assert.equal((await cli(['migrations', 'list', ...p])).code, 3);
     assert.equal((await cli(['migrations', 'reset', '-y', ...p])).code, 1, 'nothing to reset');
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('migrations on SQLite: a database from before issue 15 lists 003 as new; up adds the tables', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'portcullis-cmd-'));
+  try {
+    const p = ['-p', dir];
+    const db = new DatabaseSync(join(dir, 'portcullis.db'));
+    migrateSqlite(db, SQLITE_MIGRATIONS.filter((m) => m.version <= 2));
+    db.close();
+    const list = await cli(['migrations', 'list', ...p]);
+    assert.equal(list.code, 5, list.stdout);
+    assert.match(list.stdout, /New migrations available:\n  core: 003_credentials_groups_keys_vaults/);
+    const up = await cli(['migrations', 'up', ...p]);
+    assert.equal(up.code, 0, up.stderr);
+    assert.equal((await cli(['migrations', 'list', ...p])).code, 0);
+    const after = new DatabaseSync(join(dir, 'portcullis.db'));
+    const tables = (after.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as Array<{ name: string }>).map((t) => t.name);
+    after.close();
+    for (const t of ['acls', 'basicauth_credentials', 'jwt_secrets', 'hmacauth_credentials', 'consumer_groups', 'consumer_group_consumers', 'key_sets', 'keys', 'vaults']) assert.ok(tables.includes(t), t);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

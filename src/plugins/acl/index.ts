@@ -1,25 +1,28 @@
 /**
- * acl (Kong's plugin of the same name): allow or deny a request by the
- * groups of whoever authenticated it.
+ * acl (Kong's plugin of the same name, kong/plugins/acl/handler.lua): allow
+ * or deny a request by the groups of whoever authenticated it.
  *
- * Where the groups come from: Portcullis stores no ACL credentials (Kong's
- * `acls` entity bound to consumers); groups live in the identity provider and
- * reach the gateway through an authentication plugin, e.g. openid-connect's
- * `authenticated_groups_claim`, as `ctx.authenticatedGroups` (Kong's
- * kong.ctx.shared.authenticated_groups). Kong's decision tree is kept, with
- * the consumer's stored ACL groups read as "none" — except that a consumer
- * mapped by the same authentication (consumer + credential) is judged by the
- * groups that authentication established, since there is nowhere else for a
- * consumer's groups to come from.
+ * Where the groups come from, as Kong:
+ *  - a consumer authenticated with a credential: the consumer's stored ACL
+ *    groups (`acls` entity, /consumers/{c}/acls), plus — with
+ *    include_consumer_groups (Kong Enterprise) — the names of its consumer
+ *    groups. Portcullis addition: groups the same authentication established
+ *    (openid-connect's authenticated_groups_claim with a mapped consumer)
+ *    count as the consumer's too, so IdP-managed groups keep working when
+ *    the IdP also maps consumers;
+ *  - no consumer, an anonymous consumer (no credential), or
+ *    always_use_authenticated_groups: the authenticated groups
+ *    (`ctx.authenticatedGroups`, Kong's kong.ctx.shared.authenticated_groups)
+ *    when an authentication set them.
  *
- * Outcomes, as Kong (kong/plugins/acl/handler.lua):
+ * Outcomes, as Kong:
  *  - nobody authenticated and no groups: 401 "Unauthorized"
  *    (403 "You cannot consume this service" when a credential exists);
- *  - groups not allowed / denied: 403 "You cannot consume this service";
+ *  - groups not allowed / denied: 403 "You cannot consume this service"
+ *    (a consumer with no groups is refused by an allow list, passes a deny list);
  *  - allowed: the groups go upstream as a comma-separated header —
  *    `X-Consumer-Groups` for a consumer's groups, `X-Authenticated-Groups`
- *    for groups of an authentication without a consumer (Kong's two
- *    constants) — unless hide_groups_header.
+ *    for authenticated groups (Kong's two constants) — unless hide_groups_header.
  * Both headers are removed from the client's request first, always, so a
  * client can never pose as a group member to the upstream.
  */
@@ -39,11 +42,32 @@ export interface CompiledAcl {
   readonly groups: ReadonlySet<string>;
   readonly hideGroupsHeader: boolean;
   readonly alwaysUseAuthenticatedGroups: boolean;
+  readonly includeConsumerGroups: boolean;
 }
 
 function inGroups(conf: CompiledAcl, groups: readonly string[]): boolean {
   for (let i = 0; i < groups.length; i++) if (conf.groups.has(groups[i]!)) return true;
   return false;
+}
+
+function judge(ctx: RequestContext, conf: CompiledAcl, groups: readonly string[], header: string): void {
+  const matched = inGroups(conf, groups);
+  if (conf.deny ? matched : !matched) {
+    pdk.response.error(ctx, 403, DENIED);
+    return;
+  }
+  if (!conf.hideGroupsHeader) pdk.serviceRequest.setHeader(ctx, header, groups.join(', '));
+}
+
+/** The consumer's groups: stored ACL groups, consumer group names when asked, and groups its authentication set. */
+function consumerGroups(ctx: RequestContext, conf: CompiledAcl, consumerId: string, authenticated: readonly string[] | null): readonly string[] {
+  const stored = pdk.client.getConsumerAclGroups(ctx, consumerId);
+  const named = conf.includeConsumerGroups ? pdk.client.getConsumerGroupNames(ctx, consumerId) : [];
+  if (named.length === 0 && (authenticated === null || authenticated.length === 0)) return stored;
+  const out = [...stored];
+  for (const g of named) if (!out.includes(g)) out.push(g);
+  if (authenticated !== null) for (const g of authenticated) if (!out.includes(g)) out.push(g);
+  return out;
 }
 
 function access(ctx: RequestContext, conf: CompiledAcl): void {
@@ -52,32 +76,23 @@ function access(ctx: RequestContext, conf: CompiledAcl): void {
 
   const consumer = pdk.client.getConsumer(ctx);
   const credential = pdk.client.getCredential(ctx);
-  const groups = ctx.authenticatedGroups;
+  const authenticated = ctx.authenticatedGroups;
 
-  // Kong: authenticated groups decide when there is no consumer, when the
-  // consumer is anonymous (no credential), or when always_use_authenticated_groups.
-  const asConsumerGroups = consumer !== null && credential !== null && !conf.alwaysUseAuthenticatedGroups;
-
-  if (groups === null) {
-    // Kong: no groups known. A deny list lets a consumer with no groups pass
-    // (its stored ACL groups are read as empty); otherwise 403/401.
-    if (consumer !== null && conf.deny) {
-      if (!conf.hideGroupsHeader) pdk.serviceRequest.setHeader(ctx, HEADER_CONSUMER_GROUPS, '');
+  if (consumer === null) {
+    if (authenticated === null) {
+      if (credential !== null) pdk.response.error(ctx, 403, DENIED);
+      else pdk.response.error(ctx, 401);
       return;
     }
-    if (credential !== null) pdk.response.error(ctx, 403, DENIED);
-    else pdk.response.error(ctx, 401);
+    judge(ctx, conf, authenticated, HEADER_AUTHENTICATED_GROUPS);
     return;
   }
-
-  const matched = inGroups(conf, groups);
-  if (conf.deny ? matched : !matched) {
-    pdk.response.error(ctx, 403, DENIED);
+  // Kong: authenticated groups override an anonymous consumer's groups, and any consumer's with always_use_authenticated_groups.
+  if ((credential === null || conf.alwaysUseAuthenticatedGroups) && authenticated !== null) {
+    judge(ctx, conf, authenticated, HEADER_AUTHENTICATED_GROUPS);
     return;
   }
-  if (!conf.hideGroupsHeader) {
-    pdk.serviceRequest.setHeader(ctx, asConsumerGroups ? HEADER_CONSUMER_GROUPS : HEADER_AUTHENTICATED_GROUPS, groups.join(', '));
-  }
+  judge(ctx, conf, consumerGroups(ctx, conf, consumer.id, credential !== null ? authenticated : null), HEADER_CONSUMER_GROUPS);
 }
 
 export const acl: PluginModule<AclConfig, CompiledAcl> = {
@@ -97,6 +112,7 @@ export const acl: PluginModule<AclConfig, CompiledAcl> = {
       groups: new Set(list),
       hideGroupsHeader: config.hide_groups_header,
       alwaysUseAuthenticatedGroups: config.always_use_authenticated_groups,
+      includeConsumerGroups: config.include_consumer_groups,
     });
   },
   access,

@@ -37,6 +37,8 @@ function legacy<T extends TSchema>(schema: T, description: string) {
 const Str = (o?: object) => Type.String({ minLength: 1, ...o });
 const Url = () => Type.String({ minLength: 1, pattern: '^[A-Za-z][A-Za-z0-9+.-]*://' });
 const StrArray = () => Type.Array(Str());
+/** Kong's `referenceable = true, encrypted = true`: may hold a `{vault://…}` reference (src/vault/resolve.ts). */
+const Secret = () => Str({ kong: { referenceable: true, encrypted: true } });
 const UrlArray = () => Type.Array(Url());
 const HeaderName = () => Type.String({ minLength: 1, pattern: '^[A-Za-z0-9!#$%&\'*+.^_`|~:-]+$' });
 
@@ -182,16 +184,16 @@ function redisSchema(withSessionFields: boolean) {
       connect_timeout: Type.Integer({ minimum: 0, maximum: 2147483646, default: 2000 }),
       send_timeout: Type.Integer({ minimum: 0, maximum: 2147483646, default: 2000 }),
       read_timeout: Type.Integer({ minimum: 0, maximum: 2147483646, default: 2000 }),
-      username: opt(Str()),
-      password: opt(Str()),
+      username: opt(Secret()),
+      password: opt(Secret()),
       database: Type.Integer({ default: 0 }),
       keepalive_pool_size: Type.Integer({ minimum: 1, maximum: 2147483646, default: 256 }),
       keepalive_backlog: opt(Type.Integer({ minimum: 0, maximum: 2147483646 })),
       sentinel_master: opt(Str()),
       sentinel_role: optEnum(['any', 'master', 'slave'] as const),
       sentinel_nodes: opt(Type.Array(RedisNode('host'), { minItems: 1 })),
-      sentinel_username: opt(Str()),
-      sentinel_password: opt(Str()),
+      sentinel_username: opt(Secret()),
+      sentinel_password: opt(Secret()),
       cluster_nodes: opt(Type.Array(RedisNode('ip'), { minItems: 1 })),
       cluster_max_redirections: Type.Integer({ default: 5 }),
       connection_is_proxied: Bool(false),
@@ -268,8 +270,8 @@ export const configSchema = requireOnly(Type.Object(
     mtls_revocation_endpoint: opt(Url()),
 
     // -- the client
-    client_id: opt(StrArray()),
-    client_secret: opt(StrArray()),
+    client_id: opt(Type.Array(Secret())),
+    client_secret: opt(Type.Array(Secret())),
     client_arg: Type.String({ minLength: 1, default: 'client_id' }),
     client_auth: enumArray(CLIENT_AUTH_METHODS, null),
     client_alg: enumArray(CLIENT_ALGS, null),
@@ -338,7 +340,7 @@ export const configSchema = requireOnly(Type.Object(
     login_redirect_uri: opt(UrlArray()),
 
     // -- session
-    session_secret: opt(Str()),
+    session_secret: opt(Secret()),
     session_audience: Type.String({ minLength: 1, default: 'default' }),
     session_cookie_name: Type.String({ minLength: 1, default: 'session' }),
     session_cookie_path: Type.String({ minLength: 1, pattern: '^/', default: '/' }),
@@ -521,8 +523,8 @@ export const configSchema = requireOnly(Type.Object(
     session_redis_socket: legacy(Str(), 'use redis.socket.'),
     session_redis_host: legacy(Str(), 'use redis.host.'),
     session_redis_port: legacy(Type.Integer({ minimum: 0, maximum: 65535 }), 'use redis.port.'),
-    session_redis_username: legacy(Str(), 'use redis.username.'),
-    session_redis_password: legacy(Str(), 'use redis.password.'),
+    session_redis_username: legacy(Secret(), 'use redis.username.'),
+    session_redis_password: legacy(Secret(), 'use redis.password.'),
     session_redis_auth: legacy(Str(), 'use redis.password.'),
     session_redis_connect_timeout: legacy(Type.Integer({ minimum: 0 }), 'use redis.connect_timeout.'),
     session_redis_read_timeout: legacy(Type.Integer({ minimum: 0 }), 'use redis.read_timeout.'),

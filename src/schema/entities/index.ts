@@ -7,7 +7,15 @@ import { caCertificates } from './ca-certificates.ts';
 import { certificates } from './certificates.ts';
 import { consumers } from './consumers.ts';
 import { foreignRelations, type EntityDefinition, type ForeignRelation } from './definition.ts';
+import { acls } from './acls.ts';
+import { basicauthCredentials } from './basicauth-credentials.ts';
+import { consumerGroupConsumers, consumerGroups } from './consumer-groups.ts';
+import { hmacauthCredentials } from './hmacauth-credentials.ts';
+import { jwtSecrets } from './jwt-secrets.ts';
+import { keySets } from './key-sets.ts';
 import { keyauthCredentials } from './keyauth-credentials.ts';
+import { keys } from './keys.ts';
+import { vaults } from './vaults.ts';
 import { plugins } from './plugins.ts';
 import { routes } from './routes.ts';
 import { services } from './services.ts';
@@ -27,6 +35,15 @@ export const ENTITIES: Record<EntityName, EntityDefinition> = {
   upstreams,
   targets,
   keyauth_credentials: keyauthCredentials,
+  acls,
+  basicauth_credentials: basicauthCredentials,
+  jwt_secrets: jwtSecrets,
+  hmacauth_credentials: hmacauthCredentials,
+  consumer_groups: consumerGroups,
+  consumer_group_consumers: consumerGroupConsumers,
+  key_sets: keySets,
+  keys,
+  vaults,
 };
 
 export function entityDefinition(name: EntityName): EntityDefinition {
@@ -78,5 +95,14 @@ export const INSERT_ORDER: readonly EntityName[] = [
   'upstreams',
   'targets',
   'keyauth_credentials',
+  'acls',
+  'basicauth_credentials',
+  'jwt_secrets',
+  'hmacauth_credentials',
+  'consumer_groups',
+  'consumer_group_consumers',
+  'key_sets',
+  'keys',
+  'vaults',
   'plugins',
 ];

@@ -12,11 +12,11 @@
  * (epoch seconds) inside the row, and the Admin API presents `ttl` as the
  * seconds left (src/admin/keyauth-credentials.ts).
  */
-import { randomBytes } from 'node:crypto';
 import { Type } from '@sinclair/typebox';
 import { typedefs } from '../typedefs.ts';
 import { credentialExpired } from './credential-ttl.ts';
 import type { EntityDefinition } from './definition.ts';
+import { randomKey } from './random-secret.ts';
 
 /** Kong's ttl bounds for DAO options (kong/db/dao/init.lua validate_options_value: 0 < ttl <= 100000000). */
 const MAX_TTL = 100_000_000;
@@ -32,10 +32,7 @@ export const keyauthCredentialSchema = Type.Object({
   tags: Type.Optional(typedefs.tags()),
 });
 
-/** Kong's utils.random_string(): 32 hex characters from 16 random bytes. */
-export function randomKey(): string {
-  return randomBytes(16).toString('hex');
-}
+export { randomKey };
 
 export const keyauthCredentials: EntityDefinition = {
   name: 'keyauth_credentials',

@@ -158,6 +158,82 @@ export interface KeyAuthCredentialEntity {
   tags: string[] | null;
 }
 
+/** A consumer's ACL group (Kong's `acls`, kong/plugins/acl/daos.lua): no updated_at. */
+export interface AclEntity {
+  id: string;
+  created_at: number;
+  consumer: ForeignKey;
+  group: string;
+  tags: string[] | null;
+}
+
+/** basic-auth credential (kong/plugins/basic-auth/daos.lua); `password` is Kong's salted SHA-1, hex. */
+export interface BasicAuthCredentialEntity {
+  id: string;
+  created_at: number;
+  consumer: ForeignKey;
+  username: string;
+  password: string;
+  tags: string[] | null;
+}
+
+/** jwt credential (kong/plugins/jwt/daos.lua). */
+export interface JwtSecretEntity {
+  id: string;
+  created_at: number;
+  consumer: ForeignKey;
+  key: string;
+  secret: string | null;
+  rsa_public_key: string | null;
+  algorithm: string;
+  tags: string[] | null;
+}
+
+/** hmac-auth credential (kong/plugins/hmac-auth/daos.lua). */
+export interface HmacAuthCredentialEntity {
+  id: string;
+  created_at: number;
+  consumer: ForeignKey;
+  username: string;
+  secret: string | null;
+  tags: string[] | null;
+}
+
+/** Consumer group (Kong Enterprise's consumer_groups). */
+export interface ConsumerGroupEntity extends BaseEntity {
+  name: string;
+}
+
+/** Membership of a consumer in a group (Kong Enterprise's consumer_group_consumers). */
+export interface ConsumerGroupConsumerEntity {
+  id: string;
+  created_at: number;
+  consumer_group: ForeignKey;
+  consumer: ForeignKey;
+}
+
+/** Key set (kong/db/schema/entities/key_sets.lua). */
+export interface KeySetEntity extends BaseEntity {
+  name: string | null;
+}
+
+/** Key (kong/db/schema/entities/keys.lua): a JWK string or a PEM pair. */
+export interface KeyEntity extends BaseEntity {
+  set: ForeignKey | null;
+  name: string | null;
+  kid: string;
+  jwk: string | null;
+  pem: { private_key?: string | null; public_key?: string | null } | null;
+}
+
+/** Vault configuration (kong/db/schema/entities/vaults.lua). */
+export interface VaultEntity extends BaseEntity {
+  prefix: string;
+  name: string;
+  description: string | null;
+  config: Record<string, unknown> | null;
+}
+
 /** Every entity kind the store knows, by its Admin API collection name. */
 export interface EntityMap {
   services: ServiceEntity;
@@ -170,6 +246,15 @@ export interface EntityMap {
   upstreams: UpstreamEntity;
   targets: TargetEntity;
   keyauth_credentials: KeyAuthCredentialEntity;
+  acls: AclEntity;
+  basicauth_credentials: BasicAuthCredentialEntity;
+  jwt_secrets: JwtSecretEntity;
+  hmacauth_credentials: HmacAuthCredentialEntity;
+  consumer_groups: ConsumerGroupEntity;
+  consumer_group_consumers: ConsumerGroupConsumerEntity;
+  key_sets: KeySetEntity;
+  keys: KeyEntity;
+  vaults: VaultEntity;
 }
 
 export type EntityName = keyof EntityMap;
@@ -185,6 +270,15 @@ export const ENTITY_NAMES = [
   'upstreams',
   'targets',
   'keyauth_credentials',
+  'acls',
+  'basicauth_credentials',
+  'jwt_secrets',
+  'hmacauth_credentials',
+  'consumer_groups',
+  'consumer_group_consumers',
+  'key_sets',
+  'keys',
+  'vaults',
 ] as const satisfies readonly EntityName[];
 
 /**
@@ -203,4 +297,18 @@ export interface ConfigSnapshot {
   upstreams: UpstreamEntity[];
   targets: TargetEntity[];
   keyauth_credentials: KeyAuthCredentialEntity[];
+  acls: AclEntity[];
+  basicauth_credentials: BasicAuthCredentialEntity[];
+  jwt_secrets: JwtSecretEntity[];
+  hmacauth_credentials: HmacAuthCredentialEntity[];
+  consumer_groups: ConsumerGroupEntity[];
+  consumer_group_consumers: ConsumerGroupConsumerEntity[];
+  key_sets: KeySetEntity[];
+  keys: KeyEntity[];
+  vaults: VaultEntity[];
+}
+
+/** A configuration with no entities (one empty list per entity kind). */
+export function emptyConfig(): Omit<ConfigSnapshot, 'version'> {
+  return Object.fromEntries(ENTITY_NAMES.map((name) => [name, []])) as unknown as Omit<ConfigSnapshot, 'version'>;
 }

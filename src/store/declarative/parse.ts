@@ -22,8 +22,9 @@
 import { createHash } from 'node:crypto';
 import { loadYaml } from './yaml-load.ts';
 import { isUuid } from '../../schema/checks.ts';
-import type { ConfigSnapshot, EntityMap, EntityName } from '../../schema/entities/types.ts';
+import { emptyConfig, type ConfigSnapshot, type EntityMap, type EntityName } from '../../schema/entities/types.ts';
 import { prepareEntity } from '../../schema/validate.ts';
+import { hashBasicAuthPassword } from '../../schema/entities/basicauth-credentials.ts';
 import {
   declarativeErrorBody,
   flattenedErrorBody,
@@ -390,21 +391,16 @@ export function loadDeclarative(doc: Record<string, unknown>, hash: string = con
 
   if (Object.keys(refErrors).length > 0) return fail(refErrors, doc, hash);
 
-  const config: DeclarativeConfig = {
-    services: [],
-    routes: [],
-    consumers: [],
-    plugins: [],
-    certificates: [],
-    snis: [],
-    ca_certificates: [],
-    keyauth_credentials: [],
-    upstreams: [],
-    targets: [],
-  };
+  const config: DeclarativeConfig = emptyConfig();
   for (const type of ENTITY_ORDER) {
     const list = config[type] as Array<EntityMap[typeof type]>;
     for (const c of state.rows) if (c.type === type) list.push(c.row as unknown as EntityMap[typeof type]);
+  }
+  // Kong's schema transformations run unless the file says `_transform: false` (what an export
+  // writes, its passwords being hashed already): basic-auth passwords are stored hashed
+  // (kong/db/schema/others/declarative_config.lua, src/schema/entities/basicauth-credentials.ts).
+  if (doc._transform !== false) {
+    for (const row of config.basicauth_credentials) row.password = hashBasicAuthPassword(row.consumer.id, row.password);
   }
   return { ok: true, config, hash, formatVersion: rawVersion as string };
 }

@@ -26,6 +26,13 @@ export const RELATIONS: readonly Relation[] = [
   { child: 'snis', field: 'certificate', parent: 'certificates' },
   { child: 'targets', field: 'upstream', parent: 'upstreams' },
   { child: 'keyauth_credentials', field: 'consumer', parent: 'consumers' },
+  { child: 'acls', field: 'consumer', parent: 'consumers' },
+  { child: 'basicauth_credentials', field: 'consumer', parent: 'consumers' },
+  { child: 'jwt_secrets', field: 'consumer', parent: 'consumers' },
+  { child: 'hmacauth_credentials', field: 'consumer', parent: 'consumers' },
+  { child: 'consumer_group_consumers', field: 'consumer_group', parent: 'consumer_groups' },
+  { child: 'consumer_group_consumers', field: 'consumer', parent: 'consumers' },
+  { child: 'keys', field: 'set', parent: 'key_sets' },
 ];
 
 /**
@@ -42,14 +49,30 @@ export const ENDPOINT_KEYS: Readonly<Partial<Record<EntityName, string>>> = {
   upstreams: 'name',
   targets: 'target',
   keyauth_credentials: 'key',
+  basicauth_credentials: 'username',
+  jwt_secrets: 'key',
+  hmacauth_credentials: 'username',
+  consumer_groups: 'name',
+  key_sets: 'name',
+  keys: 'name',
+  vaults: 'prefix',
 };
 
 /** Entities in dependency order (referenced before referencing), Kong's topological sort. */
 export const ENTITY_ORDER: readonly EntityName[] = [
+  'vaults',
   'ca_certificates',
   'certificates',
   'consumers',
   'keyauth_credentials',
+  'acls',
+  'basicauth_credentials',
+  'jwt_secrets',
+  'hmacauth_credentials',
+  'consumer_groups',
+  'consumer_group_consumers',
+  'key_sets',
+  'keys',
   'services',
   'routes',
   'snis',
@@ -70,6 +93,15 @@ export const SINGULAR: Readonly<Record<EntityName, string>> = {
   upstreams: 'upstream',
   targets: 'target',
   keyauth_credentials: 'keyauth_credential',
+  acls: 'acl',
+  basicauth_credentials: 'basicauth_credential',
+  jwt_secrets: 'jwt_secret',
+  hmacauth_credentials: 'hmacauth_credential',
+  consumer_groups: 'consumer_group',
+  consumer_group_consumers: 'consumer_group_consumer',
+  key_sets: 'key_set',
+  keys: 'key',
+  vaults: 'vault',
 };
 
 export function relationsOfChild(child: EntityName): Relation[] {

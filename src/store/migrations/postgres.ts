@@ -8,6 +8,8 @@ import type { Migration } from './types.ts';
 const common = 'id uuid PRIMARY KEY, created_at double precision NOT NULL, tags text[], data text NOT NULL';
 const TABLES = ['certificates', 'ca_certificates', 'snis', 'services', 'routes', 'consumers', 'upstreams', 'targets', 'plugins'];
 
+const ISSUE_15_TABLES = ['acls', 'basicauth_credentials', 'jwt_secrets', 'hmacauth_credentials', 'consumer_groups', 'consumer_group_consumers', 'key_sets', 'keys', 'vaults'];
+
 export const POSTGRES_MIGRATIONS: readonly Migration[] = [
   {
     version: 1,
@@ -48,6 +50,32 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
       'CREATE INDEX keyauth_credentials_created_at_idx ON keyauth_credentials (created_at, id)',
       'CREATE INDEX keyauth_credentials_tags_idx ON keyauth_credentials USING GIN (tags)',
       'CREATE INDEX keyauth_credentials_consumer_idx ON keyauth_credentials (consumer_id)',
+    ],
+  },
+  {
+    // Kong's consumer credentials and groups of the acl / basic-auth / jwt / hmac-auth plugins, consumer
+    // groups and their memberships, key sets and keys, vaults (issue 15): every one cascades with its parent.
+    version: 3,
+    name: '003_credentials_groups_keys_vaults',
+    up: [
+      `CREATE TABLE acls (${common}, cache_key text UNIQUE, consumer_id uuid REFERENCES consumers (id) ON DELETE CASCADE)`,
+      `CREATE TABLE basicauth_credentials (${common}, username text UNIQUE, consumer_id uuid REFERENCES consumers (id) ON DELETE CASCADE)`,
+      `CREATE TABLE jwt_secrets (${common}, key text UNIQUE, consumer_id uuid REFERENCES consumers (id) ON DELETE CASCADE)`,
+      `CREATE TABLE hmacauth_credentials (${common}, username text UNIQUE, consumer_id uuid REFERENCES consumers (id) ON DELETE CASCADE)`,
+      `CREATE TABLE consumer_groups (${common}, name text UNIQUE)`,
+      `CREATE TABLE consumer_group_consumers (${common}, cache_key text UNIQUE,
+        consumer_group_id uuid REFERENCES consumer_groups (id) ON DELETE CASCADE,
+        consumer_id uuid REFERENCES consumers (id) ON DELETE CASCADE)`,
+      `CREATE TABLE key_sets (${common}, name text UNIQUE)`,
+      `CREATE TABLE keys (${common}, name text UNIQUE, cache_key text UNIQUE, set_id uuid REFERENCES key_sets (id) ON DELETE CASCADE)`,
+      `CREATE TABLE vaults (${common}, prefix text UNIQUE)`,
+      ...ISSUE_15_TABLES.map((t) => `CREATE INDEX ${t}_created_at_idx ON ${t} (created_at, id)`),
+      ...ISSUE_15_TABLES.map((t) => `CREATE INDEX ${t}_tags_idx ON ${t} USING GIN (tags)`),
+      ...['acls', 'basicauth_credentials', 'jwt_secrets', 'hmacauth_credentials', 'consumer_group_consumers'].map(
+        (t) => `CREATE INDEX ${t}_consumer_idx ON ${t} (consumer_id)`,
+      ),
+      'CREATE INDEX consumer_group_consumers_group_idx ON consumer_group_consumers (consumer_group_id)',
+      'CREATE INDEX keys_set_idx ON keys (set_id)',
     ],
   },
 ];

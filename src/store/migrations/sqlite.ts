@@ -9,6 +9,8 @@ import type { Migration } from './types.ts';
 const common = 'id TEXT PRIMARY KEY, created_at REAL NOT NULL, tags TEXT, data TEXT NOT NULL';
 const ordered = (t: string) => `CREATE INDEX IF NOT EXISTS ${t}_created_at_idx ON ${t} (created_at, id)`;
 
+const ISSUE_15_TABLES = ['acls', 'basicauth_credentials', 'jwt_secrets', 'hmacauth_credentials', 'consumer_groups', 'consumer_group_consumers', 'key_sets', 'keys', 'vaults'];
+
 export const SQLITE_MIGRATIONS: readonly Migration[] = [
   {
     version: 1,
@@ -47,6 +49,31 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
       `CREATE TABLE keyauth_credentials (${common}, key TEXT UNIQUE, consumer_id TEXT REFERENCES consumers (id) ON DELETE CASCADE)`,
       ordered('keyauth_credentials'),
       'CREATE INDEX keyauth_credentials_consumer_idx ON keyauth_credentials (consumer_id)',
+    ],
+  },
+  {
+    // Kong's consumer credentials and groups of the acl / basic-auth / jwt / hmac-auth plugins, consumer
+    // groups and their memberships, key sets and keys, vaults (issue 15): every one cascades with its parent.
+    version: 3,
+    name: '003_credentials_groups_keys_vaults',
+    up: [
+      `CREATE TABLE acls (${common}, cache_key TEXT UNIQUE, consumer_id TEXT REFERENCES consumers (id) ON DELETE CASCADE)`,
+      `CREATE TABLE basicauth_credentials (${common}, username TEXT UNIQUE, consumer_id TEXT REFERENCES consumers (id) ON DELETE CASCADE)`,
+      `CREATE TABLE jwt_secrets (${common}, key TEXT UNIQUE, consumer_id TEXT REFERENCES consumers (id) ON DELETE CASCADE)`,
+      `CREATE TABLE hmacauth_credentials (${common}, username TEXT UNIQUE, consumer_id TEXT REFERENCES consumers (id) ON DELETE CASCADE)`,
+      `CREATE TABLE consumer_groups (${common}, name TEXT UNIQUE)`,
+      `CREATE TABLE consumer_group_consumers (${common}, cache_key TEXT UNIQUE,
+        consumer_group_id TEXT REFERENCES consumer_groups (id) ON DELETE CASCADE,
+        consumer_id TEXT REFERENCES consumers (id) ON DELETE CASCADE)`,
+      `CREATE TABLE key_sets (${common}, name TEXT UNIQUE)`,
+      `CREATE TABLE keys (${common}, name TEXT UNIQUE, cache_key TEXT UNIQUE, set_id TEXT REFERENCES key_sets (id) ON DELETE CASCADE)`,
+      `CREATE TABLE vaults (${common}, prefix TEXT UNIQUE)`,
+      ...ISSUE_15_TABLES.map(ordered),
+      ...['acls', 'basicauth_credentials', 'jwt_secrets', 'hmacauth_credentials', 'consumer_group_consumers'].map(
+        (t) => `CREATE INDEX ${t}_consumer_idx ON ${t} (consumer_id)`,
+      ),
+      'CREATE INDEX consumer_group_consumers_group_idx ON consumer_group_consumers (consumer_group_id)',
+      'CREATE INDEX keys_set_idx ON keys (set_id)',
     ],
   },
 ];

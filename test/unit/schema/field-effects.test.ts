@@ -101,10 +101,11 @@ function unread(schemaName: string, schema: Obj, sources: string[]): string[] {
   return missing;
 }
 
-const ENTITY_FILES: Record<string, string> = { ca_certificates: 'ca-certificates.ts', keyauth_credentials: 'keyauth-credentials.ts' };
+/** Definition files not named after their entity (`jwt_secrets` → jwt-secrets.ts). */
+const ENTITY_FILES: Record<string, string> = { consumer_group_consumers: 'consumer-groups.ts' };
 
 function entitySources(entity: string): string[] {
-  const own = join(SRC, 'schema/entities', ENTITY_FILES[entity] ?? `${entity}.ts`);
+  const own = join(SRC, 'schema/entities', ENTITY_FILES[entity] ?? `${entity.replaceAll('_', '-')}.ts`);
   return ALL.filter((f) => f === own || (!isSchemaFile(f) && !f.includes('/src/dev/')));
 }
 

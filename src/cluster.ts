@@ -244,21 +244,23 @@ export async function runWorker(settings: Settings, log: Logger): Promise<void> 
     if ((m as HealthMessage | undefined)?.type !== 'portcullis:health') return;
     for (const [key, state] of (m as HealthMessage).states) setHealthState(key, state);
   });
-  const first = await new Promise<ConfigSnapshot>((resolve) => {
-    const onMessage = (m: unknown): void => {
-      if (isConfigMessage(m)) {
-        process.off('message', onMessage);
-        resolve(m.snapshot);
-      }
-    };
-    process.on('message', onMessage);
-  });
-  // Messages arriving while the first configuration's plugins load are queued, then applied in order.
+  // One listener from the start collects every configuration: the first, and those that arrive while
+  // its plugins load. Several IPC messages read in one chunk are emitted in one synchronous loop, so a
+  // listener added after the first one's promise settles would miss the configuration right behind it
+  // (an Admin API write made as the node starts never reached the workers).
   const early: ConfigSnapshot[] = [];
+  const firstReady = Promise.withResolvers<ConfigSnapshot>();
+  let gotFirst = false;
   const queueEarly = (m: unknown): void => {
-    if (isConfigMessage(m)) early.push(m.snapshot);
+    if (!isConfigMessage(m)) return;
+    if (gotFirst) early.push(m.snapshot);
+    else {
+      gotFirst = true;
+      firstReady.resolve(m.snapshot);
+    }
   };
   process.on('message', queueEarly);
+  const first = await firstReady.promise;
   // Plugin modules are loaded (asynchronously) before a configuration goes live; later ones
   // are loaded while the previous configuration keeps serving (RuntimeManager.apply).
   const manager = await RuntimeManager.fromSnapshot(first, { settings: gatewaySettings, log });

@@ -40,6 +40,8 @@ export interface ClusterGateway {
   waitExited(pid: number, timeoutMs?: number): Promise<void>;
   /** Resolves once `count` workers are alive and serving the newest configuration. */
   waitWorkers(count: number, timeoutMs?: number): Promise<void>;
+  /** Resolves once the node printed that it started. */
+  started(timeoutMs?: number): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -58,7 +60,8 @@ interface LogLine {
   worker?: number;
 }
 
-export async function startClusterGateway(options: { workers: number; env?: Record<string, string> }): Promise<ClusterGateway> {
+/** `early`: return as soon as the Admin API answers, before the node says it started (its workers may not be up yet). */
+export async function startClusterGateway(options: { workers: number; env?: Record<string, string>; early?: boolean }): Promise<ClusterGateway> {
   const dataDir = await mkdtemp(join(tmpdir(), 'portcullis-cluster-'));
   const proxyPort = await freePort();
   const adminPort = await freePort();
@@ -98,7 +101,14 @@ export async function startClusterGateway(options: { workers: number; env?: Reco
   child.stdout!.on('data', onData);
   child.stderr!.on('data', onData);
   const deadline = Date.now() + 60_000;
-  while (!out.includes('Portcullis started')) {
+  const adminUp = async (): Promise<boolean> => {
+    try {
+      return (await fetch(`http://127.0.0.1:${adminPort}/status`)).ok;
+    } catch {
+      return false;
+    }
+  };
+  while (options.early === true ? !(await adminUp()) : !out.includes('Portcullis started')) {
     if (child.exitCode !== null) throw new Error(`gateway exited early:\n${out}`);
     if (Date.now() > deadline) throw new Error(`gateway did not start:\n${out}`);
     await new Promise((r) => setTimeout(r, 50));
@@ -156,6 +166,13 @@ export async function startClusterGateway(options: { workers: number; env?: Reco
       await waitWorkers(options.workers, timeoutMs);
     },
     waitWorkers,
+    async started(timeoutMs = 60_000) {
+      const until = Date.now() + timeoutMs;
+      while (!out.includes('Portcullis started')) {
+        if (Date.now() > until) throw new Error(`gateway did not start:\n${out}`);
+        await new Promise((r) => setTimeout(r, 25));
+      }
+    },
     async waitExited(pid, timeoutMs = 10_000) {
       const until = Date.now() + timeoutMs;
       while (!exited.has(pid)) {

@@ -33,6 +33,7 @@ const BUNDLED: ReadonlyArray<readonly [string, string, string]> = [
   ['cors', './cors/index.ts', 'cors'],
   ['proxy-cache', './proxy-cache/index.ts', 'proxyCache'],
   ['key-auth', './key-auth/index.ts', 'keyAuth'],
+  ['request-termination', './request-termination/index.ts', 'requestTermination'],
 ];
 
 const load = createRequire(import.meta.url);

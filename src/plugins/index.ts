@@ -34,6 +34,7 @@ const BUNDLED: ReadonlyArray<readonly [string, string, string]> = [
   ['proxy-cache', './proxy-cache/index.ts', 'proxyCache'],
   ['key-auth', './key-auth/index.ts', 'keyAuth'],
   ['request-termination', './request-termination/index.ts', 'requestTermination'],
+  ['ip-restriction', './ip-restriction/index.ts', 'ipRestriction'],
 ];
 
 const load = createRequire(import.meta.url);

@@ -33,6 +33,9 @@ const BUNDLED: ReadonlyArray<readonly [string, string, string]> = [
   ['cors', './cors/index.ts', 'cors'],
   ['proxy-cache', './proxy-cache/index.ts', 'proxyCache'],
   ['key-auth', './key-auth/index.ts', 'keyAuth'],
+  ['request-termination', './request-termination/index.ts', 'requestTermination'],
+  ['ip-restriction', './ip-restriction/index.ts', 'ipRestriction'],
+  ['request-size-limiting', './request-size-limiting/index.ts', 'requestSizeLimiting'],
 ];
 
 const load = createRequire(import.meta.url);

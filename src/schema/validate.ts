@@ -311,8 +311,10 @@ export function prepareEntity<E extends EntityName>(entity: E, input: unknown, o
     }
     if (errors.config === undefined && isObject(row.config) && module.check) {
       // Field errors are relative to config; '@entity' messages are the plugin's entity checks (Kong reports them at the top).
-      const { '@entity': entityErrors, ...extra } = module.check(row.config);
-      if (Object.keys(extra).length > 0) mergeFieldErrors(errors, { config: extra });
+      // '@config' is a record-level message (Kong's custom_validator on the config record: `config: "<message>"`).
+      const { '@entity': entityErrors, '@config': configError, ...extra } = module.check(row.config);
+      if (typeof configError === 'string') errors.config = configError;
+      else if (Object.keys(extra).length > 0) mergeFieldErrors(errors, { config: extra });
       if (entityErrors !== undefined) mergeFieldErrors(errors, { '@entity': entityErrors });
     }
   }

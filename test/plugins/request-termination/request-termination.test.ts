@@ -1,0 +1,100 @@
+/** request-termination through the whole gateway: fixed answers, raw bodies, echo with trigger, config checks. */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { startGateway, type TestGateway } from '../../helpers/gateway.ts';
+import { startEcho, type Echo } from '../../helpers/echo.ts';
+
+let gw: TestGateway;
+let echo: Echo;
+let n = 0;
+
+before(async () => {
+  echo = await startEcho();
+  gw = await startGateway({ logLevel: 'warn' });
+  assert.equal((await gw.admin('POST', '/services', { name: 'svc', url: echo.url })).status, 201);
+});
+
+after(async () => {
+  await gw.close();
+  await echo.close();
+});
+
+async function route(config: Record<string, unknown>): Promise<string> {
+  const name = `rt${++n}`;
+  assert.equal((await gw.admin('POST', '/services/svc/routes', { name, paths: [`/${name}`] })).status, 201);
+  const r = await gw.admin('POST', `/routes/${name}/plugins`, { name: 'request-termination', config });
+  assert.equal(r.status, 201, JSON.stringify(r.body));
+  await gw.settle();
+  return `${gw.proxyUrl}/${name}`;
+}
+
+test('defaults: 503 {"message":"Service unavailable"} and the upstream is never called', async () => {
+  const url = await route({});
+  const before = echo.requestCount();
+  const res = await fetch(url);
+  assert.equal(res.status, 503);
+  assert.match(res.headers.get('content-type') ?? '', /^application\/json/);
+  assert.deepEqual(await res.json(), { message: 'Service unavailable' });
+  assert.equal(echo.requestCount(), before);
+});
+
+test('status_code and message (the documented example: 403 "So long and thanks for all the fish!")', async () => {
+  const url = await route({ status_code: 403, message: 'So long and thanks for all the fish!' });
+  const res = await fetch(url);
+  assert.equal(res.status, 403);
+  assert.deepEqual(await res.json(), { message: 'So long and thanks for all the fish!' });
+  // A status without a default message: no body.
+  const none = await fetch(await route({ status_code: 418 }));
+  assert.equal(none.status, 418);
+  assert.equal(await none.text(), '');
+});
+
+test('body with content_type is sent raw', async () => {
+  const url = await route({ status_code: 200, body: '<html>maintenance</html>', content_type: 'text/html' });
+  const res = await fetch(url);
+  assert.equal(res.status, 200);
+  assert.equal(res.headers.get('content-type'), 'text/html');
+  assert.equal(await res.text(), '<html>maintenance</html>');
+});
+
+test('echo returns the request; echo_trigger gates it by header or query argument', async () => {
+  const url = await route({ status_code: 404, echo: true, echo_trigger: 'X-Echo' });
+  const pass = await fetch(url);
+  assert.equal(pass.status, 200, 'no trigger: proxied');
+  await pass.text();
+
+  const res = await fetch(`${url}/x?a=1&flag&a=2`, { method: 'POST', headers: { 'x-echo': 'yes', 'content-type': 'application/json' }, body: '{"k":"v"}' });
+  assert.equal(res.status, 404);
+  assert.equal(res.headers.get('content-type'), 'application/json');
+  const doc = (await res.json()) as Record<string, any>;
+  assert.equal(doc.message, 'Not found');
+  assert.equal(doc.request.method, 'POST');
+  assert.equal(doc.request.path, `/rt${n}/x`);
+  assert.deepEqual(doc.request.query, { a: ['1', '2'], flag: true });
+  assert.equal(doc.request.headers['x-echo'], 'yes');
+  assert.deepEqual(doc.request.body, { k: 'v' });
+  assert.equal(doc.request.raw_body, '{"k":"v"}');
+  assert.equal(doc.matched_route.name, `rt${n}`);
+  assert.equal(doc.matched_service.name, 'svc');
+
+  const byQuery = await fetch(`${url}?X-Echo`);
+  assert.equal(byQuery.status, 404);
+  await byQuery.text();
+});
+
+test("Kong's config checks: message vs body, content_type without body, echo_trigger without echo, status range", async () => {
+  await gw.admin('POST', '/services/svc/routes', { name: 'bad', paths: ['/bad'] });
+  const cases: [Record<string, unknown>, string][] = [
+    [{ message: 'm', body: 'b' }, 'message cannot be used with content_type or body'],
+    [{ content_type: 'text/plain' }, 'content_type requires a body'],
+    [{ echo: true, body: 'b' }, 'echo cannot be used with content_type and body'],
+    [{ echo_trigger: 'X-Echo' }, 'echo_trigger can only be used with echo'],
+  ];
+  for (const [config, message] of cases) {
+    const r = await gw.admin('POST', '/routes/bad/plugins', { name: 'request-termination', config });
+    assert.equal(r.status, 400);
+    assert.equal((r.body as any).fields.config, message);
+  }
+  const r = await gw.admin('POST', '/routes/bad/plugins', { name: 'request-termination', config: { status_code: 600 } });
+  assert.equal(r.status, 400);
+});

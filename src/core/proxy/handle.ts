@@ -42,7 +42,15 @@ const closing = new WeakSet<object>();
 
 /** Start handling a request. `secure`: it arrived on a TLS listener. */
 export function handleRequest(env: ProxyEnv, req: ProxyRequest, res: ProxyResponse, secure: boolean): void {
-  const ex = begin(env, req, res, secure, false);
+  start(begin(env, req, res, secure, false), null);
+}
+
+/** Refuse the request (`refusal`: why RFC 9112 does), or run it through the phases. */
+function start(ex: Exchange, refusal: string | null): void {
+  if (refusal !== null) {
+    refuse(ex, refusal);
+    return;
+  }
   try {
     run(ex);
   } catch (err) {
@@ -57,17 +65,8 @@ export function handleRequest(env: ProxyEnv, req: ProxyRequest, res: ProxyRespon
  */
 export function handleNodeRequest(env: ProxyEnv, req: IncomingMessage, res: ServerResponse, secure: boolean): void {
   if (closing.has(req.socket)) return; // behind a refused request: node closes the connection after its answer
-  const refusal = framingRefusal(req);
   const ex = begin(env, req, res, secure, false);
-  if (refusal !== null) {
-    refuse(ex, refusal);
-    return;
-  }
-  try {
-    run(ex);
-  } catch (err) {
-    ex.answerError(err);
-  }
+  start(ex, framingRefusal(req));
 }
 
 /**
@@ -113,16 +112,7 @@ export function handleUpgrade(env: ProxyEnv, req: IncomingMessage, socket: Duple
   const ex = begin(env, req, res, secure, true);
   ex.tunnelSocket = socket;
   ex.tunnelHead = head;
-  const refusal = framingRefusal(req);
-  if (refusal !== null) {
-    refuse(ex, refusal);
-    return;
-  }
-  try {
-    run(ex);
-  } catch (err) {
-    ex.answerError(err);
-  }
+  start(ex, framingRefusal(req));
 }
 
 function endSocketAfterAnswer(this: ServerResponse): void {

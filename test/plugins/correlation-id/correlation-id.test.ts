@@ -1,32 +1,11 @@
 /** correlation-id through the whole gateway, with a real echo upstream. */
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startGateway, type TestGateway } from '../../helpers/gateway.ts';
-import { startEcho, type Echo, type EchoReply } from '../../helpers/echo.ts';
+import type { EchoReply } from '../../helpers/echo.ts';
+import { usePluginRoutes } from '../../helpers/plugin-routes.ts';
 
-let gw: TestGateway;
-let echo: Echo;
-let n = 0;
-
-before(async () => {
-  echo = await startEcho();
-  gw = await startGateway({ logLevel: 'warn' });
-  assert.equal((await gw.admin('POST', '/services', { name: 'svc', url: echo.url })).status, 201);
-});
-
-after(async () => {
-  await gw.close();
-  await echo.close();
-});
-
-async function route(config: Record<string, unknown>): Promise<string> {
-  const name = `cid${++n}`;
-  assert.equal((await gw.admin('POST', '/services/svc/routes', { name, paths: [`/${name}`] })).status, 201);
-  const r = await gw.admin('POST', `/routes/${name}/plugins`, { name: 'correlation-id', config });
-  assert.equal(r.status, 201, JSON.stringify(r.body));
-  await gw.settle();
-  return `${gw.proxyUrl}/${name}`;
-}
+const fx = usePluginRoutes('correlation-id', 'cid');
+const route = (config: Record<string, unknown>): Promise<string> => fx.route(config);
 
 function header(reply: EchoReply, name: string): string | undefined {
   const v = reply.headers[name];
@@ -34,7 +13,7 @@ function header(reply: EchoReply, name: string): string | undefined {
 }
 
 test('defaults: the upstream receives Kong-Request-ID as <worker uuid>#<counter>, not echoed to the client', async () => {
-  const r = await gw.admin('POST', '/schemas/plugins/validate', { name: 'correlation-id', config: {} });
+  const r = await fx.gw.admin('POST', '/schemas/plugins/validate', { name: 'correlation-id', config: {} });
   assert.equal(r.status, 200);
   const url = await route({});
   const first = await fetch(url);
@@ -71,7 +50,7 @@ test('tracker generator: address-port-pid-connection-requests-time', async () =>
 });
 
 test('an unknown generator is rejected', async () => {
-  const r = await gw.admin('POST', '/schemas/plugins/validate', { name: 'correlation-id', config: { generator: 'sequence' } });
+  const r = await fx.gw.admin('POST', '/schemas/plugins/validate', { name: 'correlation-id', config: { generator: 'sequence' } });
   assert.equal(r.status, 400);
   assert.ok(r.body.fields.config.generator);
 });

@@ -1,33 +1,11 @@
 /** cors through the whole gateway: preflights answered at the gateway, headers on proxied responses. */
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startGateway, type TestGateway } from '../../helpers/gateway.ts';
-import { startEcho, type Echo } from '../../helpers/echo.ts';
+import { usePluginRoutes } from '../../helpers/plugin-routes.ts';
 import { compileOrigin, matches, normalizeOrigin } from '../../../src/plugins/cors/origin.ts';
 
-let gw: TestGateway;
-let echo: Echo;
-let n = 0;
-
-before(async () => {
-  echo = await startEcho();
-  gw = await startGateway({ logLevel: 'warn' });
-  assert.equal((await gw.admin('POST', '/services', { name: 'svc', url: echo.url })).status, 201);
-});
-
-after(async () => {
-  await gw.close();
-  await echo.close();
-});
-
-async function route(config: Record<string, unknown>): Promise<string> {
-  const name = `cors${++n}`;
-  assert.equal((await gw.admin('POST', '/services/svc/routes', { name, paths: [`/${name}`] })).status, 201);
-  const r = await gw.admin('POST', `/routes/${name}/plugins`, { name: 'cors', config });
-  assert.equal(r.status, 201, JSON.stringify(r.body));
-  await gw.settle();
-  return `${gw.proxyUrl}/${name}`;
-}
+const fx = usePluginRoutes('cors', 'cors');
+const route = (config: Record<string, unknown>): Promise<string> => fx.route(config);
 
 const preflight = (origin: string, extra: Record<string, string> = {}) => ({
   method: 'OPTIONS',
@@ -36,7 +14,7 @@ const preflight = (origin: string, extra: Record<string, string> = {}) => ({
 
 test('defaults: a preflight is answered 200 by the gateway with *, every method, echoed request headers', async () => {
   const url = await route({});
-  const before = echo.requestCount();
+  const before = fx.echo.requestCount();
   const res = await fetch(url, preflight('https://app.example', { 'access-control-request-headers': 'x-one,x-two' }));
   assert.equal(res.status, 200);
   assert.equal(await res.text(), '');
@@ -44,7 +22,7 @@ test('defaults: a preflight is answered 200 by the gateway with *, every method,
   assert.equal(res.headers.get('access-control-allow-methods'), 'GET,HEAD,PUT,PATCH,POST,DELETE,OPTIONS,TRACE,CONNECT');
   assert.equal(res.headers.get('access-control-allow-headers'), 'x-one,x-two');
   assert.equal(res.headers.get('access-control-max-age'), null);
-  assert.equal(echo.requestCount(), before, 'the upstream never sees the preflight');
+  assert.equal(fx.echo.requestCount(), before, 'the upstream never sees the preflight');
 });
 
 test('configured origins, headers, methods, max_age and credentials shape the preflight answer', async () => {
@@ -91,10 +69,10 @@ test('credentials with * sends the request origin instead of *', async () => {
 
 test('preflight_continue hands the preflight to the upstream without CORS headers', async () => {
   const url = await route({ preflight_continue: true });
-  const before = echo.requestCount();
+  const before = fx.echo.requestCount();
   const res = await fetch(url, preflight('https://a.example'));
   await res.text();
-  assert.equal(echo.requestCount(), before + 1);
+  assert.equal(fx.echo.requestCount(), before + 1);
   assert.equal(res.headers.get('access-control-allow-methods'), null);
 });
 
@@ -112,10 +90,10 @@ test('allow_origin_absent false: no CORS headers on requests without Origin', as
 });
 
 test('an invalid origin regex and an unknown method are rejected', async () => {
-  let r = await gw.admin('POST', '/schemas/plugins/validate', { name: 'cors', config: { origins: ['https://ok.example', '(unclosed'] } });
+  let r = await fx.gw.admin('POST', '/schemas/plugins/validate', { name: 'cors', config: { origins: ['https://ok.example', '(unclosed'] } });
   assert.equal(r.status, 400);
   assert.deepEqual(r.body.fields.config.origins, [null, "'(unclosed' is not a valid regex"]);
-  r = await gw.admin('POST', '/schemas/plugins/validate', { name: 'cors', config: { methods: ['FETCH'] } });
+  r = await fx.gw.admin('POST', '/schemas/plugins/validate', { name: 'cors', config: { methods: ['FETCH'] } });
   assert.equal(r.status, 400);
 });
 

@@ -1,34 +1,12 @@
 /** request-size-limiting through the whole gateway: Content-Length checks, chunked bodies measured while read, 411/413/417. */
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Readable } from 'node:stream';
-import { startGateway, type TestGateway } from '../../helpers/gateway.ts';
-import { startEcho, type Echo } from '../../helpers/echo.ts';
+import { usePluginRoutes } from '../../helpers/plugin-routes.ts';
 import { send } from '../../helpers/http-client.ts';
 
-let gw: TestGateway;
-let echo: Echo;
-let n = 0;
-
-before(async () => {
-  echo = await startEcho();
-  gw = await startGateway({ logLevel: 'warn' });
-  assert.equal((await gw.admin('POST', '/services', { name: 'svc', url: echo.url })).status, 201);
-});
-
-after(async () => {
-  await gw.close();
-  await echo.close();
-});
-
-async function route(config: Record<string, unknown>): Promise<string> {
-  const name = `rsl${++n}`;
-  assert.equal((await gw.admin('POST', '/services/svc/routes', { name, paths: [`/${name}`] })).status, 201);
-  const r = await gw.admin('POST', `/routes/${name}/plugins`, { name: 'request-size-limiting', config });
-  assert.equal(r.status, 201, JSON.stringify(r.body));
-  await gw.settle();
-  return `${gw.proxyUrl}/${name}`;
-}
+const fx = usePluginRoutes('request-size-limiting', 'rsl');
+const route = (config: Record<string, unknown>): Promise<string> => fx.route(config);
 
 const chunked = (parts: string[]) => Readable.from(parts.map((p) => Buffer.from(p)));
 
@@ -36,17 +14,17 @@ test('defaults are Kong\'s: 128 megabytes, no Content-Length required', async ()
   const url = await route({});
   const res = await send(url, { method: 'POST', body: 'x'.repeat(1000) });
   assert.equal(res.status, 200);
-  const plugins = await gw.admin('GET', `/routes/rsl${n}/plugins`);
+  const plugins = await fx.gw.admin('GET', `/routes/${new URL(url).pathname.slice(1)}/plugins`);
   assert.deepEqual(plugins.body.data[0].config, { allowed_payload_size: 128, size_unit: 'megabytes', require_content_length: false });
 });
 
 test('Content-Length over the limit: 413 "Request size limit exceeded", upstream not called; 417 with Expect: 100-continue', async () => {
   const url = await route({ allowed_payload_size: 1, size_unit: 'kilobytes' });
-  const before = echo.requestCount();
+  const before = fx.echo.requestCount();
   const big = await send(url, { method: 'POST', body: 'x'.repeat(1025) });
   assert.equal(big.status, 413);
   assert.equal(big.json.message, 'Request size limit exceeded');
-  assert.equal(echo.requestCount(), before);
+  assert.equal(fx.echo.requestCount(), before);
   const exact = await send(url, { method: 'POST', body: 'x'.repeat(1024) });
   assert.equal(exact.status, 200);
   assert.equal(exact.json.data.length, 1024);
@@ -57,11 +35,11 @@ test('Content-Length over the limit: 413 "Request size limit exceeded", upstream
 
 test('chunked bodies are measured while read: over the limit 413, within it proxied whole', async () => {
   const url = await route({ allowed_payload_size: 10, size_unit: 'bytes' });
-  const before = echo.requestCount();
+  const before = fx.echo.requestCount();
   const big = await send(url, { method: 'POST', body: chunked(['12345', '67890', 'X']) });
   assert.equal(big.status, 413);
   assert.equal(big.json.message, 'Request size limit exceeded');
-  assert.equal(echo.requestCount(), before);
+  assert.equal(fx.echo.requestCount(), before);
   const ok = await send(url, { method: 'POST', body: chunked(['12345', '67890']) });
   assert.equal(ok.status, 200);
   assert.equal(ok.json.data, '1234567890');
@@ -77,7 +55,7 @@ test('require_content_length: 411 without Content-Length', async () => {
 });
 
 test('size_unit outside Kong\'s list is refused', async () => {
-  await gw.admin('POST', '/services/svc/routes', { name: 'bad', paths: ['/bad'] });
-  const r = await gw.admin('POST', '/routes/bad/plugins', { name: 'request-size-limiting', config: { size_unit: 'gigabytes' } });
+  await fx.gw.admin('POST', '/services/svc/routes', { name: 'bad', paths: ['/bad'] });
+  const r = await fx.gw.admin('POST', '/routes/bad/plugins', { name: 'request-size-limiting', config: { size_unit: 'gigabytes' } });
   assert.equal(r.status, 400);
 });

@@ -1,41 +1,19 @@
 /** request-termination through the whole gateway: fixed answers, raw bodies, echo with trigger, config checks. */
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startGateway, type TestGateway } from '../../helpers/gateway.ts';
-import { startEcho, type Echo } from '../../helpers/echo.ts';
+import { usePluginRoutes } from '../../helpers/plugin-routes.ts';
 
-let gw: TestGateway;
-let echo: Echo;
-let n = 0;
-
-before(async () => {
-  echo = await startEcho();
-  gw = await startGateway({ logLevel: 'warn' });
-  assert.equal((await gw.admin('POST', '/services', { name: 'svc', url: echo.url })).status, 201);
-});
-
-after(async () => {
-  await gw.close();
-  await echo.close();
-});
-
-async function route(config: Record<string, unknown>): Promise<string> {
-  const name = `rt${++n}`;
-  assert.equal((await gw.admin('POST', '/services/svc/routes', { name, paths: [`/${name}`] })).status, 201);
-  const r = await gw.admin('POST', `/routes/${name}/plugins`, { name: 'request-termination', config });
-  assert.equal(r.status, 201, JSON.stringify(r.body));
-  await gw.settle();
-  return `${gw.proxyUrl}/${name}`;
-}
+const fx = usePluginRoutes('request-termination', 'rt');
+const route = (config: Record<string, unknown>): Promise<string> => fx.route(config);
 
 test('defaults: 503 {"message":"Service unavailable"} and the upstream is never called', async () => {
   const url = await route({});
-  const before = echo.requestCount();
+  const before = fx.echo.requestCount();
   const res = await fetch(url);
   assert.equal(res.status, 503);
   assert.match(res.headers.get('content-type') ?? '', /^application\/json/);
   assert.deepEqual(await res.json(), { message: 'Service unavailable' });
-  assert.equal(echo.requestCount(), before);
+  assert.equal(fx.echo.requestCount(), before);
 });
 
 test('status_code and message (the documented example: 403 "So long and thanks for all the fish!")', async () => {
@@ -69,12 +47,13 @@ test('echo returns the request; echo_trigger gates it by header or query argumen
   const doc = (await res.json()) as Record<string, any>;
   assert.equal(doc.message, 'Not found');
   assert.equal(doc.request.method, 'POST');
-  assert.equal(doc.request.path, `/rt${n}/x`);
+  const name = new URL(url).pathname.slice(1);
+  assert.equal(doc.request.path, `/${name}/x`);
   assert.deepEqual(doc.request.query, { a: ['1', '2'], flag: true });
   assert.equal(doc.request.headers['x-echo'], 'yes');
   assert.deepEqual(doc.request.body, { k: 'v' });
   assert.equal(doc.request.raw_body, '{"k":"v"}');
-  assert.equal(doc.matched_route.name, `rt${n}`);
+  assert.equal(doc.matched_route.name, name);
   assert.equal(doc.matched_service.name, 'svc');
 
   const byQuery = await fetch(`${url}?X-Echo`);
@@ -83,7 +62,7 @@ test('echo returns the request; echo_trigger gates it by header or query argumen
 });
 
 test("Kong's config checks: message vs body, content_type without body, echo_trigger without echo, status range", async () => {
-  await gw.admin('POST', '/services/svc/routes', { name: 'bad', paths: ['/bad'] });
+  await fx.gw.admin('POST', '/services/svc/routes', { name: 'bad', paths: ['/bad'] });
   const cases: [Record<string, unknown>, string][] = [
     [{ message: 'm', body: 'b' }, 'message cannot be used with content_type or body'],
     [{ content_type: 'text/plain' }, 'content_type requires a body'],
@@ -91,10 +70,10 @@ test("Kong's config checks: message vs body, content_type without body, echo_tri
     [{ echo_trigger: 'X-Echo' }, 'echo_trigger can only be used with echo'],
   ];
   for (const [config, message] of cases) {
-    const r = await gw.admin('POST', '/routes/bad/plugins', { name: 'request-termination', config });
+    const r = await fx.gw.admin('POST', '/routes/bad/plugins', { name: 'request-termination', config });
     assert.equal(r.status, 400);
     assert.equal((r.body as any).fields.config, message);
   }
-  const r = await gw.admin('POST', '/routes/bad/plugins', { name: 'request-termination', config: { status_code: 600 } });
+  const r = await fx.gw.admin('POST', '/routes/bad/plugins', { name: 'request-termination', config: { status_code: 600 } });
   assert.equal(r.status, 400);
 });

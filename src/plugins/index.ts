@@ -33,6 +33,7 @@ const BUNDLED: ReadonlyArray<readonly [string, string, string]> = [
   ['cors', './cors/index.ts', 'cors'],
   ['proxy-cache', './proxy-cache/index.ts', 'proxyCache'],
   ['key-auth', './key-auth/index.ts', 'keyAuth'],
+  ['basic-auth', './basic-auth/index.ts', 'basicAuth'],
 ];
 
 const load = createRequire(import.meta.url);

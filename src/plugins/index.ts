@@ -34,6 +34,7 @@ const BUNDLED: ReadonlyArray<readonly [string, string, string]> = [
   ['proxy-cache', './proxy-cache/index.ts', 'proxyCache'],
   ['key-auth', './key-auth/index.ts', 'keyAuth'],
   ['basic-auth', './basic-auth/index.ts', 'basicAuth'],
+  ['jwt', './jwt/index.ts', 'jwt'],
 ];
 
 const load = createRequire(import.meta.url);

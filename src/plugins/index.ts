@@ -35,6 +35,7 @@ const BUNDLED: ReadonlyArray<readonly [string, string, string]> = [
   ['key-auth', './key-auth/index.ts', 'keyAuth'],
   ['basic-auth', './basic-auth/index.ts', 'basicAuth'],
   ['jwt', './jwt/index.ts', 'jwt'],
+  ['hmac-auth', './hmac-auth/index.ts', 'hmacAuth'],
 ];
 
 const load = createRequire(import.meta.url);

@@ -23,7 +23,7 @@ export interface ConsumerIndex {
 }
 
 /** Entities holding consumers' credentials, looked up by their endpoint key. */
-export type CredentialKind = 'keyauth_credentials';
+export type CredentialKind = 'keyauth_credentials' | 'basicauth_credentials' | 'jwt_secrets' | 'hmacauth_credentials';
 
 export interface CredentialMatch {
   /** The stored credential row (contains the secret: never log it). */

@@ -29,7 +29,13 @@ export class RuntimeBuildError extends Error {
 }
 
 /** Credential entities and the field they are found by (their endpoint key). */
-const CREDENTIAL_KINDS: ReadonlyArray<{ kind: CredentialKind; field: string }> = [{ kind: 'keyauth_credentials', field: 'key' }];
+const CREDENTIAL_KINDS: ReadonlyArray<{ kind: CredentialKind; field: string }> = [
+  { kind: 'keyauth_credentials', field: 'key' },
+  // Kong: basicauth_credentials:select_by_username, jwt_secrets:select_by_key, hmacauth_credentials:select_by_username
+  { kind: 'basicauth_credentials', field: 'username' },
+  { kind: 'jwt_secrets', field: 'key' },
+  { kind: 'hmacauth_credentials', field: 'username' },
+];
 
 /**
  * secret → {credential, consumer} per credential kind, resolved once per

@@ -36,6 +36,9 @@ const BUNDLED: ReadonlyArray<readonly [string, string, string]> = [
   ['request-termination', './request-termination/index.ts', 'requestTermination'],
   ['ip-restriction', './ip-restriction/index.ts', 'ipRestriction'],
   ['request-size-limiting', './request-size-limiting/index.ts', 'requestSizeLimiting'],
+  ['basic-auth', './basic-auth/index.ts', 'basicAuth'],
+  ['jwt', './jwt/index.ts', 'jwt'],
+  ['hmac-auth', './hmac-auth/index.ts', 'hmacAuth'],
 ];
 
 const load = createRequire(import.meta.url);

@@ -23,8 +23,6 @@ const NGINX_POOL = 'nginx cosocket pool tuning; ioredis keeps one multiplexed co
 export const NO_EFFECT: readonly NoEffectEntry[] = [
   { schema: 'routes', field: 'request_buffering', reason: BUFFERING },
   { schema: 'routes', field: 'response_buffering', reason: BUFFERING },
-  { schema: 'basicauth_credentials', field: 'password', reason: 'stored (hashed as Kong), served, exported and synced by decK; no plugin checks it until the basic-auth plugin lands (issue 15, plugins part)' },
-  { schema: 'jwt_secrets', field: 'algorithm', reason: 'stored, served, exported and synced by decK (and decides whether rsa_public_key is required); read by the jwt plugin once it lands (issue 15, plugins part)' },
   { schema: 'plugins/proxy-cache', field: 'strategy', reason: "its only value is 'memory' (Kong OSS's one strategy), which is the only store there is" },
   { schema: 'plugins/openid-connect', field: 'redis.keepalive_pool_size', reason: NGINX_POOL },
   { schema: 'plugins/openid-connect', field: 'redis.keepalive_backlog', reason: NGINX_POOL },

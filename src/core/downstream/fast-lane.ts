@@ -45,6 +45,8 @@ export interface FastLane {
 
 const CRLFCRLF = Buffer.from('\r\n\r\n', 'latin1');
 const LAST_CHUNK = '0\r\n\r\n';
+/** Bodies up to this size go out in the same write as the head (copied once into one Buffer). */
+const JOIN_LIMIT = 16 * 1024;
 const SWEEP_MS = 1000;
 
 type ConnectionListener = (this: Server, socket: Socket) => void;
@@ -448,6 +450,16 @@ export class FastResponse extends EventEmitter implements ProxyResponse {
       if (head === null) return true;
       this.pendingHead = null;
       return socket.write(head, 'latin1');
+    }
+    if (head !== null && !this.chunked && typeof chunk !== 'string' && len <= JOIN_LIMIT) {
+      // Head and first body bytes as one Buffer, one write: ~3% less CPU per proxied request than a corked
+      // writev of two (docs/benchmarks.md, "Where the time goes per request").
+      this.pendingHead = null;
+      const hl = head.length; // latin1: one byte per character
+      const out = Buffer.allocUnsafe(hl + len);
+      out.write(head, 0, hl, 'latin1');
+      chunk.copy(out, hl);
+      return socket.write(out);
     }
     socket.cork();
     if (head !== null) {

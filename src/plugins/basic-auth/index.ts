@@ -9,8 +9,10 @@
  *  - neither `Authorization` nor `Proxy-Authorization`: 401 "Unauthorized";
  *  - `Proxy-Authorization` is tried first; when it names no stored username,
  *    `Authorization` is read; no readable credentials there, an unknown
- *    username or a wrong password: 401 "Invalid authentication credentials";
- *    every 401 carries `WWW-Authenticate: Basic realm="<realm>"`;
+ *    username or a wrong password: also 401 "Unauthorized" (Kong 3.6+,
+ *    access.lua:164/179/184 in 3.9.3; before 3.6 it said "Invalid
+ *    authentication credentials"); every 401 carries
+ *    `WWW-Authenticate: Basic realm="<realm>"` via kong.response.error;
  *  - hide_credentials: each header read is removed from the upstream request;
  *  - success: the consumer is authenticated, X-Credential-Identifier is the
  *    credential's username (see ../auth-consumer.ts for the other headers);
@@ -29,7 +31,6 @@ import { parseBasic, type GivenCredentials } from './credentials.ts';
 import { schema, type BasicAuthConfig } from './schema.ts';
 
 const UNAUTHORIZED = 'Unauthorized';
-const INVALID = 'Invalid authentication credentials';
 
 export interface CompiledBasicAuth {
   readonly anonymous: string | null;
@@ -59,10 +60,10 @@ function authenticate(ctx: RequestContext, conf: CompiledBasicAuth): string | nu
   let match = given !== null ? pdk.client.findCredential(ctx, 'basicauth_credentials', given.username) : null;
   if (match === null) {
     given = retrieve(ctx, conf, 'authorization');
-    if (given === null) return INVALID;
+    if (given === null) return UNAUTHORIZED;
     match = pdk.client.findCredential(ctx, 'basicauth_credentials', given.username);
   }
-  if (match === null || given === null || !passwordMatches(match.credential.password, match.consumer.id, given.password)) return INVALID;
+  if (match === null || given === null || !passwordMatches(match.credential.password, match.consumer.id, given.password)) return UNAUTHORIZED;
   const username = match.credential.username as string;
   setConsumer(ctx, match.consumer, { id: match.credential.id, identifier: username, consumer_id: match.consumer.id, username });
   return null;

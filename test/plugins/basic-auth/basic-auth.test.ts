@@ -93,10 +93,10 @@ describe('basic-auth', () => {
     ['not base64', 'Basic !!!not-base64'],
     ['another scheme', 'Bearer abc'],
   ] as const) {
-    it(`${what}: 401 Invalid authentication credentials`, async () => {
+    it(`${what}: 401 Unauthorized (Kong 3.6+)`, async () => {
       const res = await get('/plain/x', { authorization: value });
       assert.equal(res.status, 401);
-      assert.equal(res.body.message, 'Invalid authentication credentials');
+      assert.equal(res.body.message, 'Unauthorized');
       assert.equal(res.headers.get('www-authenticate'), 'Basic realm="service"');
     });
   }

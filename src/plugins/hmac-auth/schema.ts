@@ -1,7 +1,8 @@
 /**
  * `config` of the hmac-auth plugin, with Kong's names and defaults
- * (kong/plugins/hmac-auth/schema.lua, Kong Gateway 3.x: hmac-sha1 accepted
- * but no longer a default algorithm; `realm` since 3.6).
+ * (kong/plugins/hmac-auth/schema.lua, Kong Gateway 3.x: `algorithms`
+ * defaults to all four, hmac-sha1 included — 3.0.0 through 3.9.3 and master,
+ * schema.lua:4-9/30 in 3.9.3; `realm` since 3.6).
  */
 import { Type, type Static } from '@sinclair/typebox';
 import { OneOf } from '../../schema/typedefs.ts';
@@ -18,7 +19,7 @@ export const schema = Type.Object(
     }),
     validate_request_body: Type.Boolean({ default: false, description: 'A boolean value telling the plugin to enable body validation (the Digest header).' }),
     enforce_headers: Type.Array(Type.String(), { default: [], description: 'A list of headers that the client should at least use for HTTP signature creation.' }),
-    algorithms: Type.Array(OneOf(HMAC_ALGORITHMS), { default: ['hmac-sha256', 'hmac-sha384', 'hmac-sha512'], description: 'A list of HMAC digest algorithms that the user wants to support. Allowed values are `hmac-sha1`, `hmac-sha256`, `hmac-sha384`, and `hmac-sha512`.' }),
+    algorithms: Type.Array(OneOf(HMAC_ALGORITHMS), { default: [...HMAC_ALGORITHMS], description: 'A list of HMAC digest algorithms that the user wants to support. Allowed values are `hmac-sha1`, `hmac-sha256`, `hmac-sha384`, and `hmac-sha512`.' }),
     realm: Type.Union([Type.String(), Type.Null()], {
       default: null,
       description: 'When authentication fails the plugin sends `WWW-Authenticate` header with `realm` attribute value.',

@@ -4,7 +4,10 @@
  * kong/plugins/request-size-limiting/handler.lua, Kong Gateway 3.x:
  * PRIORITY 951, access phase.
  *
- * - require_content_length and no Content-Length: 411.
+ * - No numeric Content-Length, require_content_length, and Transfer-Encoding
+ *   not exactly "chunked" (a chunked request is measured instead): 411
+ *   "A valid Content-Length header is required" (handler.lua:49-50 in 3.9.3;
+ *   every reply here is kong.response.error).
  * - A numeric Content-Length is compared without reading the body: over the
  *   limit → 413 "Request size limit exceeded" (417 when the client sent
  *   `Expect: 100-continue`, so it never sends the body).
@@ -35,16 +38,18 @@ function exceeded(ctx: RequestContext): void {
 
 async function access(ctx: RequestContext, conf: CompiledSizeLimit): Promise<void> {
   const cl = pdk.request.getHeader(ctx, 'content-length');
-  if (conf.requireContentLength && cl === undefined) {
-    pdk.response.error(ctx, 411, 'A valid Content-Length header is required');
-    return;
-  }
   if (cl !== undefined && cl.trim() !== '' && !Number.isNaN(Number(cl))) {
     if (Number(cl) > conf.limit) exceeded(ctx);
     return;
   }
+  const te = pdk.request.getHeader(ctx, 'transfer-encoding');
+  // Kong: `conf.require_content_length and headers["Transfer-Encoding"] ~= "chunked"`
+  if (conf.requireContentLength && te !== 'chunked') {
+    pdk.response.error(ctx, 411, 'A valid Content-Length header is required');
+    return;
+  }
   // No usable Content-Length: only a chunked request has a body to measure.
-  if (pdk.request.getHeader(ctx, 'transfer-encoding') === undefined) return;
+  if (te === undefined) return;
   try {
     await pdk.request.getRawBody(ctx, conf.limit);
   } catch (err) {

@@ -1,8 +1,8 @@
 /**
  * request-termination (Kong's plugin of the same name): answer every request
  * with a fixed status and message or body, without contacting the upstream;
- * or, with `echo`, send a copy of the request back (optionally only when
- * `echo_trigger` names a header or query argument the request has).
+ * or, with `echo`, send a copy of the request back. With `trigger` set, it
+ * only acts when the request has that header or query argument (any mode).
  * kong/plugins/request-termination/handler.lua, Kong Gateway 3.x: PRIORITY 2,
  * access phase only.
  */
@@ -34,10 +34,11 @@ export interface CompiledTermination {
 }
 
 async function access(ctx: RequestContext, conf: CompiledTermination): Promise<void> {
+  // Kong handler.lua:26-35: a trigger set but absent from headers and query → proxy normally, whatever the mode
+  if (conf.trigger !== null && pdk.request.getHeader(ctx, conf.trigger.toLowerCase()) === undefined && !pdk.request.getQuery(ctx).has(conf.trigger)) {
+    return;
+  }
   if (conf.echo) {
-    if (conf.trigger !== null && pdk.request.getHeader(ctx, conf.trigger.toLowerCase()) === undefined && !pdk.request.getQuery(ctx).has(conf.trigger)) {
-      return; // no trigger found, nothing to do (Kong)
-    }
     const doc = await echoDocument(ctx, conf.message);
     pdk.response.exit(ctx, conf.status, JSON.stringify(doc), { 'content-type': 'application/json' });
     return;
@@ -64,7 +65,7 @@ export const requestTermination: PluginModule<RequestTerminationConfig, Compiled
       body: config.body,
       contentType: config.content_type,
       echo: config.echo,
-      trigger: config.echo_trigger,
+      trigger: config.trigger,
     });
   },
   access,

@@ -14,9 +14,10 @@ export const schema = Type.Object(
     content_type: optionalString('Content type of the raw response configured with `config.body`.'),
     body: optionalString('The raw response body to send. This is mutually exclusive with the `config.message` field.'),
     echo: Type.Boolean({ default: false, description: 'When set, the plugin will echo a copy of the request back to the client. The main usecase for this is debugging.' }),
-    echo_trigger: Type.Union([typedefs.headerName(), Type.Null()], {
+    // Kong: { trigger = typedefs.header_name } (schema.lua:25 in 3.9.3) — gates every mode, not only echo
+    trigger: Type.Union([typedefs.headerName(), Type.Null()], {
       default: null,
-      description: 'When not set, the plugin will only activate (terminate and echo) when this header or query parameter is present in the request.',
+      description: 'A string representing an HTTP header name. When set, the plugin only activates (terminates) when this header or query parameter is present in the request.',
     }),
   },
   { additionalProperties: false },
@@ -32,6 +33,5 @@ export function check(config: RequestTerminationConfig): Record<string, unknown>
   if (present(config.message) && (present(config.content_type) || present(config.body))) return fail('message cannot be used with content_type or body');
   if (present(config.content_type) && !present(config.body)) return fail('content_type requires a body');
   if (config.echo && (present(config.content_type) || present(config.body))) return fail('echo cannot be used with content_type and body');
-  if (config.echo_trigger !== null && config.echo_trigger !== undefined && !config.echo) return fail('echo_trigger can only be used with echo');
   return {};
 }

@@ -35,8 +35,8 @@ test('body with content_type is sent raw', async () => {
   assert.equal(await res.text(), '<html>maintenance</html>');
 });
 
-test('echo returns the request; echo_trigger gates it by header or query argument', async () => {
-  const url = await route({ status_code: 404, echo: true, echo_trigger: 'X-Echo' });
+test('echo returns the request; trigger gates it by header or query argument', async () => {
+  const url = await route({ status_code: 404, echo: true, trigger: 'X-Echo' });
   const pass = await fetch(url);
   assert.equal(pass.status, 200, 'no trigger: proxied');
   await pass.text();
@@ -61,13 +61,22 @@ test('echo returns the request; echo_trigger gates it by header or query argumen
   await byQuery.text();
 });
 
-test("Kong's config checks: message vs body, content_type without body, echo_trigger without echo, status range", async () => {
+test('trigger gates a plain termination too (Kong: `if conf.trigger or conf.echo`)', async () => {
+  const url = await route({ status_code: 403, message: 'closed', trigger: 'X-Close' });
+  const pass = await fetch(url);
+  assert.equal(pass.status, 200, 'no trigger: proxied');
+  await pass.text();
+  const res = await fetch(url, { headers: { 'x-close': '1' } });
+  assert.equal(res.status, 403);
+  assert.deepEqual(await res.json(), { message: 'closed' });
+});
+
+test("Kong's config checks: message vs body, content_type without body, echo with body, status range", async () => {
   await fx.gw.admin('POST', '/services/svc/routes', { name: 'bad', paths: ['/bad'] });
   const cases: [Record<string, unknown>, string][] = [
     [{ message: 'm', body: 'b' }, 'message cannot be used with content_type or body'],
     [{ content_type: 'text/plain' }, 'content_type requires a body'],
     [{ echo: true, body: 'b' }, 'echo cannot be used with content_type and body'],
-    [{ echo_trigger: 'X-Echo' }, 'echo_trigger can only be used with echo'],
   ];
   for (const [config, message] of cases) {
     const r = await fx.gw.admin('POST', '/routes/bad/plugins', { name: 'request-termination', config });

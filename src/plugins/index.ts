@@ -28,6 +28,7 @@ const BUNDLED: ReadonlyArray<readonly [string, string, string]> = [
   ['openid-connect', './openid-connect/index.ts', 'openidConnect'],
   ['correlation-id', './correlation-id/index.ts', 'correlationId'],
   ['request-transformer', './request-transformer/index.ts', 'requestTransformer'],
+  ['response-transformer', './response-transformer/index.ts', 'responseTransformer'],
   ['rate-limiting', './rate-limiting/index.ts', 'rateLimiting'],
   ['acl', './acl/index.ts', 'acl'],
   ['cors', './cors/index.ts', 'cors'],

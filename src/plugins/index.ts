@@ -35,6 +35,7 @@ const BUNDLED: ReadonlyArray<readonly [string, string, string]> = [
   ['proxy-cache', './proxy-cache/index.ts', 'proxyCache'],
   ['key-auth', './key-auth/index.ts', 'keyAuth'],
   ['request-termination', './request-termination/index.ts', 'requestTermination'],
+  ['redirect', './redirect/index.ts', 'redirect'],
   ['ip-restriction', './ip-restriction/index.ts', 'ipRestriction'],
   ['request-size-limiting', './request-size-limiting/index.ts', 'requestSizeLimiting'],
   ['basic-auth', './basic-auth/index.ts', 'basicAuth'],

@@ -14,7 +14,6 @@ export const PROXY_ERRORS = {
   BAD_REQUEST: { status: 400, message: 'Bad request' },
   // The client stopped sending its body (nginx client_body_timeout; kong/error_handlers.lua s408).
   REQUEST_TIMEOUT: { status: 408, message: 'Request timeout' },
-  REQUEST_TOO_LARGE: { status: 413, message: 'Request size limit exceeded' },
   // The gateway's own body limit (nginx client_max_body_size; kong/error_handlers.lua s413).
   PAYLOAD_TOO_LARGE: { status: 413, message: 'Payload too large' },
   // nginx's internal 494; kong/error_handlers.lua answers it as 400 with this message.
@@ -24,7 +23,6 @@ export const PROXY_ERRORS = {
   UPSTREAM_INVALID_RESPONSE: { status: 502, message: 'An invalid response was received from the upstream server' },
   UPSTREAM_UNAVAILABLE: { status: 503, message: 'failure to get a peer from the ring-balancer' },
   NAME_RESOLUTION_FAILED: { status: 503, message: 'name resolution failed' },
-  SERVICE_UNAVAILABLE: { status: 503, message: 'Service unavailable' },
   // A route without a service that no plugin answered (Kong.access: kong.response.exit(503, {message=…})).
   NO_SERVICE: { status: 503, message: 'no Service found with those values' },
   // kong/error_handlers.lua s504 (what Kong answers when proxy_read/connect/send timeouts fire).

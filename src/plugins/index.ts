@@ -41,6 +41,7 @@ const BUNDLED: ReadonlyArray<readonly [string, string, string]> = [
   ['basic-auth', './basic-auth/index.ts', 'basicAuth'],
   ['jwt', './jwt/index.ts', 'jwt'],
   ['hmac-auth', './hmac-auth/index.ts', 'hmacAuth'],
+  ['bot-detection', './bot-detection/index.ts', 'botDetection'],
 ];
 
 const load = createRequire(import.meta.url);

@@ -30,6 +30,7 @@ const BUNDLED: ReadonlyArray<readonly [string, string, string]> = [
   ['request-transformer', './request-transformer/index.ts', 'requestTransformer'],
   ['response-transformer', './response-transformer/index.ts', 'responseTransformer'],
   ['rate-limiting', './rate-limiting/index.ts', 'rateLimiting'],
+  ['response-ratelimiting', './response-ratelimiting/index.ts', 'responseRateLimiting'],
   ['acl', './acl/index.ts', 'acl'],
   ['cors', './cors/index.ts', 'cors'],
   ['proxy-cache', './proxy-cache/index.ts', 'proxyCache'],

@@ -288,6 +288,8 @@ export class Exchange implements UpstreamHandler {
     if (this.hashCookie !== null) setHashCookie(headers, this.hashCookie); // before header_filter, as Kong's runloop
     const plan = this.plan;
     runHeaderFilter(ctx, plan, env.log);
+    // A header_filter may change the status (Kong's kong.response.exit there: ngx.status); the upstream's body follows.
+    if (ctx.exitStatus !== 0) status = ctx.exitStatus;
     const out = headers as Record<string, string | string[]>;
     if (ctx.responseHeaders !== null) mergeInto(out, ctx.responseHeaders);
     if (plan.hasBodyFilter && out['content-length'] !== undefined) delete out['content-length'];

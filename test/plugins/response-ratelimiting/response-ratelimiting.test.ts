@@ -41,27 +41,27 @@ const pause = () => new Promise((r) => setTimeout(r, 30)); // counters are added
 describe('response-ratelimiting (local policy)', () => {
   before(setup);
 
-  test('limits={videos={minute=2}}: two responses pass with headers, the third is 429; the header is stripped', async () => {
-    const url = await route({ limits: { videos: { minute: 2 } } });
+  test('limits={videos={hour=2}}: two responses pass with headers, the third is 429; the header is stripped', async () => {
+    const url = await route({ limits: { videos: { hour: 2 } } });
     const r1 = await fetch(url, { headers: { 'x-limit': 'videos=1' } });
     assert.equal(r1.status, 200);
     assert.equal(await r1.text(), 'ok');
     assert.equal(r1.headers.get('x-kong-limit'), null);
-    assert.equal(r1.headers.get('x-ratelimit-limit-videos-minute'), '2');
-    assert.equal(r1.headers.get('x-ratelimit-remaining-videos-minute'), '1');
+    assert.equal(r1.headers.get('x-ratelimit-limit-videos-hour'), '2');
+    assert.equal(r1.headers.get('x-ratelimit-remaining-videos-hour'), '1');
     assert.equal(r1.headers.get('x-ratelimit-remaining-videos'), '2');
     await pause();
     const r2 = await fetch(url, { headers: { 'x-limit': 'videos=1' } });
     assert.equal(r2.status, 200);
     await r2.text();
-    assert.equal(r2.headers.get('x-ratelimit-remaining-videos-minute'), '0');
+    assert.equal(r2.headers.get('x-ratelimit-remaining-videos-hour'), '0');
     assert.equal(r2.headers.get('x-ratelimit-remaining-videos'), '1');
     await pause();
     const r3 = await fetch(url, { headers: { 'x-limit': 'videos=1' } });
     assert.equal(r3.status, 429);
     await r3.text();
     assert.equal(r3.headers.get('x-kong-limit'), null);
-    assert.equal(r3.headers.get('x-ratelimit-remaining-videos-minute'), '0');
+    assert.equal(r3.headers.get('x-ratelimit-remaining-videos-hour'), '0');
     // A response that consumes nothing of the used-up limit passes.
     const r4 = await fetch(url);
     assert.equal(r4.status, 200);
@@ -69,11 +69,11 @@ describe('response-ratelimiting (local policy)', () => {
   });
 
   test('block_on_first_violation answers 429 in access once a limit is used up; hide_client_headers', async () => {
-    const url = await route({ limits: { videos: { minute: 1 }, images: { minute: 5 } }, block_on_first_violation: true, hide_client_headers: true });
+    const url = await route({ limits: { videos: { hour: 1 }, images: { hour: 5 } }, block_on_first_violation: true, hide_client_headers: true });
     const r1 = await fetch(url, { headers: { 'x-limit': 'videos=1, images=2, unknown=3' } });
     assert.equal(r1.status, 200);
     await r1.text();
-    assert.equal(r1.headers.get('x-ratelimit-limit-videos-minute'), null);
+    assert.equal(r1.headers.get('x-ratelimit-limit-videos-hour'), null);
     assert.equal(r1.headers.get('x-kong-limit'), null);
     await pause();
     const r2 = await fetch(url);

@@ -121,10 +121,6 @@ export function unregisterAdminRoute(method: string, pattern: string): void {
   if (i >= 0) extensions.splice(i, 1);
 }
 
-export function extensionRoutes(): readonly RouteDef[] {
-  return extensions;
-}
-
 const compiledPluginRoutes = new WeakMap<object, RouteDef>();
 
 /**

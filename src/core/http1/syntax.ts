@@ -46,12 +46,6 @@ export function hasToken(lowerList: string, token: string): boolean {
   return false;
 }
 
-/** A Transfer-Encoding value whose final coding is chunked (RFC 9112 §6.3). */
-export function lastCodingIsChunked(value: string): boolean {
-  const comma = value.lastIndexOf(',');
-  return (comma < 0 ? value : value.slice(comma + 1)).trim().toLowerCase() === 'chunked';
-}
-
 /** RFC 9110 §9.2.2: methods whose request may be repeated after it went out. */
 export const IDEMPOTENT_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
 

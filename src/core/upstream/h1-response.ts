@@ -33,13 +33,6 @@ const S_DONE = 7;
 const S_UPGRADED = 8;
 
 const CRLFCRLF = Buffer.from('\r\n\r\n', 'latin1');
-/**
- * Hop-by-hop fields (RFC 9110 §7.6.1) are read for framing here and not
- * handed on: deleting them later would turn every header object into a slow
- * dictionary. A Connection that names other fields is kept, so the caller
- * can remove those too.
- */
-const HOP_BY_HOP: ReadonlySet<string> = new Set(['connection', 'keep-alive', 'transfer-encoding', 'te', 'trailer', 'proxy-connection', 'upgrade']);
 const BARE_CR_LF_NUL = /\r(?!\n)|(?<!\r)\n|\0/;
 const HEX = /^[0-9A-Fa-f]{1,13}$/;
 /** Chunk-size lines and trailer lines are short; bound what is buffered while waiting for their end. */
@@ -260,8 +253,10 @@ export class ResponseParser {
       if (pos < 0) throw bad('malformed header line');
       const name = field.name;
       const value = field.value;
-      // Content-Length is handed on below, as framed (never the upstream's text).
-      if ((!HOP_BY_HOP.has(name) && name !== 'content-length') || (name === 'connection' && namesFields(value))) {
+      // Framing and hop-by-hop fields (syntax.ts FRAMING_FIELDS) are read here and not handed on: deleting
+      // them later would turn every header object into a slow dictionary. Content-Length is handed on below,
+      // as framed; a Connection that names other fields is kept, so the caller can remove those too.
+      if (!FRAMING_FIELDS.has(name) || (name === 'connection' && namesFields(value))) {
         const prev = headers[name];
         if (prev === undefined) headers[name] = value;
         else if (typeof prev === 'string') headers[name] = [prev, value];

@@ -71,7 +71,15 @@ function isConfigMessage(m: unknown): m is ConfigMessage {
 
 export interface ClusterHandle {
   gateway: GatewayHandle;
+  /** `portcullis reload` changed log_level: every worker (and every later replacement) logs at it. */
+  setLogLevel(level: string): void;
   close(): Promise<void>;
+}
+
+/** Primary → worker: the node's log level changed (reload). */
+interface LogLevelMessage {
+  type: 'portcullis:log-level';
+  level: string;
 }
 
 /**
@@ -149,9 +157,12 @@ export async function startPrimary(settings: Settings, log: Logger): Promise<Clu
   const secret = gateway.gatewaySettings.sessionSecret;
   let stopping = false;
   const recentCrashes: number[] = [];
+  // The level a reload set; null while it is still the one the workers started with.
+  let logLevel: string | null = null;
 
   const send = (w: Worker): void => {
     if (!w.isConnected()) return;
+    if (logLevel !== null) w.send({ type: 'portcullis:log-level', level: logLevel } satisfies LogLevelMessage);
     w.send({ type: 'portcullis:config', snapshot: gateway.runtime.snapshot } satisfies ConfigMessage);
     w.send({ type: 'portcullis:health', states: healthStates() } satisfies HealthMessage);
   };
@@ -197,6 +208,11 @@ export async function startPrimary(settings: Settings, log: Logger): Promise<Clu
   log.info({ workers: settings.workers }, 'workers ready');
   return {
     gateway,
+    setLogLevel(level) {
+      logLevel = level;
+      const msg: LogLevelMessage = { type: 'portcullis:log-level', level };
+      for (const w of Object.values(cluster.workers ?? {})) if (w?.isConnected()) w.send(msg);
+    },
     async close() {
       stopping = true;
       const exits = Object.values(cluster.workers ?? {}).map(
@@ -268,6 +284,7 @@ export async function runWorker(settings: Settings, log: Logger): Promise<void> 
   for (const s of early) void manager.apply(s);
   process.on('message', (m: unknown) => {
     if (isConfigMessage(m)) void manager.apply(m.snapshot);
+    else if ((m as LogLevelMessage | undefined)?.type === 'portcullis:log-level') log.level = (m as LogLevelMessage).level;
     else if ((m as NodeLocalMessage | undefined)?.type === 'portcullis:node-local') {
       const { id, call } = m as NodeLocalMessage;
       const { version: _version, ...config } = manager.snapshot;

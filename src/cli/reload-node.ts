@@ -21,6 +21,8 @@ export interface ReloadContext {
   settings: Settings;
   gateway: GatewayHandle;
   log: Logger;
+  /** With several workers: hands a new log level to every worker (the primary's own is set here). */
+  setWorkersLogLevel?: (level: string) => void;
 }
 
 /** Settings applied live by a reload (everything else needs a restart). */
@@ -52,7 +54,7 @@ async function reloadOnce(ctx: ReloadContext, current: Settings): Promise<Settin
   const needsRestart = (Object.keys(next) as Array<keyof Settings>).filter((k) => !LIVE.has(k) && comparable(next, k) !== comparable(current, k));
   if (next.logLevel !== current.logLevel) {
     ctx.log.level = next.logLevel;
-    if (current.workers > 1) needsRestart.push('logLevel');
+    ctx.setWorkersLogLevel?.(next.logLevel);
   }
   await ctx.gateway.reloadConfiguration(next.declarativeConfig);
   if (needsRestart.length > 0) ctx.log.warn({ settings: needsRestart }, 'reload: these settings changed and take effect on restart (portcullis restart)');

@@ -84,7 +84,7 @@ after(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-test("Kong's install guide: migrations bootstrap, start -c kong.conf, health, reload, stop", { timeout: 60_000 }, async () => {
+test("Kong's install guide: migrations bootstrap, start -c kong.conf, health, reload, stop", { timeout: 120_000 }, async () => {
   const proxyPort = await freePort();
   const adminPort = await freePort();
   const prefix = join(dir, 'prefix');
@@ -103,7 +103,7 @@ test("Kong's install guide: migrations bootstrap, start -c kong.conf, health, re
         'pg_user = postgres',
         `pg_database = ${DB}`,
         `log_level = ${logLevel}`,
-        'nginx_worker_processes = 1',
+        'nginx_worker_processes = 2    # the reload reaches every worker',
         'nginx_daemon = on            # start returns once the node is up, as Kong does',
         'session_secret = guide-test-secret-0123456789abcdef',
         'lua_package_path = ./?.lua    # accepted, no effect: warned',

@@ -79,9 +79,11 @@ export async function start(flags: FlagMap, argv: readonly string[]): Promise<nu
   try {
     let gateway;
     let close: () => Promise<void>;
+    let setWorkersLogLevel: ((level: string) => void) | undefined;
     if (settings.workers > 1) {
       const handle = await startPrimary(settings, log);
       gateway = handle.gateway;
+      setWorkersLogLevel = (level) => handle.setLogLevel(level);
       close = () => handle.close();
       report(gateway.adminAddresses(), settings.proxyListen, settings, log);
     } else {
@@ -115,7 +117,7 @@ export async function start(flags: FlagMap, argv: readonly string[]): Promise<nu
     process.on('SIGTERM', () => stop('SIGTERM'));
     process.on('SIGQUIT', () => stop('SIGQUIT'));
     const { reloadOnSignal } = await import('../reload-node.ts');
-    reloadOnSignal({ flags, settings, gateway, log });
+    reloadOnSignal({ flags, settings, gateway, log, setWorkersLogLevel });
     if (process.env[DAEMON_CHILD] === '1' && process.send) {
       process.send({ type: 'portcullis:started' });
       process.disconnect();

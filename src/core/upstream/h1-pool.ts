@@ -21,7 +21,8 @@ import { connect as tlsConnect, type ConnectionOptions, type TLSSocket } from 'n
 import type { Readable } from 'node:stream';
 import { fieldLines, FRAMING_FIELDS, IDEMPOTENT_METHODS, isFieldName, isFieldValue, writeChunk } from '../http1/syntax.ts';
 import { ResponseParser, type ResponseSink } from './h1-response.ts';
-import { UPSTREAM_CODES, upstreamError, type HeaderValues, type UpstreamController, type UpstreamHandler, type UpstreamRequest } from './types.ts';
+import { upstreamError } from '../errors.ts';
+import { type HeaderValues, type UpstreamController, type UpstreamHandler, type UpstreamRequest } from './types.ts';
 
 export interface H1PoolOptions {
   /** Connect address (IPv6 without brackets). */
@@ -93,7 +94,7 @@ export class H1Pool {
       return;
     }
     if (this.closed) {
-      call.failLater(upstreamError(UPSTREAM_CODES.POOL_CLOSED, 'upstream pool closed'));
+      call.failLater(upstreamError('UPSTREAM_POOL_CLOSED', 'upstream pool closed'));
       return;
     }
     this.send(call, true);
@@ -134,7 +135,7 @@ export class H1Pool {
       this.checkDrained();
     };
     const timer = setTimeout(
-      () => failed(upstreamError(UPSTREAM_CODES.CONNECT_TIMEOUT, `connect to ${o.host}:${o.port} timed out after ${o.connectTimeoutMs} ms`)),
+      () => failed(upstreamError('UPSTREAM_CONNECT_TIMEOUT', `connect to ${o.host}:${o.port} timed out after ${o.connectTimeoutMs} ms`)),
       o.connectTimeoutMs,
     );
     const ready = (): void => {
@@ -149,7 +150,7 @@ export class H1Pool {
       this.live.add(conn);
       if (this.closed) {
         conn.destroy();
-        call.fail(upstreamError(UPSTREAM_CODES.POOL_CLOSED, 'upstream pool closed'));
+        call.fail(upstreamError('UPSTREAM_POOL_CLOSED', 'upstream pool closed'));
         this.checkDrained();
       } else if (call.done) {
         this.release(conn); // aborted while connecting: keep the connection for the next request
@@ -269,8 +270,8 @@ export class H1Pool {
   /** Close every connection now; running requests fail. */
   destroy(): Promise<void> {
     this.closed = true;
-    for (const conn of [...this.live]) conn.abortWith(upstreamError(UPSTREAM_CODES.POOL_CLOSED, 'upstream pool destroyed'));
-    for (const failed of [...this.connecting]) failed(upstreamError(UPSTREAM_CODES.POOL_CLOSED, 'upstream pool destroyed'));
+    for (const conn of [...this.live]) conn.abortWith(upstreamError('UPSTREAM_POOL_CLOSED', 'upstream pool destroyed'));
+    for (const failed of [...this.connecting]) failed(upstreamError('UPSTREAM_POOL_CLOSED', 'upstream pool destroyed'));
     this.idle.length = 0;
     this.stopSweeper();
     const d = this.drained;
@@ -458,7 +459,7 @@ class H1Connection implements ResponseSink {
     if (this.bodyLeft >= 0) {
       this.bodyLeft -= chunk.length;
       if (this.bodyLeft < 0) {
-        this.abortWith(upstreamError(UPSTREAM_CODES.BODY_LENGTH_MISMATCH, 'request body longer than its Content-Length'));
+        this.abortWith(upstreamError('REQUEST_BODY_LENGTH_MISMATCH', 'request body longer than its Content-Length'));
         return;
       }
     }
@@ -471,7 +472,7 @@ class H1Connection implements ResponseSink {
     const call = this.call;
     if (call === null || this.body === null) return;
     if (this.bodyLeft > 0) {
-      this.abortWith(upstreamError(UPSTREAM_CODES.BODY_LENGTH_MISMATCH, `request body ended ${this.bodyLeft} bytes short of its Content-Length`));
+      this.abortWith(upstreamError('REQUEST_BODY_LENGTH_MISMATCH', `request body ended ${this.bodyLeft} bytes short of its Content-Length`));
       return;
     }
     if (this.bodyChunked) this.socket.write(LAST_CHUNK);
@@ -482,7 +483,7 @@ class H1Connection implements ResponseSink {
   private bodyFailed(err?: Error): void {
     if (this.call === null || this.body === null) return;
     if (err === undefined && this.body.readableEnded) return; // 'close' after 'end'
-    this.abortWith(upstreamError(UPSTREAM_CODES.BODY_ABORTED, `request body stream failed: ${err?.message ?? 'closed before its end'}`, err));
+    this.abortWith(upstreamError('REQUEST_BODY_ABORTED', `request body stream failed: ${err?.message ?? 'closed before its end'}`, err));
   }
 
   private unhookBody(): void {
@@ -696,7 +697,7 @@ class H1Connection implements ResponseSink {
 }
 
 function closedEarly(): Error {
-  return upstreamError(UPSTREAM_CODES.CLOSED, 'upstream closed the connection before the response was complete');
+  return upstreamError('UPSTREAM_CLOSED', 'upstream closed the connection before the response was complete');
 }
 
 /** A stream body's declared length, or -1 (sent chunked) when it is not a whole number of bytes. */
@@ -719,16 +720,16 @@ function replayable(req: UpstreamRequest): boolean {
  */
 export function requestHead(req: UpstreamRequest): string | Error {
   const method = req.method;
-  if (!isFieldName(method)) return upstreamError(UPSTREAM_CODES.INVALID_REQUEST, `invalid method ${JSON.stringify(method)}`);
-  if (req.path === '' || BAD_TARGET.test(req.path)) return upstreamError(UPSTREAM_CODES.INVALID_REQUEST, 'invalid request target');
+  if (!isFieldName(method)) return upstreamError('UPSTREAM_INVALID_REQUEST', `invalid method ${JSON.stringify(method)}`);
+  if (req.path === '' || BAD_TARGET.test(req.path)) return upstreamError('UPSTREAM_INVALID_REQUEST', 'invalid request target');
   let head = method + ' ' + req.path + ' HTTP/1.1\r\n';
   const headers = req.headers;
   for (const name in headers) {
     const value = headers[name];
     if (value === undefined || FRAMING_FIELDS.has(name)) continue;
-    if (!isFieldName(name)) return upstreamError(UPSTREAM_CODES.INVALID_REQUEST, `invalid header name ${JSON.stringify(name)}`);
+    if (!isFieldName(name)) return upstreamError('UPSTREAM_INVALID_REQUEST', `invalid header name ${JSON.stringify(name)}`);
     const lines = fieldLines(name, value);
-    if (lines === null) return upstreamError(UPSTREAM_CODES.INVALID_REQUEST, `invalid value for header ${name}`);
+    if (lines === null) return upstreamError('UPSTREAM_INVALID_REQUEST', `invalid value for header ${name}`);
     head += lines;
   }
   const body = req.body;
@@ -742,7 +743,7 @@ export function requestHead(req: UpstreamRequest): string | Error {
     head += 'transfer-encoding: chunked\r\n';
   }
   if (req.upgrade !== null) {
-    if (!isFieldValue(req.upgrade)) return upstreamError(UPSTREAM_CODES.INVALID_REQUEST, 'invalid upgrade protocol');
+    if (!isFieldValue(req.upgrade)) return upstreamError('UPSTREAM_INVALID_REQUEST', 'invalid upgrade protocol');
     head += 'connection: keep-alive, Upgrade\r\nupgrade: ' + req.upgrade + '\r\n';
   }
   return head + '\r\n';

@@ -22,6 +22,7 @@ import type { Readable } from 'node:stream';
 import { fieldLines, FRAMING_FIELDS, IDEMPOTENT_METHODS, isFieldName, isFieldValue, writeChunk } from '../http1/syntax.ts';
 import { ResponseParser, type ResponseSink } from './h1-response.ts';
 import { upstreamError } from '../errors.ts';
+import { clock, idleSweep, SWEEP_MS, type Sweepable } from '../../shared/clock.ts';
 import { type HeaderValues, type UpstreamController, type UpstreamHandler, type UpstreamRequest } from './types.ts';
 
 export interface H1PoolOptions {
@@ -42,7 +43,6 @@ const BAD_TARGET = /[^\x21-\x7e\x80-\xff]/;
 const EXPECTS_BODY: ReadonlySet<string> = new Set(['POST', 'PUT', 'PATCH']);
 const NO_TRAILERS: HeaderValues = Object.freeze({}) as HeaderValues;
 const EMPTY = Buffer.alloc(0);
-const SWEEP_MS = 1000;
 /**
  * Plain-TCP connections read into this one buffer (net's `onread`) instead of
  * a new ArrayBuffer per read, whose allocation and release showed as ~9% of a
@@ -52,7 +52,7 @@ const SWEEP_MS = 1000;
 const READ_BUFFER = Buffer.allocUnsafe(64 * 1024);
 const LAST_CHUNK = Buffer.from('0\r\n\r\n', 'latin1');
 
-export class H1Pool {
+export class H1Pool implements Sweepable {
   readonly options: H1PoolOptions;
   /** Idle connections, most recently used last. */
   private readonly idle: H1Connection[];
@@ -60,7 +60,8 @@ export class H1Pool {
   running: number;
   pending: number;
   closed: boolean;
-  private sweeper: NodeJS.Timeout | null;
+  /** Watched by the idle sweep (src/shared/clock.ts) while it has idle connections. */
+  private swept: boolean;
   /** Last TLS session, offered to the next connection (resumption). */
   tlsSession: Buffer | null;
   private readonly live: Set<H1Connection>;
@@ -75,7 +76,7 @@ export class H1Pool {
     this.running = 0;
     this.pending = 0;
     this.closed = false;
-    this.sweeper = null;
+    this.swept = false;
     this.tlsSession = null;
     this.live = new Set();
     this.connecting = new Set();
@@ -128,13 +129,13 @@ export class H1Pool {
       if (settled) return;
       settled = true;
       this.connecting.delete(failed);
-      clearTimeout(timer);
+      clock.clearTimeout(timer);
       this.pending--;
       socket?.destroy();
       call.fail(err);
       this.checkDrained();
     };
-    const timer = setTimeout(
+    const timer = clock.setTimeout(
       () => failed(upstreamError('UPSTREAM_CONNECT_TIMEOUT', `connect to ${o.host}:${o.port} timed out after ${o.connectTimeoutMs} ms`)),
       o.connectTimeoutMs,
     );
@@ -142,7 +143,7 @@ export class H1Pool {
       if (settled) return;
       settled = true;
       this.connecting.delete(failed);
-      clearTimeout(timer);
+      clock.clearTimeout(timer);
       const s = socket!;
       s.off('error', failed);
       this.pending--;
@@ -194,7 +195,7 @@ export class H1Pool {
     } catch (err) {
       // Invalid options (never for options built by pools.ts): reported like a failed connection.
       settled = true;
-      clearTimeout(timer);
+      clock.clearTimeout(timer);
       this.pending--;
       call.failLater(err as Error);
       return;
@@ -209,12 +210,12 @@ export class H1Pool {
       this.checkDrained();
       return;
     }
-    conn.idleTicks = 0;
+    conn.idleSince = idleSweep.tick;
     conn.socket.unref();
     this.idle.push(conn);
-    if (this.sweeper === null) {
-      this.sweeper = setInterval(() => this.sweep(), SWEEP_MS);
-      this.sweeper.unref();
+    if (!this.swept) {
+      this.swept = true;
+      idleSweep.watch(this);
     }
   }
 
@@ -225,25 +226,27 @@ export class H1Pool {
     if (i !== -1) this.idle.splice(i, 1);
   }
 
-  private sweep(): void {
+  /** The idle sweep (src/shared/clock.ts): close sockets idle for their keep-alive limit, or no longer usable. */
+  sweep(tick: number): boolean {
     const idle = this.idle;
     let kept = 0;
     for (let i = 0; i < idle.length; i++) {
       const conn = idle[i]!;
-      if (++conn.idleTicks * SWEEP_MS >= conn.idleLimitMs || !conn.usable()) {
+      if ((tick - conn.idleSince) * SWEEP_MS >= conn.idleLimitMs || !conn.usable()) {
         conn.destroy();
         continue;
       }
       idle[kept++] = conn;
     }
     idle.length = kept;
-    if (kept === 0) this.stopSweeper();
+    this.swept = kept > 0;
+    return this.swept;
   }
 
-  private stopSweeper(): void {
-    if (this.sweeper !== null) {
-      clearInterval(this.sweeper);
-      this.sweeper = null;
+  private unwatch(): void {
+    if (this.swept) {
+      this.swept = false;
+      idleSweep.unwatch(this);
     }
   }
 
@@ -260,7 +263,7 @@ export class H1Pool {
     this.closed = true;
     for (const conn of this.idle) conn.destroy();
     this.idle.length = 0;
-    this.stopSweeper();
+    this.unwatch();
     if (this.running === 0 && this.pending === 0) return Promise.resolve();
     return new Promise((resolve) => {
       this.drained = resolve;
@@ -273,7 +276,7 @@ export class H1Pool {
     for (const conn of [...this.live]) conn.abortWith(upstreamError('UPSTREAM_POOL_CLOSED', 'upstream pool destroyed'));
     for (const failed of [...this.connecting]) failed(upstreamError('UPSTREAM_POOL_CLOSED', 'upstream pool destroyed'));
     this.idle.length = 0;
-    this.stopSweeper();
+    this.unwatch();
     const d = this.drained;
     this.drained = null;
     d?.();
@@ -357,7 +360,8 @@ class H1Connection implements ResponseSink {
   call: Call | null;
   /** Has completed at least one exchange (a failure may be the upstream closing it while idle). */
   reused: boolean;
-  idleTicks: number;
+  /** The idle sweep's tick when the connection went idle. */
+  idleSince: number;
   idleLimitMs: number;
   /** The parser reported the end of the response during the current feed. */
   private completed: boolean;
@@ -384,7 +388,7 @@ class H1Connection implements ResponseSink {
     this.parser = new ResponseParser(pool.options.maxHeaderBytes);
     this.call = null;
     this.reused = false;
-    this.idleTicks = 0;
+    this.idleSince = 0;
     this.idleLimitMs = pool.options.keepAliveMs;
     this.completed = false;
     this.peerEnded = false;

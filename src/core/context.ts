@@ -8,6 +8,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type { Socket } from 'node:net';
 import type { ConsumerEntity, RouteEntity, ServiceEntity } from '../schema/entities/types.ts';
 import type { ConsumerIndex } from './consumers.ts';
+import type { AnswerCode } from './errors.ts';
 
 /** What an authentication plugin established (Kong's `kong.client.authenticate`). */
 export interface Credential {
@@ -130,7 +131,7 @@ export class RequestContext {
   /** Extra, already-redacted fields a plugin wants in the access log line. */
   logFields: Record<string, unknown> | null;
   /** Internal error/decision code for the log (never a secret). */
-  errorCode: string | null;
+  errorCode: AnswerCode | null;
 
   /** Kong's kong.ctx.shared: made on first use (most requests never touch it). */
   get shared(): Record<string, unknown> {

@@ -13,7 +13,7 @@
  */
 import type { Logger } from 'pino';
 import type { HeaderBag, RequestContext } from './context.ts';
-import { PROXY_ERRORS, ProxyError, type ProxyErrorCode } from './errors.ts';
+import { ANSWERS, ProxyError, type AnswerCode } from './errors.ts';
 import type { PluginPlan } from './pipeline/types.ts';
 import { PluginFailure, runBodyFilter, runHeaderFilter } from './pipeline/runner.ts';
 import { errorPageTypeFor, renderError, responseTypeFor, TYPE_JSON } from './error-templates.ts';
@@ -34,38 +34,18 @@ export const HEADER_RESPONSE_LATENCY = 'x-kong-response-latency';
 export const HEADER_PROXY_LATENCY = 'x-kong-proxy-latency';
 export const HEADER_UPSTREAM_LATENCY = 'x-kong-upstream-latency';
 
-/**
- * Errors Kong answers through nginx error pages (kong/error_handlers.lua)
- * rather than kong.response.error: their type falls back to the request's
- * Content-Type, then text/plain, when there is no Accept header.
- */
-const ERROR_PAGE_CODES: ReadonlySet<ProxyErrorCode> = new Set<ProxyErrorCode>([
-  'BAD_REQUEST',
-  'REQUEST_TIMEOUT',
-  'HEADERS_TOO_LARGE',
-  'PAYLOAD_TOO_LARGE',
-  'UPSTREAM_INVALID_RESPONSE',
-  'UPSTREAM_TIMEOUT',
-  'INTERNAL',
-]);
-
-/** Errors about the request body itself: the connection is closed after answering. */
-const CLOSING_CODES: ReadonlySet<ProxyErrorCode> = new Set<ProxyErrorCode>(['BAD_REQUEST', 'REQUEST_TIMEOUT', 'PAYLOAD_TOO_LARGE']);
-
-/** Errors Kong answers with kong.response.exit and a bare `{"message": …}` (no request id, always JSON). */
-const EXIT_SHAPED_CODES: ReadonlySet<ProxyErrorCode> = new Set<ProxyErrorCode>(['NO_SERVICE']);
-
 /** Anything thrown on the proxy path, as a catalogued error. */
 export function toProxyError(err: unknown): ProxyError {
   if (err instanceof ProxyError) return err;
-  if (err instanceof PluginFailure) return new ProxyError('INTERNAL', err.message);
+  if (err instanceof PluginFailure) return new ProxyError('PLUGIN_FAILED', err.message);
   return new ProxyError('INTERNAL', err instanceof Error ? err.message : String(err));
 }
 
 /** Body and content type of a catalogued error for this request (pure; exported for tests). */
-export function errorPayload(code: ProxyErrorCode, message: string, requestId: string, accept: string | undefined, contentType: string | undefined): { type: string; body: string } {
-  if (EXIT_SHAPED_CODES.has(code)) return { type: TYPE_JSON, body: JSON.stringify({ message }) };
-  const type = ERROR_PAGE_CODES.has(code) ? errorPageTypeFor(accept, contentType) : responseTypeFor(accept);
+export function errorPayload(code: AnswerCode, message: string, requestId: string, accept: string | undefined, contentType: string | undefined): { type: string; body: string } {
+  const answer = ANSWERS[code];
+  if (answer.exit) return { type: TYPE_JSON, body: JSON.stringify({ message }) };
+  const type = answer.page ? errorPageTypeFor(accept, contentType) : responseTypeFor(accept);
   return { type, body: renderError(type, message, requestId) };
 }
 
@@ -92,20 +72,20 @@ export function respondError(ctx: RequestContext, err: unknown, env: RespondEnv,
   ctx.exitStatus = pe.status;
   const out: Record<string, string | string[]> = { 'content-type': type };
   // The rest of an unread, broken or oversized body is not worth draining: close (nginx lingering close).
-  if (CLOSING_CODES.has(pe.code) && !ctx.req.complete) out['connection'] = 'close';
+  if (ANSWERS[pe.code].closes && !ctx.req.complete) out['connection'] = 'close';
   if (extra) mergeInto(out, extra);
   return send(ctx, pe.status, out, body, env, plan);
 }
 
 function logError(ctx: RequestContext, pe: ProxyError, original: unknown, log: Logger): void {
   if (pe.status < 500) {
-    if (log.isLevelEnabled('debug')) log.debug({ request_id: ctx.id, code: pe.code, detail: pe.detail }, 'request rejected');
+    if (log.isLevelEnabled('debug')) log.debug({ request_id: ctx.id, code: pe.code, cause: pe.reason ?? undefined, detail: pe.detail }, 'request rejected');
     return;
   }
   if (original instanceof PluginFailure) {
-    log.error({ request_id: ctx.id, code: pe.code, plugin: original.plugin, phase: original.phase, err: original.cause }, 'plugin failed');
+    log.error({ request_id: ctx.id, code: pe.code, cause: pe.reason, plugin: original.plugin, phase: original.phase, err: original.cause }, 'plugin failed');
   } else if (original instanceof ProxyError) {
-    log.error({ request_id: ctx.id, code: pe.code, detail: pe.detail }, 'proxy error');
+    log.error({ request_id: ctx.id, code: pe.code, cause: pe.reason ?? undefined, detail: pe.detail }, 'proxy error');
   } else {
     log.error({ request_id: ctx.id, code: pe.code, err: original }, 'unexpected error on the proxy path');
   }
@@ -169,7 +149,7 @@ function send(ctx: RequestContext, status: number, answer: Record<string, string
     env.log.error({ request_id: ctx.id, err }, 'invalid response header');
     ctx.errorCode = 'INTERNAL';
     ctx.exitStatus = 500;
-    const fallback = renderError(TYPE_JSON, PROXY_ERRORS.INTERNAL.message, ctx.id);
+    const fallback = renderError(TYPE_JSON, ANSWERS.INTERNAL.message, ctx.id);
     const safe: Record<string, string> = { 'content-type': TYPE_JSON, 'content-length': String(Buffer.byteLength(fallback)) };
     addGatewayHeaders(ctx, safe, env);
     res.writeHead(500, safe);

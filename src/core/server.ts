@@ -17,7 +17,7 @@ import { VERSION } from '../version.ts';
 import { AccessLog } from './access-log.ts';
 import { defaultMetrics, type ProxyMetrics } from './metrics.ts';
 import { nextRequestId } from './request-id.ts';
-import { PROXY_ERRORS } from './errors.ts';
+import { ANSWERS } from './errors.ts';
 import { RealIpResolver } from './proxy/client-ip.ts';
 import { ProxyEnv } from './proxy/env.ts';
 import { handleNodeRequest, handleRequest, handleUpgrade } from './proxy/handle.ts';
@@ -244,7 +244,7 @@ function onClientError(env: ProxyEnv, err: Error & { code?: string }, socket: Du
     socket.destroy();
     return;
   }
-  const entry = code === 'HPE_HEADER_OVERFLOW' ? PROXY_ERRORS.HEADERS_TOO_LARGE : PROXY_ERRORS.BAD_REQUEST;
+  const entry = code === 'HPE_HEADER_OVERFLOW' ? ANSWERS.HEADERS_TOO_LARGE : ANSWERS.BAD_REQUEST;
   const id = nextRequestId();
   const body = renderError(TYPE_PLAIN, entry.message, id);
   let head = `HTTP/1.1 ${entry.status} Bad Request\r\ncontent-type: ${TYPE_PLAIN}\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n`;

@@ -1,7 +1,7 @@
 /**
  * Router contract cases: Kong 3.x `traditional_compatible` routing as the
  * Proxy Reference and the Admin API reference describe it. Every router build
- * runs this same table (test/unit/router/router.test.ts).
+ * runs this same table (test/unit/core/router/router.test.ts).
  *
  * A case lists routes (by name; `service` names a service of the case),
  * services, and one request as a client sends it — `path` is the raw request

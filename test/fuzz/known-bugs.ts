@@ -29,7 +29,7 @@ export const KNOWN_BUGS: KnownBug[] = [
   // close; response parser: TE with CL, empty TE, TE with a tab, whitespace after a chunk size,
   // unvalidated chunk extensions and trailers, framing fields in trailers, CTLs in values, CL lists,
   // interim answers that close, "__proto__") were fixed in issue 9; their repros are pinned as
-  // refusals in test/unit/upstream/h1-response.test.ts and test/unit/downstream/request-head.test.ts.
+  // refusals in test/unit/core/upstream/h1-response.test.ts and test/unit/core/downstream/request-head.test.ts.
 ];
 
 /** The known bug a difference comes from, if any. */

@@ -24,6 +24,7 @@ import { STATUS_CODES, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { Socket } from 'node:net';
 import type { ProxyRequest, ProxyResponse } from '../context.ts';
 import { fieldLines, hasToken, isFieldName, lowerAscii, parseContentLength, writeChunk } from '../http1/syntax.ts';
+import { clock, idleSweep, SWEEP_MS, type Sweepable } from '../../shared/clock.ts';
 import { isServedRequestLine, rawHeadersOf, readRequestHead, type RequestHead } from './request-head.ts';
 
 export interface FastLaneOptions {
@@ -47,7 +48,6 @@ const CRLFCRLF = Buffer.from('\r\n\r\n', 'latin1');
 const LAST_CHUNK = '0\r\n\r\n';
 /** Bodies up to this size go out in the same write as the head (copied once into one Buffer). */
 const JOIN_LIMIT = 16 * 1024;
-const SWEEP_MS = 1000;
 
 type ConnectionListener = (this: Server, socket: Socket) => void;
 
@@ -60,16 +60,15 @@ export function attachFastLane(server: Server, options: FastLaneOptions): FastLa
   return lane;
 }
 
-class Lane implements FastLane {
+class Lane implements FastLane, Sweepable {
   readonly server: Server;
   readonly options: FastLaneOptions;
   readonly keepAliveHeader: string;
   private readonly nodeListeners: ConnectionListener[];
   readonly connections: Set<Connection>;
   closing: boolean;
-  /** Seconds counted by the idle sweep; a connection records the tick of its last activity. */
-  tick: number;
-  private sweeper: NodeJS.Timeout | null;
+  /** Watched by the idle sweep (src/shared/clock.ts) while it has connections. */
+  private swept: boolean;
 
   constructor(server: Server, options: FastLaneOptions, nodeListeners: ConnectionListener[]) {
     this.server = server;
@@ -78,8 +77,7 @@ class Lane implements FastLane {
     this.nodeListeners = nodeListeners;
     this.connections = new Set();
     this.closing = false;
-    this.tick = 0;
-    this.sweeper = null;
+    this.swept = false;
   }
 
   accept(socket: Socket): void {
@@ -88,30 +86,23 @@ class Lane implements FastLane {
       return;
     }
     this.connections.add(new Connection(this, socket));
-    if (this.sweeper === null) {
-      this.sweeper = setInterval(() => this.sweep(), SWEEP_MS);
-      this.sweeper.unref();
+    if (!this.swept) {
+      this.swept = true;
+      idleSweep.watch(this);
     }
   }
 
   /**
    * Close connections idle for the keep-alive timeout (or stuck in a head for
-   * as long). One timer for the listener instead of one per socket, whose
+   * as long). The process's one idle sweep instead of a timer per socket, whose
    * refresh on every read and write showed in profiles.
    */
-  private sweep(): void {
-    const tick = ++this.tick;
+  sweep(tick: number): boolean {
     const limit = Math.max(1, Math.ceil(this.options.keepAliveMs / SWEEP_MS));
     // Strictly more than the limit: never before keepAliveMs (node adds a second of grace too).
     for (const c of this.connections) if (c.res === null && tick - c.activeTick > limit) c.socket.destroy();
-    if (this.connections.size === 0) this.stopSweeper();
-  }
-
-  private stopSweeper(): void {
-    if (this.sweeper !== null) {
-      clearInterval(this.sweeper);
-      this.sweeper = null;
-    }
+    this.swept = this.connections.size > 0;
+    return this.swept;
   }
 
   /** Give the socket (and the bytes read from it) to node:http. */
@@ -130,7 +121,10 @@ class Lane implements FastLane {
   closeAll(): void {
     this.closing = true;
     for (const c of this.connections) c.socket.destroy();
-    this.stopSweeper();
+    if (this.swept) {
+      this.swept = false;
+      idleSweep.unwatch(this);
+    }
   }
 }
 
@@ -148,7 +142,7 @@ class Connection {
   private readonly onClose: () => void;
   private readonly onDrain: () => void;
   private ended: boolean;
-  /** The lane's tick at the last bytes read or response finished. */
+  /** The idle sweep's tick at the last bytes read or response finished. */
   activeTick: number;
 
   constructor(lane: Lane, socket: Socket) {
@@ -158,7 +152,7 @@ class Connection {
     this.headSince = 0;
     this.res = null;
     this.ended = false;
-    this.activeTick = lane.tick;
+    this.activeTick = idleSweep.tick;
     this.onData = (chunk) => this.data(chunk);
     this.onEnd = () => this.peerEnded();
     this.onClose = () => this.closed();
@@ -172,7 +166,7 @@ class Connection {
   }
 
   private data(chunk: Buffer): void {
-    this.activeTick = this.lane.tick;
+    this.activeTick = idleSweep.tick;
     this.buf = this.buf === null ? chunk : Buffer.concat([this.buf, chunk]);
     if (this.res !== null) {
       // Pipelined: answered in order once the current response is done; stop reading meanwhile.
@@ -192,7 +186,7 @@ class Connection {
         this.handOver(); // node answers what can never become a head the lane serves, without waiting
         return;
       }
-      const now = Date.now();
+      const now = clock.now();
       if (this.headSince === 0) this.headSince = now;
       else if (now - this.headSince > this.lane.options.headersTimeoutMs) this.socket.destroy();
       return;
@@ -227,7 +221,7 @@ class Connection {
   finished(res: FastResponse): void {
     if (this.res !== res) return;
     this.res = null;
-    this.activeTick = this.lane.tick;
+    this.activeTick = idleSweep.tick;
     res.writableFinished = true;
     res.emitClose();
     if (res.closeAfter || this.lane.closing || this.ended) {

@@ -34,7 +34,7 @@ import { ProxyError } from '../errors.ts';
 import { respondError, respondExit, mergeInto } from '../respond.ts';
 import { runBodyFilter, runHeaderFilter } from '../pipeline/runner.ts';
 import { IDEMPOTENT_METHODS } from '../http1/syntax.ts';
-import { UPSTREAM_CODES, type HeaderValues, type UpstreamController, type UpstreamHandler, type UpstreamRequest } from '../upstream/types.ts';
+import { type HeaderValues, type UpstreamController, type UpstreamHandler, type UpstreamRequest } from '../upstream/types.ts';
 import type { ProxyEnv } from './env.ts';
 import type { Balancer } from './balancer/balancer.ts';
 import type { Address } from './balancer/address.ts';
@@ -44,7 +44,7 @@ import { nextPool } from './target.ts';
 import { upstreamRequest } from './upstream-request.ts';
 import { openTunnel } from './tunnel.ts';
 import { armTimer, clearTimer, onTimer, PHASE_READ, PHASE_WRITE } from './upstream-timer.ts';
-import { classifyUpstreamError, isClientBodyError } from './upstream-errors.ts';
+import { classifyUpstreamError } from './upstream-errors.ts';
 
 const EMPTY = Buffer.alloc(0);
 
@@ -259,7 +259,7 @@ export class Exchange implements UpstreamHandler {
     if (this.timerPhase === PHASE_WRITE) this.timer!.refresh();
     const limit = this.env.maxRequestBodyBytes;
     if (limit !== null && this.bodyBytesSent > limit && this.controller !== null && !Buffer.isBuffer(this.body)) {
-      this.controller.abort(new ProxyError('PAYLOAD_TOO_LARGE', `streamed body exceeds ${limit} bytes`));
+      this.controller.abort(new ProxyError('REQUEST_BODY_TOO_LARGE', `streamed body exceeds ${limit} bytes`));
     }
   }
 
@@ -298,7 +298,7 @@ export class Exchange implements UpstreamHandler {
       ctx.res.writeHead(status, out);
     } catch (err) {
       // The upstream sent a header node refuses to relay (invalid characters): treat as garbage.
-      controller.abort(new ProxyError('UPSTREAM_INVALID_RESPONSE', `unrelayable response header: ${(err as Error).message}`));
+      controller.abort(new ProxyError('UPSTREAM_UNRELAYABLE_RESPONSE', `unrelayable response header: ${(err as Error).message}`));
       return;
     }
     this.headersWritten = true;
@@ -387,17 +387,13 @@ export class Exchange implements UpstreamHandler {
       this.fail(err);
       return;
     }
-    const code = (err as { code?: unknown }).code;
-    if (code === UPSTREAM_CODES.INVALID_REQUEST) {
-      // A header or path the upstream request cannot carry (set by a plugin): our fault, not the upstream's.
-      this.fail(new ProxyError('INTERNAL', `invalid upstream request: ${err.message}`));
+    const f = classifyUpstreamError(err, !this.headersWritten);
+    // A header or path the upstream request cannot carry (set by a plugin: our fault, not the
+    // upstream's), or the client's body broke off: not the upstream's failure.
+    if (f.cause === 'UPSTREAM_INVALID_REQUEST' || f.error.code === 'BAD_REQUEST') {
+      this.fail(f.error);
       return;
     }
-    if (!this.headersWritten && isClientBodyError(err)) {
-      this.fail(new ProxyError('BAD_REQUEST', `client request body: ${err.message}`));
-      return;
-    }
-    const f = classifyUpstreamError(err);
     if (this.address !== null) this.balancer!.observeFailure(this.address, f.timeout); // passive health checks
     if (!this.headersWritten && f.retryable && this.retriesLeft > 0 && this.canRetry()) {
       this.retriesLeft--;

@@ -2,14 +2,15 @@
  * Upstream connection pools (../upstream/h1-pool.ts), one per origin and TLS setup, shared by
  * every Runtime version: a configuration change does not drop warm
  * keep-alive connections (Kong keeps its upstream keepalive pools across
- * config changes too). Pools nobody used for POOL_IDLE_MS are closed by a
- * background sweep.
+ * config changes too). Pools nobody used for POOL_IDLE_MS are closed by the
+ * process's idle sweep (src/shared/clock.ts).
  *
  * Defaults follow Kong's: upstream_keepalive_idle_timeout 60 s, HTTP/1.1 only
  * (no h2 upstream), no certificate verification unless the service sets
  * tls_verify (nginx proxy_ssl_verify off).
  */
 import { H1Pool } from '../upstream/h1-pool.ts';
+import { idleSweep, SWEEP_MS } from '../../shared/clock.ts';
 
 export interface PoolSpec {
   readonly protocol: 'http:' | 'https:';
@@ -29,7 +30,7 @@ export interface PoolSpec {
 /** A shared pool and its use mark. Callers may keep one (forward.ts caches it per service) and reuse it through usePool(). */
 export interface PoolEntry {
   readonly pool: H1Pool;
-  /** Sweep generation of the last use: an integer store per request instead of a clock read. */
+  /** The idle sweep's tick at the last use: an integer store per request instead of a clock read. */
   used: number;
   /** Closed by the idle sweep: the entry must not be used again. */
   closed: boolean;
@@ -37,16 +38,18 @@ export interface PoolEntry {
 
 const UPSTREAM_KEEPALIVE_MS = 60_000;
 const POOL_IDLE_MS = 5 * 60_000;
-const SWEEP_MS = 60_000;
-/** A pool unused for more than this many whole sweep intervals (≥ POOL_IDLE_MS) is closed. */
-const IDLE_SWEEPS = POOL_IDLE_MS / SWEEP_MS;
+/** Pools are looked at once a minute (every CHECK_TICKS ticks of the idle sweep). */
+const CHECK_TICKS = 60_000 / SWEEP_MS;
+/** A pool unused for more than this many ticks (≥ POOL_IDLE_MS) is closed. */
+const IDLE_TICKS = POOL_IDLE_MS / SWEEP_MS;
 /** Upstream response header block limit (nginx proxy_buffer_size is smaller; be lenient). */
 const MAX_RESPONSE_HEADER_BYTES = 64 * 1024;
 
 const pools = new Map<string, PoolEntry>();
-let sweeper: NodeJS.Timeout | null = null;
-/** Incremented by every sweep. */
-let generation = 0;
+/** The idle sweep's tick when the pools were last looked at. */
+let checkedAt = 0;
+const poolSweep = { sweep };
+let swept = false;
 
 export function poolKey(spec: PoolSpec): string {
   return `${spec.protocol}//${spec.host}:${spec.port}|${spec.servername ?? ''}|${spec.connectTimeout}|${spec.tlsVerify ? 1 : 0}|${spec.caKey}`;
@@ -67,14 +70,15 @@ function createPool(spec: PoolSpec): H1Pool {
 export function poolEntryFor(spec: PoolSpec, key: string = poolKey(spec)): PoolEntry {
   let entry = pools.get(key);
   if (entry === undefined) {
-    entry = { pool: createPool(spec), used: generation, closed: false };
+    entry = { pool: createPool(spec), used: idleSweep.tick, closed: false };
     pools.set(key, entry);
-    if (sweeper === null) {
-      sweeper = setInterval(sweep, SWEEP_MS);
-      sweeper.unref();
+    if (!swept) {
+      swept = true;
+      checkedAt = idleSweep.tick;
+      idleSweep.watch(poolSweep);
     }
   }
-  entry.used = generation;
+  entry.used = idleSweep.tick;
   return entry;
 }
 
@@ -86,24 +90,23 @@ export function poolFor(spec: PoolSpec, key: string = poolKey(spec)): H1Pool {
 /** The pool of an entry obtained earlier, marked as used; null once the sweep closed it. */
 export function usePool(entry: PoolEntry): H1Pool | null {
   if (entry.closed) return null;
-  entry.used = generation;
+  entry.used = idleSweep.tick;
   return entry.pool;
 }
 
-function sweep(): void {
-  generation++;
+function sweep(tick: number): boolean {
+  if (tick - checkedAt < CHECK_TICKS) return true;
+  checkedAt = tick;
   for (const [key, entry] of pools) {
-    if (generation - entry.used <= IDLE_SWEEPS) continue;
+    if (tick - entry.used <= IDLE_TICKS) continue;
     const stats = entry.pool.stats;
     if (stats.running > 0 || stats.pending > 0) continue;
     pools.delete(key);
     entry.closed = true;
     void entry.pool.close().catch(() => undefined);
   }
-  if (pools.size === 0 && sweeper !== null) {
-    clearInterval(sweeper);
-    sweeper = null;
-  }
+  swept = pools.size > 0;
+  return swept;
 }
 
 /** Number of live pools (for tests and diagnostics). */
@@ -116,9 +119,9 @@ export async function closePools(): Promise<void> {
   const all = [...pools.values()];
   pools.clear();
   for (const e of all) e.closed = true;
-  if (sweeper !== null) {
-    clearInterval(sweeper);
-    sweeper = null;
+  if (swept) {
+    swept = false;
+    idleSweep.unwatch(poolSweep);
   }
   await Promise.all(all.map((e) => e.pool.destroy().catch(() => undefined)));
 }

@@ -64,7 +64,7 @@ export function openTunnel(ex: TunnelOwner, upstream: Socket, headers: HeaderVal
   if (head === null) {
     upstream.destroy();
     env.metrics?.upstreamError(ctx.service, 'UPSTREAM_INVALID_RESPONSE');
-    ex.answerError(new ProxyError('UPSTREAM_INVALID_RESPONSE', typeof upgrade === 'string' ? 'unrelayable 101 response header' : '101 without an Upgrade field'));
+    ex.answerError(new ProxyError('UPSTREAM_UNRELAYABLE_RESPONSE', typeof upgrade === 'string' ? 'unrelayable 101 response header' : '101 without an Upgrade field'));
     return;
   }
   ex.tunnelStatus = 101;

@@ -1,27 +1,40 @@
 /**
- * Upstream failures → the catalogued error Kong answers with
- * (nginx upstream errors through kong/error_handlers.lua):
- *   connect/read/write timeouts                     → 504 UPSTREAM_TIMEOUT
- *   refused, reset, closed early, unparsable answer,
- *   TLS failures                                    → 502 UPSTREAM_INVALID_RESPONSE
- *   DNS failure                                     → 503 NAME_RESOLUTION_FAILED
- * `retryable` says whether another try could help (Kong's `retries`, nginx
- * proxy_next_upstream error timeout); the caller also checks what was sent.
+ * An upstream exchange's failure → its cause in the error vocabulary
+ * (src/core/errors.ts CAUSES), which says the answer Kong gives (nginx
+ * upstream errors through kong/error_handlers.lua), whether it is a timeout
+ * and whether another try could help (Kong's `retries`, nginx
+ * proxy_next_upstream error timeout; the caller also checks what was sent).
+ * Our own client reports causes as err.code; Node's socket and DNS codes are
+ * mapped here.
  */
-import { ProxyError, type ProxyErrorCode } from '../errors.ts';
-import { UPSTREAM_CODES as U } from '../upstream/types.ts';
+import { CAUSES, ProxyError, type CauseCode } from '../errors.ts';
 
 export interface UpstreamFailure {
   readonly error: ProxyError;
+  readonly cause: CauseCode;
   /** A timeout of any kind. */
   readonly timeout: boolean;
   /** Worth another try on a fresh connection (if nothing unrepeatable was sent). */
   readonly retryable: boolean;
 }
 
-const DNS = new Set(['ENOTFOUND', 'EAI_AGAIN', 'EAI_FAIL', 'EAI_NONAME', 'EAI_NODATA']);
-const TIMEOUTS = new Set<string>([U.CONNECT_TIMEOUT, 'ETIMEDOUT', 'PORTCULLIS_WRITE_TIMEOUT', 'PORTCULLIS_READ_TIMEOUT']);
-const CONNECTION = new Set<string>(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL', U.CLOSED, U.POOL_CLOSED]);
+const NODE_CODES: ReadonlyMap<string, CauseCode> = new Map<string, CauseCode>([
+  ['ENOTFOUND', 'UPSTREAM_DNS_FAILED'],
+  ['EAI_AGAIN', 'UPSTREAM_DNS_FAILED'],
+  ['EAI_FAIL', 'UPSTREAM_DNS_FAILED'],
+  ['EAI_NONAME', 'UPSTREAM_DNS_FAILED'],
+  ['EAI_NODATA', 'UPSTREAM_DNS_FAILED'],
+  ['ETIMEDOUT', 'UPSTREAM_SOCKET_TIMEOUT'],
+  ['ECONNREFUSED', 'UPSTREAM_CONNECTION_FAILED'],
+  ['ECONNRESET', 'UPSTREAM_CONNECTION_FAILED'],
+  ['EPIPE', 'UPSTREAM_CONNECTION_FAILED'],
+  ['EHOSTUNREACH', 'UPSTREAM_CONNECTION_FAILED'],
+  ['ENETUNREACH', 'UPSTREAM_CONNECTION_FAILED'],
+  ['EADDRNOTAVAIL', 'UPSTREAM_CONNECTION_FAILED'],
+  // The client's body stream broke off.
+  ['ECONNABORTED', 'REQUEST_BODY_ABORTED'],
+  ['ERR_STREAM_PREMATURE_CLOSE', 'REQUEST_BODY_ABORTED'],
+]);
 
 function codeOf(err: unknown): string {
   if (err === null || typeof err !== 'object') return '';
@@ -32,32 +45,23 @@ function codeOf(err: unknown): string {
   return '';
 }
 
-function detailOf(err: unknown, code: string): string {
+/**
+ * The cause of a failure the upstream client reported. HTTP parse errors (HPE_*),
+ * TLS failures and anything unknown: UPSTREAM_FAILED (502, a retry would not help).
+ * A failure of the client's request body counts only while the answer has not
+ * started (`clientBodyCounts`); after it, it is the upstream exchange that failed.
+ */
+export function causeOf(err: unknown, clientBodyCounts: boolean): CauseCode {
+  const code = codeOf(err);
+  const mapped = Object.hasOwn(CAUSES, code) ? (code as CauseCode) : (NODE_CODES.get(code) ?? 'UPSTREAM_FAILED');
+  if (!clientBodyCounts && CAUSES[mapped].source === 'client') return 'UPSTREAM_FAILED';
+  return mapped;
+}
+
+export function classifyUpstreamError(err: unknown, clientBodyCounts = true): UpstreamFailure {
+  const cause = causeOf(err, clientBodyCounts);
+  const code = codeOf(err);
   const msg = err instanceof Error ? err.message : String(err);
-  return code === '' ? msg : `${code}: ${msg}`;
-}
-
-export function classifyUpstreamError(err: unknown): UpstreamFailure {
-  const code = codeOf(err);
-  let catalog: ProxyErrorCode = 'UPSTREAM_INVALID_RESPONSE';
-  let timeout = false;
-  let retryable = false;
-  if (TIMEOUTS.has(code)) {
-    catalog = 'UPSTREAM_TIMEOUT';
-    timeout = true;
-    // Only a connect timeout is retried: a read timeout retried `retries` times multiplies latency.
-    retryable = code === U.CONNECT_TIMEOUT;
-  } else if (DNS.has(code)) {
-    catalog = 'NAME_RESOLUTION_FAILED';
-  } else if (CONNECTION.has(code)) {
-    retryable = true;
-  }
-  // HTTP parse errors (HPE_*), header overflow, TLS verification failures: 502, a retry would not help.
-  return { error: new ProxyError(catalog, detailOf(err, code)), timeout, retryable };
-}
-
-/** The client stopped sending (aborted, or sent a body shorter than its Content-Length). */
-export function isClientBodyError(err: unknown): boolean {
-  const code = codeOf(err);
-  return code === U.BODY_ABORTED || code === U.BODY_LENGTH_MISMATCH || code === 'ECONNABORTED' || code === 'ERR_STREAM_PREMATURE_CLOSE';
+  const entry = CAUSES[cause];
+  return { error: new ProxyError(cause, code === '' || code === cause ? msg : `${code}: ${msg}`), cause, timeout: entry.timeout, retryable: entry.retryable };
 }

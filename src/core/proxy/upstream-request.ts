@@ -28,7 +28,7 @@ export function upstreamRequest(ctx: RequestContext, maxBodyBytes: number | null
     if (chunked || (cl !== undefined && cl !== '0')) {
       // A handshake has no body: bytes after it are the new protocol's (RFC 6455 §4.1).
       if (upgrade) return new ProxyError('BAD_REQUEST', 'upgrade request with a body');
-      if (maxBodyBytes !== null && cl !== undefined && Number(cl) > maxBodyBytes) return new ProxyError('PAYLOAD_TOO_LARGE', `declared body of ${cl} bytes exceeds ${maxBodyBytes}`);
+      if (maxBodyBytes !== null && cl !== undefined && Number(cl) > maxBodyBytes) return new ProxyError('REQUEST_BODY_TOO_LARGE', `declared body of ${cl} bytes exceeds ${maxBodyBytes}`);
       // Only node:http's IncomingMessage carries a body (the fast lane serves bodyless requests).
       body = req instanceof Readable ? (req as IncomingMessage) : null;
       if (!chunked && cl !== undefined) bodyLength = Number(cl);

@@ -1,5 +1,5 @@
 import type { RequestContext } from '../context.ts';
-import { ProxyError } from '../errors.ts';
+import { ProxyError, upstreamError } from '../errors.ts';
 import type { UpstreamController } from '../upstream/types.ts';
 import type { ProxyEnv } from './env.ts';
 
@@ -66,20 +66,15 @@ export function onTimer(ex: TimedExchange): void {
   if (phase === PHASE_WRITE) {
     const req = ex.ctx.req;
     if (req.readableLength > 0 || req.isPaused()) {
-      c.abort(timeoutError(`no request body progress for ${ex.writeTimeoutMs} ms`, 'PORTCULLIS_WRITE_TIMEOUT'));
+      c.abort(upstreamError('UPSTREAM_WRITE_TIMEOUT', `no request body progress for ${ex.writeTimeoutMs} ms`));
     } else {
-      c.abort(new ProxyError('REQUEST_TIMEOUT', `client sent no body bytes for ${ex.writeTimeoutMs} ms`));
+      c.abort(new ProxyError('REQUEST_BODY_TIMEOUT', `client sent no body bytes for ${ex.writeTimeoutMs} ms`));
     }
   } else if (c.paused) {
     ex.env.log.info({ request_id: ex.ctx.id }, `client read nothing for ${ex.readTimeoutMs} ms; closing`);
     ex.ctx.res.destroy();
   } else {
-    c.abort(timeoutError(`nothing read from the upstream for ${ex.readTimeoutMs} ms`, 'PORTCULLIS_READ_TIMEOUT'));
+    c.abort(upstreamError('UPSTREAM_READ_TIMEOUT', `nothing read from the upstream for ${ex.readTimeoutMs} ms`));
   }
 }
 
-function timeoutError(message: string, code: string): Error {
-  const err = new Error(message) as Error & { code: string };
-  err.code = code;
-  return err;
-}

@@ -21,7 +21,9 @@ import { connect as tlsConnect, type ConnectionOptions, type TLSSocket } from 'n
 import type { Readable } from 'node:stream';
 import { fieldLines, FRAMING_FIELDS, IDEMPOTENT_METHODS, isFieldName, isFieldValue, writeChunk } from '../http1/syntax.ts';
 import { ResponseParser, type ResponseSink } from './h1-response.ts';
-import { UPSTREAM_CODES, upstreamError, type HeaderValues, type UpstreamController, type UpstreamHandler, type UpstreamRequest } from './types.ts';
+import { upstreamError } from '../errors.ts';
+import { clock, idleSweep, SWEEP_MS, type Sweepable } from '../../shared/clock.ts';
+import { type HeaderValues, type UpstreamController, type UpstreamHandler, type UpstreamRequest } from './types.ts';
 
 export interface H1PoolOptions {
   /** Connect address (IPv6 without brackets). */
@@ -41,7 +43,6 @@ const BAD_TARGET = /[^\x21-\x7e\x80-\xff]/;
 const EXPECTS_BODY: ReadonlySet<string> = new Set(['POST', 'PUT', 'PATCH']);
 const NO_TRAILERS: HeaderValues = Object.freeze({}) as HeaderValues;
 const EMPTY = Buffer.alloc(0);
-const SWEEP_MS = 1000;
 /**
  * Plain-TCP connections read into this one buffer (net's `onread`) instead of
  * a new ArrayBuffer per read, whose allocation and release showed as ~9% of a
@@ -51,7 +52,7 @@ const SWEEP_MS = 1000;
 const READ_BUFFER = Buffer.allocUnsafe(64 * 1024);
 const LAST_CHUNK = Buffer.from('0\r\n\r\n', 'latin1');
 
-export class H1Pool {
+export class H1Pool implements Sweepable {
   readonly options: H1PoolOptions;
   /** Idle connections, most recently used last. */
   private readonly idle: H1Connection[];
@@ -59,7 +60,8 @@ export class H1Pool {
   running: number;
   pending: number;
   closed: boolean;
-  private sweeper: NodeJS.Timeout | null;
+  /** Watched by the idle sweep (src/shared/clock.ts) while it has idle connections. */
+  private swept: boolean;
   /** Last TLS session, offered to the next connection (resumption). */
   tlsSession: Buffer | null;
   private readonly live: Set<H1Connection>;
@@ -74,7 +76,7 @@ export class H1Pool {
     this.running = 0;
     this.pending = 0;
     this.closed = false;
-    this.sweeper = null;
+    this.swept = false;
     this.tlsSession = null;
     this.live = new Set();
     this.connecting = new Set();
@@ -93,7 +95,7 @@ export class H1Pool {
       return;
     }
     if (this.closed) {
-      call.failLater(upstreamError(UPSTREAM_CODES.POOL_CLOSED, 'upstream pool closed'));
+      call.failLater(upstreamError('UPSTREAM_POOL_CLOSED', 'upstream pool closed'));
       return;
     }
     this.send(call, true);
@@ -127,21 +129,21 @@ export class H1Pool {
       if (settled) return;
       settled = true;
       this.connecting.delete(failed);
-      clearTimeout(timer);
+      clock.clearTimeout(timer);
       this.pending--;
       socket?.destroy();
       call.fail(err);
       this.checkDrained();
     };
-    const timer = setTimeout(
-      () => failed(upstreamError(UPSTREAM_CODES.CONNECT_TIMEOUT, `connect to ${o.host}:${o.port} timed out after ${o.connectTimeoutMs} ms`)),
+    const timer = clock.setTimeout(
+      () => failed(upstreamError('UPSTREAM_CONNECT_TIMEOUT', `connect to ${o.host}:${o.port} timed out after ${o.connectTimeoutMs} ms`)),
       o.connectTimeoutMs,
     );
     const ready = (): void => {
       if (settled) return;
       settled = true;
       this.connecting.delete(failed);
-      clearTimeout(timer);
+      clock.clearTimeout(timer);
       const s = socket!;
       s.off('error', failed);
       this.pending--;
@@ -149,7 +151,7 @@ export class H1Pool {
       this.live.add(conn);
       if (this.closed) {
         conn.destroy();
-        call.fail(upstreamError(UPSTREAM_CODES.POOL_CLOSED, 'upstream pool closed'));
+        call.fail(upstreamError('UPSTREAM_POOL_CLOSED', 'upstream pool closed'));
         this.checkDrained();
       } else if (call.done) {
         this.release(conn); // aborted while connecting: keep the connection for the next request
@@ -193,7 +195,7 @@ export class H1Pool {
     } catch (err) {
       // Invalid options (never for options built by pools.ts): reported like a failed connection.
       settled = true;
-      clearTimeout(timer);
+      clock.clearTimeout(timer);
       this.pending--;
       call.failLater(err as Error);
       return;
@@ -208,12 +210,12 @@ export class H1Pool {
       this.checkDrained();
       return;
     }
-    conn.idleTicks = 0;
+    conn.idleSince = idleSweep.tick;
     conn.socket.unref();
     this.idle.push(conn);
-    if (this.sweeper === null) {
-      this.sweeper = setInterval(() => this.sweep(), SWEEP_MS);
-      this.sweeper.unref();
+    if (!this.swept) {
+      this.swept = true;
+      idleSweep.watch(this);
     }
   }
 
@@ -224,25 +226,27 @@ export class H1Pool {
     if (i !== -1) this.idle.splice(i, 1);
   }
 
-  private sweep(): void {
+  /** The idle sweep (src/shared/clock.ts): close sockets idle for their keep-alive limit, or no longer usable. */
+  sweep(tick: number): boolean {
     const idle = this.idle;
     let kept = 0;
     for (let i = 0; i < idle.length; i++) {
       const conn = idle[i]!;
-      if (++conn.idleTicks * SWEEP_MS >= conn.idleLimitMs || !conn.usable()) {
+      if ((tick - conn.idleSince) * SWEEP_MS >= conn.idleLimitMs || !conn.usable()) {
         conn.destroy();
         continue;
       }
       idle[kept++] = conn;
     }
     idle.length = kept;
-    if (kept === 0) this.stopSweeper();
+    this.swept = kept > 0;
+    return this.swept;
   }
 
-  private stopSweeper(): void {
-    if (this.sweeper !== null) {
-      clearInterval(this.sweeper);
-      this.sweeper = null;
+  private unwatch(): void {
+    if (this.swept) {
+      this.swept = false;
+      idleSweep.unwatch(this);
     }
   }
 
@@ -259,7 +263,7 @@ export class H1Pool {
     this.closed = true;
     for (const conn of this.idle) conn.destroy();
     this.idle.length = 0;
-    this.stopSweeper();
+    this.unwatch();
     if (this.running === 0 && this.pending === 0) return Promise.resolve();
     return new Promise((resolve) => {
       this.drained = resolve;
@@ -269,10 +273,10 @@ export class H1Pool {
   /** Close every connection now; running requests fail. */
   destroy(): Promise<void> {
     this.closed = true;
-    for (const conn of [...this.live]) conn.abortWith(upstreamError(UPSTREAM_CODES.POOL_CLOSED, 'upstream pool destroyed'));
-    for (const failed of [...this.connecting]) failed(upstreamError(UPSTREAM_CODES.POOL_CLOSED, 'upstream pool destroyed'));
+    for (const conn of [...this.live]) conn.abortWith(upstreamError('UPSTREAM_POOL_CLOSED', 'upstream pool destroyed'));
+    for (const failed of [...this.connecting]) failed(upstreamError('UPSTREAM_POOL_CLOSED', 'upstream pool destroyed'));
     this.idle.length = 0;
-    this.stopSweeper();
+    this.unwatch();
     const d = this.drained;
     this.drained = null;
     d?.();
@@ -356,7 +360,8 @@ class H1Connection implements ResponseSink {
   call: Call | null;
   /** Has completed at least one exchange (a failure may be the upstream closing it while idle). */
   reused: boolean;
-  idleTicks: number;
+  /** The idle sweep's tick when the connection went idle. */
+  idleSince: number;
   idleLimitMs: number;
   /** The parser reported the end of the response during the current feed. */
   private completed: boolean;
@@ -383,7 +388,7 @@ class H1Connection implements ResponseSink {
     this.parser = new ResponseParser(pool.options.maxHeaderBytes);
     this.call = null;
     this.reused = false;
-    this.idleTicks = 0;
+    this.idleSince = 0;
     this.idleLimitMs = pool.options.keepAliveMs;
     this.completed = false;
     this.peerEnded = false;
@@ -458,7 +463,7 @@ class H1Connection implements ResponseSink {
     if (this.bodyLeft >= 0) {
       this.bodyLeft -= chunk.length;
       if (this.bodyLeft < 0) {
-        this.abortWith(upstreamError(UPSTREAM_CODES.BODY_LENGTH_MISMATCH, 'request body longer than its Content-Length'));
+        this.abortWith(upstreamError('REQUEST_BODY_LENGTH_MISMATCH', 'request body longer than its Content-Length'));
         return;
       }
     }
@@ -471,7 +476,7 @@ class H1Connection implements ResponseSink {
     const call = this.call;
     if (call === null || this.body === null) return;
     if (this.bodyLeft > 0) {
-      this.abortWith(upstreamError(UPSTREAM_CODES.BODY_LENGTH_MISMATCH, `request body ended ${this.bodyLeft} bytes short of its Content-Length`));
+      this.abortWith(upstreamError('REQUEST_BODY_LENGTH_MISMATCH', `request body ended ${this.bodyLeft} bytes short of its Content-Length`));
       return;
     }
     if (this.bodyChunked) this.socket.write(LAST_CHUNK);
@@ -482,7 +487,7 @@ class H1Connection implements ResponseSink {
   private bodyFailed(err?: Error): void {
     if (this.call === null || this.body === null) return;
     if (err === undefined && this.body.readableEnded) return; // 'close' after 'end'
-    this.abortWith(upstreamError(UPSTREAM_CODES.BODY_ABORTED, `request body stream failed: ${err?.message ?? 'closed before its end'}`, err));
+    this.abortWith(upstreamError('REQUEST_BODY_ABORTED', `request body stream failed: ${err?.message ?? 'closed before its end'}`, err));
   }
 
   private unhookBody(): void {
@@ -696,7 +701,7 @@ class H1Connection implements ResponseSink {
 }
 
 function closedEarly(): Error {
-  return upstreamError(UPSTREAM_CODES.CLOSED, 'upstream closed the connection before the response was complete');
+  return upstreamError('UPSTREAM_CLOSED', 'upstream closed the connection before the response was complete');
 }
 
 /** A stream body's declared length, or -1 (sent chunked) when it is not a whole number of bytes. */
@@ -719,16 +724,16 @@ function replayable(req: UpstreamRequest): boolean {
  */
 export function requestHead(req: UpstreamRequest): string | Error {
   const method = req.method;
-  if (!isFieldName(method)) return upstreamError(UPSTREAM_CODES.INVALID_REQUEST, `invalid method ${JSON.stringify(method)}`);
-  if (req.path === '' || BAD_TARGET.test(req.path)) return upstreamError(UPSTREAM_CODES.INVALID_REQUEST, 'invalid request target');
+  if (!isFieldName(method)) return upstreamError('UPSTREAM_INVALID_REQUEST', `invalid method ${JSON.stringify(method)}`);
+  if (req.path === '' || BAD_TARGET.test(req.path)) return upstreamError('UPSTREAM_INVALID_REQUEST', 'invalid request target');
   let head = method + ' ' + req.path + ' HTTP/1.1\r\n';
   const headers = req.headers;
   for (const name in headers) {
     const value = headers[name];
     if (value === undefined || FRAMING_FIELDS.has(name)) continue;
-    if (!isFieldName(name)) return upstreamError(UPSTREAM_CODES.INVALID_REQUEST, `invalid header name ${JSON.stringify(name)}`);
+    if (!isFieldName(name)) return upstreamError('UPSTREAM_INVALID_REQUEST', `invalid header name ${JSON.stringify(name)}`);
     const lines = fieldLines(name, value);
-    if (lines === null) return upstreamError(UPSTREAM_CODES.INVALID_REQUEST, `invalid value for header ${name}`);
+    if (lines === null) return upstreamError('UPSTREAM_INVALID_REQUEST', `invalid value for header ${name}`);
     head += lines;
   }
   const body = req.body;
@@ -742,7 +747,7 @@ export function requestHead(req: UpstreamRequest): string | Error {
     head += 'transfer-encoding: chunked\r\n';
   }
   if (req.upgrade !== null) {
-    if (!isFieldValue(req.upgrade)) return upstreamError(UPSTREAM_CODES.INVALID_REQUEST, 'invalid upgrade protocol');
+    if (!isFieldValue(req.upgrade)) return upstreamError('UPSTREAM_INVALID_REQUEST', 'invalid upgrade protocol');
     head += 'connection: keep-alive, Upgrade\r\nupgrade: ' + req.upgrade + '\r\n';
   }
   return head + '\r\n';

@@ -12,7 +12,8 @@
  * socket's buffers (no copy).
  */
 import { FRAMING_FIELDS, hasToken, isChunkedOnly, isChunkExtension, parseContentLength, scanFieldLine, type FieldLine } from '../http1/syntax.ts';
-import { UPSTREAM_CODES, upstreamError, type HeaderValues } from './types.ts';
+import { upstreamError } from '../errors.ts';
+import { type HeaderValues } from './types.ts';
 
 /** What the parser reports to; each returns false to stop the parse (aborted or paused). */
 export interface ResponseSink {
@@ -387,11 +388,11 @@ export class ResponseParser {
 }
 
 function overflow(max: number): Error & { code: string } {
-  return upstreamError(UPSTREAM_CODES.HEADERS_OVERFLOW, `response head larger than ${max} bytes`);
+  return upstreamError('UPSTREAM_HEADERS_OVERFLOW', `response head larger than ${max} bytes`);
 }
 
 function bad(message: string): Error & { code: string } {
-  return upstreamError(UPSTREAM_CODES.BAD_RESPONSE, `invalid upstream response: ${message}`);
+  return upstreamError('UPSTREAM_BAD_RESPONSE', `invalid upstream response: ${message}`);
 }
 
 function threeDigits(s: string, at: number): number {

@@ -13,7 +13,8 @@
  *   onResponseEnd | onResponseError    exactly one of them, last
  *   | onUpgrade                        (or, for an upgrade request answered with 101, this one)
  * onResponseError may come at any point, even before onRequestStart (the
- * connection failed: nothing was sent).
+ * connection failed: nothing was sent). Its err.code is a cause from
+ * src/core/errors.ts (UPSTREAM_*, REQUEST_BODY_*) or Node's socket/DNS code.
  */
 import type { Socket } from 'node:net';
 import type { Readable } from 'node:stream';
@@ -70,30 +71,4 @@ export interface UpstreamHandler {
    */
   onUpgrade(controller: UpstreamController, statusCode: number, headers: HeaderValues, socket: Socket, head: Buffer): void;
   onResponseError(controller: UpstreamController, err: Error): void;
-}
-
-/** Error codes the client reports (err.code), classified by proxy/upstream-errors.ts. */
-export const UPSTREAM_CODES = {
-  /** The TCP (and TLS) connection was not established within connect_timeout. */
-  CONNECT_TIMEOUT: 'PORTCULLIS_CONNECT_TIMEOUT',
-  /** The upstream closed the connection before the response was complete. */
-  CLOSED: 'PORTCULLIS_UPSTREAM_CLOSED',
-  /** The upstream's answer is not HTTP/1.x as RFC 9112 frames it. */
-  BAD_RESPONSE: 'PORTCULLIS_BAD_RESPONSE',
-  /** The response head is larger than the limit. */
-  HEADERS_OVERFLOW: 'PORTCULLIS_HEADERS_OVERFLOW',
-  /** The request cannot be written (invalid method, target, header name or value). */
-  INVALID_REQUEST: 'PORTCULLIS_INVALID_REQUEST',
-  /** The request body stream ended before its Content-Length, or went past it. */
-  BODY_LENGTH_MISMATCH: 'PORTCULLIS_BODY_LENGTH_MISMATCH',
-  /** The request body stream failed (the client went away while sending it). */
-  BODY_ABORTED: 'PORTCULLIS_BODY_ABORTED',
-  /** The pool was closed. */
-  POOL_CLOSED: 'PORTCULLIS_POOL_CLOSED',
-} as const;
-
-export function upstreamError(code: string, message: string, cause?: unknown): Error & { code: string } {
-  const err = new Error(message, cause === undefined ? undefined : { cause }) as Error & { code: string };
-  err.code = code;
-  return err;
 }

@@ -220,7 +220,7 @@ async function fail(a: Attempt, err: unknown): Promise<void> {
   const { ctx, conf } = a;
   if (err instanceof Rejection) {
     logNotice(conf.log, err.reason, { request_id: ctx.id });
-    ctx.errorCode = err.status === 401 ? 'UNAUTHORIZED' : 'FORBIDDEN';
+    ctx.errorCode = err.code;
     const destroy = err.status === 401 ? conf.errors.unauthorizedDestroySession : conf.errors.forbiddenDestroySession;
     if (destroy && a.session !== null && a.session.present) {
       try {
@@ -241,14 +241,14 @@ async function fail(a: Attempt, err: unknown): Promise<void> {
     sendRejection(ctx, conf.errors, a.realm, err, redirectUri);
     return;
   }
-  ctx.errorCode = 'INTERNAL';
+  ctx.errorCode = 'INTERNAL'; // the cause (IDP_UNAVAILABLE, OIDC_UNEXPECTED, SESSION_STORE_UNAVAILABLE) is logged
   if (err instanceof IdpUnavailable) {
     recordIdpFailure(conf.log, a.provider?.issuer ?? conf.issuer.configured, err);
     sendUnexpected(ctx, conf.errors, err.message, a.client.unexpectedRedirectUri);
     return;
   }
   if (err instanceof Unexpected || (err instanceof Error && err.name === 'SessionStoreError')) {
-    conf.log.error({ request_id: ctx.id }, `[openid-connect] ${(err as Error).message}`);
+    conf.log.error({ request_id: ctx.id, cause: (err as Error & { code?: string }).code }, `[openid-connect] ${(err as Error).message}`);
     sendUnexpected(ctx, conf.errors, (err as Error).message, a.client.unexpectedRedirectUri);
     return;
   }

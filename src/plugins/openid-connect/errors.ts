@@ -29,10 +29,13 @@ export class Rejection extends Error {
   readonly reason: string;
   /** RFC 6750 error_description, when Kong sends one. */
   readonly description: string | null;
+  /** The answer in the gateway's error vocabulary (src/core/errors.ts). */
+  readonly code: 'UNAUTHORIZED' | 'FORBIDDEN';
   constructor(status: 401 | 403, reason: string, description: string | null = null) {
     super(reason);
     this.name = 'Rejection';
     this.status = status;
+    this.code = status === 401 ? 'UNAUTHORIZED' : 'FORBIDDEN';
     this.reason = reason;
     this.description = description;
   }
@@ -51,6 +54,7 @@ export function forbidden(reason: string): Rejection {
  * session cookie cannot be written): Kong's `unexpected()`, a 500.
  */
 export class Unexpected extends Error {
+  readonly code = 'OIDC_UNEXPECTED';
   constructor(message: string) {
     super(message);
     this.name = 'Unexpected';

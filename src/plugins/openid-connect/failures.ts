@@ -39,7 +39,7 @@ export function recordIdpFailure(log: Logger, issuer: string, failure: IdpUnavai
   const suppressed = burst?.suppressed ?? 0;
   bursts.set(key, { loggedAt: now, suppressed: 0 });
   log.error(
-    { issuer, endpoint: failure.endpoint, status: failure.status || undefined, timed_out: failure.timedOut || undefined, suppressed: suppressed || undefined },
+    { cause: failure.code, issuer, endpoint: failure.endpoint, status: failure.status || undefined, timed_out: failure.timedOut || undefined, suppressed: suppressed || undefined },
     `[openid-connect] identity provider unavailable: ${failure.message}`,
   );
 }

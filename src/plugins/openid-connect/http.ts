@@ -14,6 +14,7 @@ import { Agent, request, type Dispatcher } from 'undici';
 export type IdpEndpoint = 'discovery' | 'jwks' | 'token' | 'introspection' | 'userinfo' | 'revocation';
 
 export class IdpUnavailable extends Error {
+  readonly code = 'IDP_UNAVAILABLE';
   readonly endpoint: IdpEndpoint;
   /** HTTP status from the IdP, or 0 for a transport error / timeout. */
   readonly status: number;

@@ -2,8 +2,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { parseDeclarative } from '../../../src/store/declarative/parse.ts';
-import { exportDeclarative } from '../../../src/store/declarative/export.ts';
+import { parseDeclarative } from '../../../../src/store/declarative/parse.ts';
+import { exportDeclarative } from '../../../../src/store/declarative/export.ts';
 
 const FILE = `
 _format_version: "3.0"

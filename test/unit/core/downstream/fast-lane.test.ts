@@ -24,8 +24,8 @@ import { connect, type AddressInfo, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { once } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { attachFastLane, FastRequest, FastResponse, type FastLane, type FastLaneOptions } from '../../../src/core/downstream/fast-lane.ts';
-import type { ProxyRequest, ProxyResponse } from '../../../src/core/context.ts';
+import { attachFastLane, FastRequest, FastResponse, type FastLane, type FastLaneOptions } from '../../../../src/core/downstream/fast-lane.ts';
+import type { ProxyRequest, ProxyResponse } from '../../../../src/core/context.ts';
 
 // ------------------------------------------------------------------ servers
 

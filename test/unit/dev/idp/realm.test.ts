@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Realm, tokenScope, keycloakAccessTokenClaims, DEMO_PASSWORD } from '../../../src/dev/idp/realm.ts';
+import { Realm, tokenScope, keycloakAccessTokenClaims, DEMO_PASSWORD } from '../../../../src/dev/idp/realm.ts';
 
 const realm = new Realm('demo');
 

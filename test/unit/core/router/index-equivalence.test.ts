@@ -7,12 +7,12 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { candidatesOf, compareCandidates, type Candidate } from '../../../src/core/router/candidates.ts';
-import { compileRouter } from '../../../src/core/router/compile.ts';
-import { anyHostMatches, anyNameMatches } from '../../../src/core/router/hosts.ts';
-import { literalPrefixOf } from '../../../src/core/router/regex-path.ts';
-import type { RouterInput } from '../../../src/core/router/types.ts';
-import type { RouteEntity } from '../../../src/schema/entities/types.ts';
+import { candidatesOf, compareCandidates, type Candidate } from '../../../../src/core/router/candidates.ts';
+import { compileRouter } from '../../../../src/core/router/compile.ts';
+import { anyHostMatches, anyNameMatches } from '../../../../src/core/router/hosts.ts';
+import { literalPrefixOf } from '../../../../src/core/router/regex-path.ts';
+import type { RouterInput } from '../../../../src/core/router/types.ts';
+import type { RouteEntity } from '../../../../src/schema/entities/types.ts';
 
 function rng(seed: number): () => number {
   let s = seed >>> 0;

@@ -1,11 +1,11 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { compileRouter } from '../../../src/core/router/compile.ts';
-import { normalizePath } from '../../../src/core/router/normalize.ts';
-import type { RouterInput } from '../../../src/core/router/types.ts';
-import type { RouteEntity, ServiceEntity } from '../../../src/schema/entities/types.ts';
-import { materialize, ROUTER_CASES, type RequestSpec } from '../../contract/router-cases.ts';
-import { routeEntity, serviceEntity } from '../../helpers/entities.ts';
+import { compileRouter } from '../../../../src/core/router/compile.ts';
+import { normalizePath } from '../../../../src/core/router/normalize.ts';
+import type { RouterInput } from '../../../../src/core/router/types.ts';
+import type { RouteEntity, ServiceEntity } from '../../../../src/schema/entities/types.ts';
+import { materialize, ROUTER_CASES, type RequestSpec } from '../../../contract/router-cases.ts';
+import { routeEntity, serviceEntity } from '../../../helpers/entities.ts';
 
 function inputOf(req: RequestSpec, path: string): RouterInput {
   const scheme = req.scheme ?? 'http';

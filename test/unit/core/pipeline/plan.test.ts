@@ -1,9 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Type } from '@sinclair/typebox';
-import { buildPlan, EMPTY_PLAN, type CompiledPlugin } from '../../../src/core/pipeline/plan.ts';
-import type { PluginModule } from '../../../src/plugins/types.ts';
-import type { PluginEntity } from '../../../src/schema/entities/types.ts';
+import { buildPlan, EMPTY_PLAN, type CompiledPlugin } from '../../../../src/core/pipeline/plan.ts';
+import type { PluginModule } from '../../../../src/plugins/types.ts';
+import type { PluginEntity } from '../../../../src/schema/entities/types.ts';
 
 const mod = (name: string, priority: number, phases: Partial<PluginModule> = {}): PluginModule => ({
   name,

@@ -1,7 +1,7 @@
 /** Hop-by-hop header rules (RFC 9110 §7.6.1) and Kong's Host header for upstreams. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyRequestHeaders, hostHeaderFor, stripResponseHopByHop } from '../../../src/core/proxy/headers.ts';
+import { copyRequestHeaders, hostHeaderFor, stripResponseHopByHop } from '../../../../src/core/proxy/headers.ts';
 
 test('client headers lose hop-by-hop fields, those Connection names, and gateway-owned fields', () => {
   const out = copyRequestHeaders({

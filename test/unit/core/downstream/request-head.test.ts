@@ -13,7 +13,7 @@ import assert from 'node:assert/strict';
 import { createServer, type IncomingHttpHeaders } from 'node:http';
 import { connect } from 'node:net';
 import { once } from 'node:events';
-import { readRequestHead, rawHeadersOf } from '../../../src/core/downstream/request-head.ts';
+import { readRequestHead, rawHeadersOf } from '../../../../src/core/downstream/request-head.ts';
 
 // ------------------------------------------------------------------ fixtures
 

@@ -2,8 +2,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { IncomingMessage } from 'node:http';
-import { RealIpResolver } from '../../../src/core/proxy/client-ip.ts';
-import { IpMatcher, normalizeIp } from '../../../src/shared/ip.ts';
+import { RealIpResolver } from '../../../../src/core/proxy/client-ip.ts';
+import { IpMatcher, normalizeIp } from '../../../../src/shared/ip.ts';
 
 const req = (headers: Record<string, string>): IncomingMessage => ({ headers }) as unknown as IncomingMessage;
 

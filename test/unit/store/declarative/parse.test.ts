@@ -6,11 +6,11 @@
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseDeclarative, loadDeclarative, type DeclarativeError, type DeclarativeOk } from '../../../src/store/declarative/index.ts';
-import { entityUuid, uuidV5 } from '../../../src/store/declarative/uuid.ts';
-import { RSA_CERT, RSA_KEY } from '../schema/certs.ts';
+import { parseDeclarative, loadDeclarative, type DeclarativeError, type DeclarativeOk } from '../../../../src/store/declarative/index.ts';
+import { entityUuid, uuidV5 } from '../../../../src/store/declarative/uuid.ts';
+import { RSA_CERT, RSA_KEY } from '../../schema/certs.ts';
 // Plugin entries are validated against the plugin registry (src/schema/plugin-schemas.ts).
-import '../../../src/plugins/index.ts';
+import '../../../../src/plugins/index.ts';
 
 function ok(text: string): DeclarativeOk {
   const r = parseDeclarative(text);

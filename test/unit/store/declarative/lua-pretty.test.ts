@@ -4,7 +4,7 @@
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { luaPretty, toCjson } from '../../../src/store/declarative/lua-pretty.ts';
+import { luaPretty, toCjson } from '../../../../src/store/declarative/lua-pretty.ts';
 
 describe('Penlight-compatible rendering of error tables', () => {
   it('renders unique-violation keys like Kong (`{name="x"}`, nested foreign keys, null)', () => {

@@ -5,9 +5,9 @@
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { exportDeclarative, parseDeclarative } from '../../../src/store/declarative/index.ts';
+import { exportDeclarative, parseDeclarative } from '../../../../src/store/declarative/index.ts';
 // Plugin entries are validated against the plugin registry (src/schema/plugin-schemas.ts).
-import '../../../src/plugins/index.ts';
+import '../../../../src/plugins/index.ts';
 
 const FILE = `_format_version: "3.0"
 consumers:

@@ -3,11 +3,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Type } from '@sinclair/typebox';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { RequestContext } from '../../../src/core/context.ts';
-import { PluginFailure, runAccess, runHeaderFilter, runLog } from '../../../src/core/pipeline/runner.ts';
-import type { PlanEntry, PluginInstance, PluginPlan } from '../../../src/core/pipeline/types.ts';
-import type { PluginModule } from '../../../src/plugins/types.ts';
-import { createLogger } from '../../../src/shared/log.ts';
+import { RequestContext } from '../../../../src/core/context.ts';
+import { PluginFailure, runAccess, runHeaderFilter, runLog } from '../../../../src/core/pipeline/runner.ts';
+import type { PlanEntry, PluginInstance, PluginPlan } from '../../../../src/core/pipeline/types.ts';
+import type { PluginModule } from '../../../../src/plugins/types.ts';
+import { createLogger } from '../../../../src/shared/log.ts';
 import { Writable } from 'node:stream';
 
 const silent = createLogger('silent', new Writable({ write: (_c, _e, cb) => cb() }));

@@ -1,11 +1,11 @@
 /** Kong's balancing algorithms over an upstream's targets (src/core/proxy/balancer/). */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseTarget } from '../../../src/core/proxy/balancer/address.ts';
-import { Balancer, DEFAULT_HEALTHCHECKS } from '../../../src/core/proxy/balancer/balancer.ts';
-import { setHealthState, UNHEALTHY, HEALTHY } from '../../../src/core/proxy/balancer/health-state.ts';
-import { cookieValue, queryArgValue } from '../../../src/core/proxy/balancer/hash-input.ts';
-import type { Healthchecks, TargetEntity, UpstreamEntity } from '../../../src/schema/entities/types.ts';
+import { parseTarget } from '../../../../../src/core/proxy/balancer/address.ts';
+import { Balancer, DEFAULT_HEALTHCHECKS } from '../../../../../src/core/proxy/balancer/balancer.ts';
+import { setHealthState, UNHEALTHY, HEALTHY } from '../../../../../src/core/proxy/balancer/health-state.ts';
+import { cookieValue, queryArgValue } from '../../../../../src/core/proxy/balancer/hash-input.ts';
+import type { Healthchecks, TargetEntity, UpstreamEntity } from '../../../../../src/schema/entities/types.ts';
 
 let seq = 0;
 const t = (target: string, weight: number, created_at = 1): TargetEntity => ({ id: `${target}-${weight}-${++seq}`, created_at, updated_at: created_at, upstream: { id: 'u' }, target, weight, tags: null });
@@ -167,7 +167,7 @@ test('hash inputs: cookies and query arguments as nginx / Kong read them', () =>
 });
 
 test("Kong's upstream shorthands: hash_on picks consistent-hashing; least-connections / latency clear hash_on; unsupported fields are refused by name", async () => {
-  const { prepareEntity } = await import('../../../src/schema/validate.ts');
+  const { prepareEntity } = await import('../../../../../src/schema/validate.ts');
   const prep = (input: Record<string, unknown>): any => prepareEntity('upstreams', input, { mode: 'insert' } as never);
   const hashed = prep({ name: 'a', hash_on: 'header', hash_on_header: 'x-u' });
   assert.equal(hashed.row.algorithm, 'consistent-hashing');

@@ -6,8 +6,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ResponseParser, type ResponseSink } from '../../../src/core/upstream/h1-response.ts';
-import { UPSTREAM_CODES, type HeaderValues } from '../../../src/core/upstream/types.ts';
+import { ResponseParser, type ResponseSink } from '../../../../src/core/upstream/h1-response.ts';
+import { type HeaderValues } from '../../../../src/core/upstream/types.ts';
 
 const MAX_HEAD = 16 * 1024;
 
@@ -74,7 +74,7 @@ function assertRefused(text: string, code: string, message?: RegExp, opts: { max
   );
 }
 
-const BAD = UPSTREAM_CODES.BAD_RESPONSE;
+const BAD = 'UPSTREAM_BAD_RESPONSE';
 
 // ------------------------------------------------------------------ framing
 
@@ -465,12 +465,12 @@ test('101 Switching Protocols is refused (the client never asks to upgrade)', ()
   assertRefused('HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n', BAD, /101/);
 });
 
-test('a head larger than maxHead is refused with PORTCULLIS_HEADERS_OVERFLOW, in one read or many', () => {
+test('a head larger than maxHead is refused with UPSTREAM_HEADERS_OVERFLOW, in one read or many', () => {
   const big = 'HTTP/1.1 200 OK\r\nX-Big: ' + 'a'.repeat(200) + '\r\nContent-Length: 0\r\n\r\n';
-  assertRefused(big, UPSTREAM_CODES.HEADERS_OVERFLOW, undefined, { maxHead: 128 });
-  assertRefused(big, UPSTREAM_CODES.HEADERS_OVERFLOW, undefined, { maxHead: 128, sizes: Array.from({ length: big.length }, () => 1) });
+  assertRefused(big, 'UPSTREAM_HEADERS_OVERFLOW', undefined, { maxHead: 128 });
+  assertRefused(big, 'UPSTREAM_HEADERS_OVERFLOW', undefined, { maxHead: 128, sizes: Array.from({ length: big.length }, () => 1) });
   // A head that never ends is refused once it outgrows the limit, not buffered forever.
-  assertRefused('HTTP/1.1 200 OK\r\nX-Big: ' + 'a'.repeat(10_000), UPSTREAM_CODES.HEADERS_OVERFLOW, undefined, { maxHead: 1024, sizes: [100, 100, 100] });
+  assertRefused('HTTP/1.1 200 OK\r\nX-Big: ' + 'a'.repeat(10_000), 'UPSTREAM_HEADERS_OVERFLOW', undefined, { maxHead: 1024, sizes: [100, 100, 100] });
   // Just under the limit is fine.
   const { sink } = parse(big, { maxHead: 1024 });
   assert.equal(sink.completed, 1);

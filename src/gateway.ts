@@ -19,6 +19,7 @@ import { parseDeclarative } from './store/declarative/index.ts';
 import { RuntimeManager } from './core/runtime-manager.ts';
 import type { GatewaySettings } from './plugins/types.ts';
 import { enabledPlugins } from './plugins/index.ts';
+import { scrapeOptions } from './plugins/prometheus/scrape.ts';
 import { startAdmin, type AdminInfo } from './admin/server.ts';
 import type { NodeLocalFanout } from './admin/node-local.ts';
 import { startProxy, type ProxyHandle } from './core/server.ts';
@@ -153,17 +154,14 @@ export async function startGateway(settings: Settings, options: StartOptions = {
     const collect = options.collectMetrics ?? (async (): Promise<ProcessMetrics[]> => [await processRegistry.getMetricsAsJSON()]);
     const metricsText = async (): Promise<string> => {
       const current = runtime.ref.current;
-      const prometheus = runtime.snapshot.plugins.filter((p) => p.name === 'prometheus' && p.enabled !== false);
+      const prometheus = scrapeOptions(runtime.snapshot.plugins);
       const [processes, reachable] = await Promise.all([collect(), storeReachable(store, log)]);
       return nodeExposition(processes, {
         nodeId,
         version: KONG_COMPAT_VERSION,
-        pluginConfigured: prometheus.length > 0,
+        pluginConfigured: prometheus.configured,
         datastoreReachable: reachable,
-        // Kong: on while any prometheus plugin has upstream_health_metrics on (exporter.lua).
-        upstreamHealth: prometheus.some((p) => (p.config as { upstream_health_metrics?: boolean }).upstream_health_metrics === true)
-          ? targetHealthSamples(current.upstreams.values(), healthApi)
-          : null,
+        upstreamHealth: prometheus.upstreamHealth ? targetHealthSamples(current.upstreams.values(), healthApi) : null,
       });
     };
     const adminState = { configHash: null };

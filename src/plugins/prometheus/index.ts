@@ -50,8 +50,8 @@ export const prometheus: PluginModule<PrometheusConfig, CompiledPrometheus> = {
   priority: 13,
   schema,
   compile(config) {
-    // config.upstream_health_metrics and config.ai_metrics are read where they act:
-    // the scrape (src/core/metrics-node.ts) and src/schema/compatibility.ts respectively.
+    // The scrape reads the target-health option (./scrape.ts); ai_metrics has nothing to count
+    // (src/schema/compatibility.ts).
     return Object.freeze({
       metrics: defaultMetrics(),
       perConsumer: config.per_consumer,

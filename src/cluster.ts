@@ -8,7 +8,8 @@
  * primary accepts and distributes connections round-robin).
  */
 import cluster, { type Worker } from 'node:cluster';
-import { AggregatorRegistry } from 'prom-client';
+import { randomUUID } from 'node:crypto';
+import { register as processRegistry } from 'prom-client';
 import type { Logger } from 'pino';
 import type { Settings } from './settings.ts';
 import type { ConfigSnapshot } from './schema/entities/types.ts';
@@ -22,6 +23,8 @@ import type { AdminResponse } from './admin/types.ts';
 import { nodeStateDir } from './core/node-state/database.ts';
 import { NODE_STATE_ENV } from './core/node-state/location.ts';
 import { addReportSink, healthStates, setHealthState } from './core/proxy/balancer/health-state.ts';
+import { NODE_ID_ENV } from './core/metrics.ts';
+import type { ProcessMetrics } from './core/metrics-node.ts';
 
 interface ConfigMessage {
   type: 'portcullis:config';
@@ -60,6 +63,18 @@ interface HealthReportMessage {
   type: 'portcullis:health-report';
   key: string;
   obs: number;
+}
+
+/** Primary → worker: send your metrics (GET /metrics sums them); worker → primary: here they are. */
+interface MetricsRequestMessage {
+  type: 'portcullis:metrics';
+  id: number;
+}
+
+interface MetricsResultMessage {
+  type: 'portcullis:metrics-result';
+  id: number;
+  metrics: ProcessMetrics;
 }
 
 /** How long the primary waits for the workers' answers to a node-local call. */
@@ -145,13 +160,57 @@ function nodeLocalFanout(): NodeLocalFanout {
     });
 }
 
+/**
+ * Primary side: every live worker's metrics, for one scrape (the node's totals
+ * are their sum, src/core/metrics-node.ts). A worker that does not answer
+ * within the timeout is left out of this scrape.
+ */
+function workerMetrics(): () => Promise<ProcessMetrics[]> {
+  let seq = 0;
+  const pending = new Map<number, (m: ProcessMetrics) => void>();
+  cluster.on('message', (_w, m: unknown) => {
+    const msg = m as MetricsResultMessage | undefined;
+    if (msg?.type === 'portcullis:metrics-result') pending.get(msg.id)?.(msg.metrics);
+  });
+  return () => {
+    const workers = Object.values(cluster.workers ?? {}).filter((w): w is Worker => w !== undefined && w.isConnected());
+    return Promise.all(
+      workers.map(
+        (w) =>
+          new Promise<ProcessMetrics>((resolve) => {
+            const id = ++seq;
+            const timer = setTimeout(() => done([]), NODE_LOCAL_TIMEOUT_MS);
+            timer.unref();
+            const done = (m: ProcessMetrics): void => {
+              clearTimeout(timer);
+              pending.delete(id);
+              resolve(m);
+            };
+            pending.set(id, done);
+            w.send({ type: 'portcullis:metrics', id } satisfies MetricsRequestMessage);
+          }),
+      ),
+    );
+  };
+}
+
 export async function startPrimary(settings: Settings, log: Logger): Promise<ClusterHandle> {
-  const aggregator = new AggregatorRegistry();
   const { startGateway } = await import('./gateway.ts');
+  // Workers serving the newest configuration (GET /status/ready waits for all of them, as Kong waits
+  // for every worker's router).
+  const serving = new Set<number>();
+  const nodeId = randomUUID();
   const gateway = await startGateway(settings, {
     proxy: false,
     logger: log,
-    metricsText: () => aggregator.clusterMetrics(),
+    nodeId,
+    collectMetrics: workerMetrics(),
+    notReady: () =>
+      serving.size >= settings.workers
+        ? null
+        : settings.database === 'off'
+          ? `router builds not yet complete, router ready in ${serving.size} of ${settings.workers} workers`
+          : 'router builds not yet complete',
     nodeLocalFanout: nodeLocalFanout(),
   });
   const secret = gateway.gatewaySettings.sessionSecret;
@@ -179,8 +238,9 @@ export async function startPrimary(settings: Settings, log: Logger): Promise<Clu
   // by every worker, replacements included, and removed when this process exits (src/core/node-state).
   const stateDir = nodeStateDir();
   const fork = (): Worker => {
-    const w = cluster.fork({ PORTCULLIS_WORKER: '1', PORTCULLIS_INHERITED_SESSION_SECRET: secret, [NODE_STATE_ENV]: stateDir, ...workerMallocEnv() });
+    const w = cluster.fork({ PORTCULLIS_WORKER: '1', PORTCULLIS_INHERITED_SESSION_SECRET: secret, [NODE_STATE_ENV]: stateDir, [NODE_ID_ENV]: nodeId, ...workerMallocEnv() });
     w.on('online', () => send(w));
+    w.on('exit', () => serving.delete(w.id));
     return w;
   };
   gateway.runtime.onSwap(() => {
@@ -200,7 +260,9 @@ export async function startPrimary(settings: Settings, log: Logger): Promise<Clu
   const ready = new Promise<void>((resolve) => {
     let n = 0;
     cluster.on('message', (_w, m: unknown) => {
-      if ((m as ReadyMessage | undefined)?.type === 'portcullis:ready' && ++n === settings.workers) resolve();
+      if ((m as ReadyMessage | undefined)?.type !== 'portcullis:ready') return;
+      serving.add(_w.id);
+      if (++n === settings.workers) resolve();
     });
   });
   for (let i = 0; i < settings.workers; i++) fork();
@@ -250,9 +312,12 @@ async function runNodeLocalHere(call: NodeLocalCall, config: Omit<ConfigSnapshot
 
 /** Worker side: wait for the first snapshot, start the proxy, apply later snapshots. */
 export async function runWorker(settings: Settings, log: Logger): Promise<void> {
-  // Constructing an AggregatorRegistry in a worker installs prom-client's IPC listener, so the
-  // primary's GET /metrics can collect this worker's registry.
-  new AggregatorRegistry();
+  // The primary's GET /metrics sums the workers' registries (src/core/metrics-node.ts).
+  process.on('message', (m: unknown) => {
+    const msg = m as MetricsRequestMessage | undefined;
+    if (msg?.type !== 'portcullis:metrics') return;
+    void processRegistry.getMetricsAsJSON().then((metrics) => process.send?.({ type: 'portcullis:metrics-result', id: msg.id, metrics } satisfies MetricsResultMessage));
+  });
   const gatewaySettings = gatewaySettingsFrom(settings, log, process.env.PORTCULLIS_INHERITED_SESSION_SECRET);
   // Listening from the start: the primary sends the health state right behind the first configuration.
   addReportSink((key, obs) => process.send?.({ type: 'portcullis:health-report', key, obs } satisfies HealthReportMessage));

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { configureLogger, type LogLevel } from './shared/log.ts';
 import { gatewaySettingsFrom, proxySettingsFrom } from './gateway-settings.ts';
-import { VERSION } from './version.ts';
+import { KONG_COMPAT_VERSION, VERSION } from './version.ts';
 import type { Settings } from './settings.ts';
 import type { Store } from './store/store.ts';
 import { openStore } from './store/open.ts';
@@ -19,12 +19,16 @@ import { parseDeclarative } from './store/declarative/index.ts';
 import { RuntimeManager } from './core/runtime-manager.ts';
 import type { GatewaySettings } from './plugins/types.ts';
 import { enabledPlugins } from './plugins/index.ts';
+import { scrapeOptions } from './plugins/prometheus/scrape.ts';
 import { startAdmin, type AdminInfo } from './admin/server.ts';
 import type { NodeLocalFanout } from './admin/node-local.ts';
 import { startProxy, type ProxyHandle } from './core/server.ts';
-import { metricsText } from './core/metrics.ts';
+import { register as processRegistry } from 'prom-client';
+import { setMetricsNodeId } from './core/metrics.ts';
+import { nodeExposition, type ProcessMetrics, type TargetHealthSample, type TargetState } from './core/metrics-node.ts';
 import { HealthOwner } from './core/proxy/balancer/health-owner.ts';
-import { balancerHealth, targetData, targetHealth } from './core/proxy/balancer/health-report.ts';
+import { balancerHealth, targetData, targetHealth, type TargetHealthData } from './core/proxy/balancer/health-report.ts';
+import type { UpstreamEntry } from './core/runtime-types.ts';
 import type { UpstreamHealthApi } from './admin/types.ts';
 
 export class StartupError extends Error {
@@ -40,6 +44,8 @@ export interface GatewayHandle {
   readonly health: HealthOwner;
   proxyAddresses(): Array<{ host: string; port: number; ssl: boolean }>;
   adminAddresses(): Array<{ host: string; port: number }>;
+  /** The status listener's addresses (status_listen; none when off). */
+  statusAddresses(): Array<{ host: string; port: number }>;
   /**
    * `portcullis reload` (SIGHUP): DB-less, read the declarative file again
    * (an invalid file is refused and the running configuration kept); with a
@@ -93,8 +99,15 @@ export interface StartOptions {
   /** Start proxy listeners in this process (false for a cluster primary). */
   proxy?: boolean;
   logger?: Logger;
-  /** Metrics text provider for GET /metrics (cluster primary aggregates workers). */
-  metricsText?: () => Promise<string>;
+  /**
+   * The proxy processes' metrics for GET /metrics: the cluster primary asks
+   * its workers; by default this process's own registry.
+   */
+  collectMetrics?: () => Promise<ProcessMetrics[]>;
+  /** Why the node cannot serve yet (GET /status/ready answers 503 with it), or null. */
+  notReady?: () => string | null;
+  /** Node id (the cluster primary chooses it before forking its workers); random by default. */
+  nodeId?: string;
   /** Session secret inherited from a primary process. */
   sessionSecret?: string;
   /** Cluster primary: runs node-local Admin API endpoints in the workers too. */
@@ -120,8 +133,10 @@ export async function startGateway(settings: Settings, options: StartOptions = {
   runtime.onSwap((rt) => health.sync(rt.upstreams.values()));
   const healthApi = upstreamHealthApi(health);
 
-  const nodeId = randomUUID();
+  const nodeId = options.nodeId ?? randomUUID();
+  setMetricsNodeId(nodeId);
   let proxy: ProxyHandle | null = null;
+  let statusServer: { addresses(): Array<{ host: string; port: number }> } | null = null;
   const closers: Array<() => Promise<void>> = [];
   try {
     if (options.proxy !== false && settings.proxyListen.length > 0) {
@@ -136,6 +151,20 @@ export async function startGateway(settings: Settings, options: StartOptions = {
       // Upstream pools are process-wide (shared by every Runtime); the CLI closes them at exit.
       closers.push(() => p.close());
     }
+    const collect = options.collectMetrics ?? (async (): Promise<ProcessMetrics[]> => [await processRegistry.getMetricsAsJSON()]);
+    const metricsText = async (): Promise<string> => {
+      const current = runtime.ref.current;
+      const prometheus = scrapeOptions(runtime.snapshot.plugins);
+      const [processes, reachable] = await Promise.all([collect(), storeReachable(store, log)]);
+      return nodeExposition(processes, {
+        nodeId,
+        version: KONG_COMPAT_VERSION,
+        pluginConfigured: prometheus.configured,
+        datastoreReachable: reachable,
+        upstreamHealth: prometheus.upstreamHealth ? targetHealthSamples(current.upstreams.values(), healthApi) : null,
+      });
+    };
+    const adminState = { configHash: null };
     const info = (): AdminInfo => ({
       version: VERSION,
       hostname: hostname(),
@@ -151,6 +180,7 @@ export async function startGateway(settings: Settings, options: StartOptions = {
       // Kong's `plugins` setting as written (`off` is the empty list), not the loaded set.
       configuration: { plugins: settings.plugins === null ? ['bundled'] : settings.plugins.length === 0 ? ['off'] : settings.plugins, log_level: settings.logLevel, prefix: settings.dataDir },
       health: healthApi,
+      ...(options.notReady !== undefined ? { notReady: options.notReady } : {}),
     });
     const admin = await startAdmin({
       listen: settings.adminListen,
@@ -161,10 +191,25 @@ export async function startGateway(settings: Settings, options: StartOptions = {
       info,
       declarative: settings.database === 'off',
       onConfigReplaced: () => void runtime.reload(),
-      metricsText: options.metricsText ?? metricsText,
+      metricsText,
+      state: adminState,
       nodeLocalFanout: options.nodeLocalFanout,
     });
     closers.push(() => admin.close());
+    if (settings.statusListen.length > 0) {
+      const status = await startAdmin({
+        surface: 'status',
+        listen: settings.statusListen,
+        store,
+        logger: log,
+        info,
+        declarative: settings.database === 'off',
+        state: adminState,
+        metricsText,
+      });
+      statusServer = status;
+      closers.push(() => status.close());
+    }
     return {
       store,
       runtime,
@@ -173,6 +218,7 @@ export async function startGateway(settings: Settings, options: StartOptions = {
       health,
       proxyAddresses: () => proxy?.addresses() ?? [],
       adminAddresses: () => admin.addresses(),
+      statusAddresses: () => statusServer?.addresses() ?? [],
       async reloadConfiguration(declarativeConfig) {
         if (settings.database === 'off' && declarativeConfig !== null) {
           const fresh = await openConfiguredStore({ ...settings, declarativeConfig }, log);
@@ -217,4 +263,30 @@ function upstreamHealthApi(owner: HealthOwner): UpstreamHealthApi {
     },
     set: (upstreamId, target, address, healthy) => owner.setManual(upstreamId, target, address, healthy),
   };
+}
+
+/** Kong's kong_datastore_reachable: can the store be read now? */
+async function storeReachable(store: Store, log: Logger): Promise<boolean> {
+  try {
+    await store.list('services', { size: 1 });
+    return true;
+  } catch (err) {
+    log.error({ err }, 'prometheus: failed to reach database while processing /metrics endpoint');
+    return false;
+  }
+}
+
+/** Each target address's health, as exporter.lua walks get_upstream_health. */
+function targetHealthSamples(entries: Iterable<UpstreamEntry>, api: UpstreamHealthApi): TargetHealthSample[] {
+  const out: TargetHealthSample[] = [];
+  for (const { balancer } of entries) {
+    const targets = api.targets(balancer.id);
+    if (targets === null) continue;
+    for (const [target, { data }] of targets) {
+      const addresses = (data as TargetHealthData).addresses;
+      if (addresses.length === 0) out.push({ upstream: balancer.upstream.name, target, address: '', state: 'dns_error' });
+      for (const a of addresses) out.push({ upstream: balancer.upstream.name, target, address: `${a.ip}:${a.port}`, state: a.health.toLowerCase() as TargetState });
+    }
+  }
+  return out;
 }

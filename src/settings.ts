@@ -13,6 +13,8 @@ export interface ListenSpec {
 export interface Settings {
   proxyListen: ListenSpec[];
   adminListen: ListenSpec[];
+  /** Kong's status_listen: /status, /status/ready and /metrics without the Admin API (none: off). */
+  statusListen: ListenSpec[];
   database: 'sqlite' | 'postgres' | 'off';
   /** Kong's prefix: pid file, .kong_env, logs and the SQLite database. */
   dataDir: string;

@@ -121,23 +121,7 @@ export function registerInfo(router: AdminRouter, allRoutes: () => readonly Rout
     };
   });
 
-  router.add('GET', '/status', async (_req, ctx) => {
-    const info = ctx.info();
-    const body: Record<string, unknown> = {
-      database: { reachable: await storeReachable(ctx) },
-      memory: info.memory ?? processMemory(info.pids?.master ?? process.pid),
-      server: info.server ?? ZERO_STATS,
-    };
-    if (info.configVersion !== undefined) body.configuration_version = info.configVersion;
-    if (ctx.declarative) body.configuration_hash = configurationHash(ctx);
-    return { status: 200, body };
-  });
-
-  router.add('GET', '/status/ready', async (_req, ctx) => {
-    if (!(await storeReachable(ctx))) throw message(503, 'failed to connect to database');
-    if (ctx.declarative && configurationHash(ctx) === EMPTY_CONFIG_HASH) throw message(503, 'no configuration available (empty configuration present)');
-    return { status: 200, body: { message: 'ready' } };
-  });
+  registerStatus(router, false);
 
   router.add('GET', '/plugins/enabled', () => ({ status: 200, body: { enabled_plugins: enabledPlugins() } }));
 
@@ -151,5 +135,44 @@ export function registerInfo(router: AdminRouter, allRoutes: () => readonly Rout
       return x < y ? -1 : x > y ? 1 : 0;
     });
     return { status: 200, body: { data } };
+  });
+}
+
+/**
+ * GET /status and GET /status/ready (kong/api/routes/health.lua,
+ * kong/status/ready.lua), on the Admin API and the status listener; `drain`:
+ * also POST /status/ready (the status listener only, as in Kong).
+ */
+export function registerStatus(router: AdminRouter, drain: boolean): void {
+  router.add('GET', '/status', async (_req, ctx) => {
+    const info = ctx.info();
+    const body: Record<string, unknown> = {
+      database: { reachable: await storeReachable(ctx) },
+      memory: info.memory ?? processMemory(info.pids?.master ?? process.pid),
+      server: info.server ?? ZERO_STATS,
+    };
+    if (info.configVersion !== undefined) body.configuration_version = info.configVersion;
+    if (ctx.declarative) body.configuration_hash = configurationHash(ctx);
+    return { status: 200, body };
+  });
+
+  router.add('GET', '/status/ready', async (_req, ctx) => {
+    if (ctx.state.draining === true) throw message(503, 'draining');
+    if (!(await storeReachable(ctx))) throw message(503, 'failed to connect to database');
+    const notReady = ctx.info().notReady?.() ?? null;
+    if (notReady !== null) throw message(503, notReady);
+    if (ctx.declarative && configurationHash(ctx) === EMPTY_CONFIG_HASH) throw message(503, 'no configuration available (empty configuration present)');
+    return { status: 200, body: { message: 'ready' } };
+  });
+
+  if (!drain) return;
+  // Kong: a node told to drain (POST {status: draining}) answers 503 from then on, so a load
+  // balancer stops sending it traffic before it stops.
+  router.add('POST', '/status/ready', (req, ctx) => {
+    const body = req.body.value as Record<string, unknown> | undefined;
+    const status = (typeof body === 'object' && body !== null ? body.status : undefined) ?? req.query.get('status');
+    if (status !== 'draining') return { status: 400 };
+    ctx.state.draining = true;
+    return { status: 204 };
   });
 }

@@ -20,7 +20,7 @@ import { registerConfig } from './config.ts';
 import { registerConsumerGroups } from './consumer-groups.ts';
 import { registerCrud, setAdapter } from './crud.ts';
 import { AdminError, notFound, unauthorized, unexpected } from './errors.ts';
-import { registerInfo } from './info.ts';
+import { registerInfo, registerStatus } from './info.ts';
 import { keyauthCredentialsAdapter } from './keyauth-credentials.ts';
 import { AdminRouter, withExtensions, type RouteDef } from './router.ts';
 import { mergeNodeLocal, type NodeLocalFanout } from './node-local.ts';
@@ -29,9 +29,16 @@ import { registerTags } from './tags.ts';
 import { registerTargets } from './targets.ts';
 import { enabledPlugins, getPlugin, loadAllPluginsAsync, pluginAdminRoutes } from '../plugins/index.ts';
 import { warmPluginValidator } from '../schema/validate.ts';
-import type { AdminContext, AdminInfo, AdminRequest, AdminResponse } from './types.ts';
+import type { AdminContext, AdminInfo, AdminRequest, AdminResponse, AdminState } from './types.ts';
+import { EXPOSITION_CONTENT_TYPE } from '../core/metrics-node.ts';
 
 export interface StartAdminOptions {
+  /**
+   * `admin` (default): the whole Admin API. `status`: Kong's status API
+   * (status_listen): GET /status, GET|POST /status/ready and GET /metrics, no
+   * admin token (Kong's status API has none), no plugin endpoints.
+   */
+  surface?: 'admin' | 'status';
   /** Addresses to listen on; port 0 picks a free port. */
   listen: Array<{ host: string; port: number }>;
   store: Store;
@@ -47,6 +54,8 @@ export interface StartAdminOptions {
   onConfigReplaced?: () => void;
   /** DB-less mode: entity writes answer 405, POST /config is the way to change configuration. */
   declarative: boolean;
+  /** State shared with the node's other API surface (the status listener sees POST /config's hash). */
+  state?: AdminState;
   /** Prometheus text for `GET /metrics` (absent: no such endpoint). */
   metricsText?: (() => Promise<string>) | undefined;
 }
@@ -78,11 +87,12 @@ function buildRouter(): AdminRouter {
 }
 
 function registerMetrics(router: AdminRouter, metricsText: () => Promise<string>): void {
-  // the Prometheus exposition format (text 0.0.4), what Kong's prometheus plugin serves on the Admin API
+  // the Prometheus exposition format (text 0.0.4), what Kong's prometheus plugin serves on the Admin
+  // API and the status API (api.lua, status_api.lua)
   router.add('GET', '/metrics', async () => ({
     status: 200,
     text: await metricsText(),
-    contentType: 'text/plain; version=0.0.4; charset=utf-8',
+    contentType: EXPOSITION_CONTENT_TYPE,
   }));
 }
 
@@ -128,27 +138,35 @@ function errorResponse(err: AdminError): AdminResponse {
 }
 
 export async function startAdmin(opts: StartAdminOptions): Promise<AdminServer> {
-  // Plugins load lazily (src/plugins/index.ts); the Admin API serves every one's schema and endpoints.
-  await loadAllPluginsAsync();
-  // Build every plugin's validator before listening, one per macrotask: in cluster mode this process
-  // also hands new connections to the workers, and must not stop for the first write of a plugin.
-  for (const name of enabledPlugins()) {
-    const module = getPlugin(name);
-    if (module !== undefined) warmPluginValidator(module);
-    await new Promise((resolve) => setImmediate(resolve));
+  const status = opts.surface === 'status';
+  let router: AdminRouter;
+  if (status) {
+    router = new AdminRouter();
+    registerStatus(router, true);
+  } else {
+    // Plugins load lazily (src/plugins/index.ts); the Admin API serves every one's schema and endpoints.
+    await loadAllPluginsAsync();
+    // Build every plugin's validator before listening, one per macrotask: in cluster mode this process
+    // also hands new connections to the workers, and must not stop for the first write of a plugin.
+    for (const name of enabledPlugins()) {
+      const module = getPlugin(name);
+      if (module !== undefined) warmPluginValidator(module);
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    router = buildRouter();
   }
-  const router = buildRouter();
   if (opts.metricsText !== undefined) registerMetrics(router, opts.metricsText);
+  const extensions = (): readonly RouteDef[] => (status ? [] : withExtensions(pluginAdminRoutes()));
   const ctx: AdminContext = {
     store: opts.store,
     log: opts.logger,
     info: opts.info,
     declarative: opts.declarative,
     ...(opts.onConfigReplaced !== undefined ? { onConfigReplaced: opts.onConfigReplaced } : {}),
-    state: { configHash: null },
+    state: opts.state ?? { configHash: null },
   };
   const maxBody = opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
-  const tokenDigest = opts.adminToken ? digest(opts.adminToken) : null;
+  const tokenDigest = opts.adminToken && !status ? digest(opts.adminToken) : null;
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const startedAt = performance.now();
@@ -165,7 +183,7 @@ export async function startAdmin(opts: StartAdminOptions): Promise<AdminServer> 
       const q = rawUrl.indexOf('?');
       const pathname = q === -1 ? rawUrl : rawUrl.slice(0, q);
       const query = new URLSearchParams(q === -1 ? '' : rawUrl.slice(q + 1));
-      const match = router.match(method, pathname, withExtensions(pluginAdminRoutes()));
+      const match = router.match(method, pathname, extensions());
       if (method === 'OPTIONS') {
         if (match.kind === 'none') throw notFound();
         const allowed = match.kind === 'ok' ? [match.route.method, ...(match.route.method === 'GET' ? ['HEAD'] : [])] : match.allowed;
@@ -237,7 +255,7 @@ export async function startAdmin(opts: StartAdminOptions): Promise<AdminServer> 
         resolve();
       });
     });
-    opts.logger.info({ host: addr.host, port: (server.address() as AddressInfo).port }, 'admin api listening');
+    opts.logger.info({ host: addr.host, port: (server.address() as AddressInfo).port }, status ? 'status api listening' : 'admin api listening');
     servers.push(server);
   }
 

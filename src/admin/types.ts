@@ -51,6 +51,8 @@ export interface AdminInfo {
   configVersion?: number;
   /** Why the last configuration could not be compiled (the previous one keeps serving), or null. */
   configError?: string | null;
+  /** Why the node cannot serve yet (GET /status/ready: 503 with this message), or null once it can. */
+  notReady?: () => string | null;
   /** Connection counters for `GET /status`; zeros when absent. */
   server?: ServerStats;
   /** `GET /status` memory block; computed from the process when absent. */
@@ -97,6 +99,8 @@ export interface AdminResponse {
 export interface AdminState {
   /** Hash of the declarative configuration last loaded through POST /config. */
   configHash: string | null;
+  /** The status API was told to drain (POST /status/ready): /status/ready answers 503. */
+  draining?: boolean;
 }
 
 export interface AdminContext {

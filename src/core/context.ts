@@ -55,6 +55,9 @@ export interface ProxyResponse {
   once(event: 'drain', listener: () => void): unknown;
 }
 
+/** Who produced the response (Kong's kong.response.get_source()): the service, a plugin's exit, or a gateway error. */
+export type ResponseSource = 'service' | 'exit' | 'error';
+
 /** Mutable header bag: lower-case names → value(s). */
 export type HeaderBag = Record<string, string | string[] | undefined>;
 
@@ -133,6 +136,18 @@ export class RequestContext {
   /** Internal error/decision code for the log (never a secret). */
   errorCode: AnswerCode | null;
 
+  // ---- the finished request, set just before the log phase (Kong's kong.log.serialize() figures)
+  /** Status the client got (499 when it went away before an answer). */
+  finalStatus: number;
+  finalSource: ResponseSource;
+  /** ms from the first byte of the request to the end of the response (Kong's latencies.request). */
+  totalLatency: number;
+  /** ms spent in the gateway (Kong's latencies.kong). */
+  kongLatency: number;
+  /** Request and response body bytes. */
+  bytesIn: number;
+  bytesOut: number;
+
   /** Kong's kong.ctx.shared: made on first use (most requests never touch it). */
   get shared(): Record<string, unknown> {
     return (this.sharedBag ??= {});
@@ -178,5 +193,11 @@ export class RequestContext {
     this.upstreamLatency = 0;
     this.logFields = null;
     this.errorCode = null;
+    this.finalStatus = 0;
+    this.finalSource = 'error';
+    this.totalLatency = 0;
+    this.kongLatency = 0;
+    this.bytesIn = 0;
+    this.bytesOut = 0;
   }
 }

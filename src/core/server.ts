@@ -137,6 +137,16 @@ export async function startProxy(opts: ProxyOptions): Promise<ProxyHandle> {
         );
       }
       const ssl = l.ssl;
+      const stats = env.metrics?.listeners;
+      // Kong's connections_accepted / _active (kong_nginx_connections_total); after the fast lane took
+      // 'connection' over, so each accepted socket is counted once.
+      if (stats !== undefined) {
+        server.on('connection', (socket: Socket) => {
+          stats.accepted++;
+          stats.active++;
+          socket.once('close', () => stats.active--);
+        });
+      }
       server.on('request', (req: IncomingMessage, res: ServerResponse) => handleNodeRequest(env, req, res, ssl));
       server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => afterPendingAnswers(socket, () => handleUpgrade(env, req, socket, head, ssl)));
       server.on('clientError', (err: Error & { code?: string }, socket: Duplex) => onClientError(env, err, socket));

@@ -1,4 +1,4 @@
-/** GET /metrics on the Admin API (issue #2, item 10): request counts and latency by service, route and status, config version. */
+/** GET /metrics on the Admin API (issue #2, item 10; issue 16): request counts and latency by service, route and status, config version. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startGateway } from '../helpers/gateway.ts';
@@ -10,6 +10,8 @@ test('the Admin API serves Prometheus metrics counting proxied requests by servi
   try {
     assert.equal((await gw.admin('POST', '/services', { name: 'metered', url: `${echo.url}/anything` })).status, 201);
     assert.equal((await gw.admin('POST', '/services/metered/routes', { name: 'metered-route', paths: ['/m'] })).status, 201);
+    // Kong counts requests with the prometheus plugin (test/plugins/prometheus has the rest).
+    assert.equal((await gw.admin('POST', '/plugins', { name: 'prometheus', config: { status_code_metrics: true, latency_metrics: true } })).status, 201);
     await gw.settle();
     for (let i = 0; i < 3; i++) assert.equal((await fetch(`${gw.proxyUrl}/m`)).status, 200);
     assert.equal((await fetch(`${gw.proxyUrl}/unrouted`)).status, 404);

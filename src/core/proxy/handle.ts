@@ -126,7 +126,12 @@ function ignoreSocketError(): void {
 /** Build the context and exchange; wire the close/drain listeners. */
 export function begin(env: ProxyEnv, req: ProxyRequest, res: ProxyResponse, secure: boolean, upgrade: boolean): Exchange {
   const runtime = env.ref.current;
-  env.metrics?.setConfigVersion(runtime.version);
+  const metrics = env.metrics;
+  if (metrics !== null) {
+    metrics.setConfigVersion(runtime.version);
+    metrics.listeners.requests++;
+    metrics.listeners.inflight++;
+  }
   const socket = req.socket;
   const peer = normalizeIp(socket.remoteAddress);
   const peerTrusted = env.realIp.isTrusted(peer);
@@ -349,6 +354,7 @@ export function finish(ex: Exchange): void {
   try {
     logPhase(ex);
   } finally {
+    if (env.metrics !== null) env.metrics.listeners.inflight--;
     if (--env.inflight === 0 && env.onIdle !== null) env.onIdle();
   }
 }
@@ -368,6 +374,12 @@ function logPhase(ex: Exchange): void {
   const upstreamMs = ctx.upstreamStatus !== 0 ? ctx.upstreamLatency : -1;
   const body = ex.body;
   const bytesIn = body === null ? 0 : Buffer.isBuffer(body) ? body.length : ex.bodyBytesSent;
+  ctx.finalStatus = status;
+  ctx.finalSource = ex.source;
+  ctx.totalLatency = total;
+  ctx.kongLatency = kongMs;
+  ctx.bytesIn = bytesIn;
+  ctx.bytesOut = ex.bytesOut;
 
   runLog(ctx, ex.plan, env.log);
   if (env.accessLog !== null && env.accessLog.enabled()) {
@@ -379,5 +391,4 @@ function logPhase(ex: Exchange): void {
       ex.bytesOut,
     );
   }
-  env.metrics?.observe(ctx.route, ctx.service, status, ex.source, total, kongMs, upstreamMs, bytesIn, ex.bytesOut);
 }

@@ -56,8 +56,13 @@ test('nginx_worker_processes maps to workers; bad values name the property', () 
 
 test('default-only properties: Kong\'s default accepted, anything else refused naming it', () => {
   assert.doesNotThrow(() => resolveSettings({}, {}, '/', conf('role = traditional\nstatus_listen = off\n')));
-  assert.throws(() => resolveSettings({}, {}, '/', conf('status_listen = 0.0.0.0:8100\n')), (e: Error) => e instanceof SettingsError && /status_listen/.test(e.message));
   assert.throws(() => resolveSettings({}, { KONG_ROLE: 'data_plane' }, '/', null), /role = data_plane/);
+});
+
+test('status_listen opens the status listener (Kong syntax); off unless asked for', () => {
+  assert.deepEqual(resolveSettings({}, {}, '/', conf('status_listen = 0.0.0.0:8100\n')).statusListen, [{ host: '0.0.0.0', port: 8100, ssl: false }]);
+  assert.deepEqual(resolveSettings({}, { KONG_STATUS_LISTEN: '127.0.0.1:8007 reuseport backlog=16384' }, '/').statusListen, [{ host: '127.0.0.1', port: 8007, ssl: false }]);
+  assert.deepEqual(resolveSettings({}, {}, '/').statusListen, []);
 });
 
 test('warnings: no-effect and unknown properties and KONG_* variables, each named once', () => {

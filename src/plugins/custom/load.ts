@@ -54,10 +54,13 @@ async function importFile(file: string): Promise<Record<string, unknown>> {
   return (await import(pathToFileURL(file).href)) as Record<string, unknown>;
 }
 
-/** The kong-pdk module in a namespace: CommonJS modules arrive as `default`. */
+/**
+ * The kong-pdk module in a namespace: CommonJS modules arrive whole as
+ * `default` (the named exports Node detects statically may miss some, e.g. `Name`).
+ */
 function pdkModule(ns: Record<string, unknown>): unknown {
-  if (isKongPdkModule(ns)) return ns;
   if (isKongPdkModule(ns.default)) return ns.default;
+  if (isKongPdkModule(ns)) return ns;
   return null;
 }
 

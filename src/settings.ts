@@ -35,6 +35,14 @@ export interface Settings {
   maxHeaderSize: number;
   /** Kong's `plugins`: null = bundled (every plugin we ship); else the enabled names. */
   plugins: string[] | null;
+  /**
+   * Kong's external plugin servers (`pluginserver_names`, `pluginserver_<name>_start_cmd`):
+   * for each kong-js-pluginserver, the plugins directory its command line names.
+   * Portcullis loads those plugins in-process instead of starting the server.
+   */
+  pluginServers: { name: string; directory: string }[];
+  /** Portcullis' `plugins_path`: directories searched for custom plugins named in `plugins`. */
+  pluginsPath: string[];
   /** Kong's `nginx_daemon`: `start` detaches once the node is up. */
   daemon: boolean;
   /** Kong's mem_cache_size: bytes of the `kong_db_cache` dictionary (proxy-cache's default). */

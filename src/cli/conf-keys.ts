@@ -18,6 +18,8 @@ export const SETTINGS: Readonly<Record<string, string>> = {
   prefix: 'working directory: pid file, .kong_env, logs, the SQLite database (also --data-dir / -p)',
   log_level: 'debug, info, notice, warn, error, crit, alert, emerg',
   plugins: 'bundled (default), a comma-separated list of plugin names (bundled may be one of them), or off',
+  pluginserver_names: 'external plugin servers; for kong-js-pluginserver, its plugins run in-process (pluginserver_<name>_start_cmd names the directory)',
+  plugins_path: 'Portcullis: directories (comma-separated) searched for custom plugins named in `plugins` (docs/plugins/writing-plugins.md)',
   proxy_listen: 'proxy listeners, Kong syntax ("0.0.0.0:8000, 0.0.0.0:8443 ssl") or off',
   admin_listen: 'Admin API listeners, or off',
   status_listen: 'status listeners (GET /status, /status/ready, /metrics; no Admin API), or off (our default; Kong\'s is 127.0.0.1:8007)',
@@ -144,15 +146,22 @@ export const NO_EFFECT_PREFIXES: readonly string[] = [
 ];
 export const NO_EFFECT_PREFIX_REASON = 'nginx directive injection: there is no nginx';
 
+/** Per-server properties of Kong's plugin servers: `pluginserver_<name>_<suffix>`. */
+const PLUGINSERVER_KEY = /^pluginserver_[a-z0-9_]+_(start_cmd|query_cmd|socket)$/;
+export const PLUGINSERVER_SOCKET_REASON = 'no plugin server is started: kong-js-pluginserver plugins run in-process';
+
 export type KeyKind = 'setting' | 'default-only' | 'no-effect' | 'unknown';
 
 export function kindOf(key: string): KeyKind {
   if (Object.hasOwn(SETTINGS, key)) return 'setting';
+  const ps = PLUGINSERVER_KEY.exec(key);
+  if (ps !== null) return ps[1] === 'socket' ? 'no-effect' : 'setting';
   if (Object.hasOwn(DEFAULT_ONLY, key)) return 'default-only';
   if (Object.hasOwn(NO_EFFECT, key) || NO_EFFECT_PREFIXES.some((p) => key.startsWith(p))) return 'no-effect';
   return 'unknown';
 }
 
 export function noEffectReason(key: string): string {
+  if (PLUGINSERVER_KEY.test(key)) return PLUGINSERVER_SOCKET_REASON;
   return NO_EFFECT[key] ?? NO_EFFECT_PREFIX_REASON;
 }

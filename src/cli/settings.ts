@@ -66,6 +66,40 @@ function parsePlugins(v: string | undefined): string[] | null {
   return list;
 }
 
+/**
+ * Kong's plugin servers: `pluginserver_names = js` and, per name,
+ * `pluginserver_<name>_start_cmd` (else `_query_cmd`). Only kong-js-pluginserver
+ * is understood: its `--plugins-directory` (`-d`) is where the plugins are,
+ * and they run in-process. Another server (Go, Python) is refused by name.
+ */
+export function parsePluginServers(pick: (key: string) => string | undefined): { name: string; directory: string }[] {
+  const names = parseList(pick('pluginserver_names') ?? '');
+  const out: { name: string; directory: string }[] = [];
+  for (const name of names) {
+    const key = name.replace(/-/g, '_');
+    const cmdKey = pick(`pluginserver_${key}_start_cmd`) !== undefined ? `pluginserver_${key}_start_cmd` : `pluginserver_${key}_query_cmd`;
+    const cmd = pick(cmdKey);
+    if (cmd === undefined) {
+      throw new SettingsError(`pluginserver_names: '${name}' needs pluginserver_${key}_start_cmd naming kong-js-pluginserver and its --plugins-directory (Portcullis runs JavaScript plugins in-process)`);
+    }
+    const argv = cmd.trim().split(/\s+/);
+    const server = argv.findIndex((a) => /(^|\/)kong-js-pluginserver(\.js)?$/.test(a));
+    if (server === -1) {
+      throw new SettingsError(`${cmdKey} = ${cmd}: only kong-js-pluginserver (JavaScript plugins) is supported; Portcullis runs its plugins in-process and cannot start other plugin servers`);
+    }
+    let directory: string | null = null;
+    for (let i = server + 1; i < argv.length; i++) {
+      const a = argv[i]!;
+      const eq = /^--?plugins-directory=(.*)$/.exec(a);
+      if (eq !== null) directory = eq[1]!;
+      else if ((a === '-d' || a === '--plugins-directory' || a === '-plugins-directory') && i + 1 < argv.length) directory = argv[++i]!;
+    }
+    if (directory === null) throw new SettingsError(`${cmdKey} = ${cmd}: no --plugins-directory (-d) to load the plugins from`);
+    out.push({ name, directory });
+  }
+  return out;
+}
+
 function positiveInt(v: string, key: string, max: number): number {
   const n = /^\d+$/.test(v.trim()) ? Number(v) : NaN;
   if (!Number.isInteger(n) || n < 1 || n > max) throw new SettingsError(`${key}: expected a whole number from 1 to ${max} (got '${v}')`);
@@ -159,6 +193,8 @@ export function resolveSettings(flags: FlagMap, env: NodeJS.ProcessEnv = process
     adminMaxBodyBytes: Number(pick('admin_max_body') ?? 10 * 1024 * 1024),
     maxHeaderSize: Number(pick('max_header_size') ?? 32 * 1024),
     plugins: parsePlugins(pick('plugins')),
+    pluginServers: parsePluginServers(pick),
+    pluginsPath: parseList(pick('plugins_path') ?? '').map((d) => resolve(cwd, d)),
     daemon: daemon === undefined ? false : parseBool(daemon, 'nginx_daemon'),
     confPath: conf?.path ?? null,
     memCacheSize: parseSize(pick('mem_cache_size') ?? '128m', 'mem_cache_size'),

@@ -114,6 +114,14 @@ export class RequestContext {
   /** Status and headers of the upstream response (header_filter / log phases). */
   upstreamStatus: number;
   upstreamResponseHeaders: IncomingHttpHeaders | null;
+  /** The whole upstream body, when a plugin on the route has the buffered `response` phase. */
+  serviceBody: Buffer | null;
+  /** Body a plugin set in the `response` phase (pdk.response.setBody); null = the upstream's. */
+  responseBody: Buffer | null;
+  /** A plugin asked for the whole upstream body even without a response phase (kong.service.request.enable_buffering). */
+  bufferResponse: boolean;
+  /** Status a plugin set in the `response` phase (pdk.response.setStatus); 0 = the upstream's. */
+  responseStatus: number;
 
   // ---- identity
   /** Consumers of the Runtime serving this request (for plugins mapping identities to consumers). */
@@ -183,6 +191,10 @@ export class RequestContext {
     this.exitHeaders = null;
     this.upstreamStatus = 0;
     this.upstreamResponseHeaders = null;
+    this.serviceBody = null;
+    this.responseBody = null;
+    this.responseStatus = 0;
+    this.bufferResponse = false;
     this.consumers = consumers;
     this.consumer = null;
     this.credential = null;

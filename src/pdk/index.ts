@@ -4,10 +4,12 @@
  *   request.*         kong.request
  *   serviceRequest.*  kong.service.request
  *   response.*        kong.response
+ *   serviceResponse.* kong.service.response
  *   client.*          kong.client
  */
 export * as request from './request.ts';
 export * as serviceRequest from './service-request.ts';
 export * as response from './response.ts';
+export * as serviceResponse from './service-response.ts';
 export * as client from './client.ts';
 export { pluginState, setPluginState } from './ctx.ts';

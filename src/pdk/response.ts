@@ -39,7 +39,7 @@ export function clearHeader(ctx: RequestContext, name: string): void {
 
 /** Status of the response being sent (upstream's, or the exit status). */
 export function getStatus(ctx: RequestContext): number {
-  return ctx.exitStatus !== 0 ? ctx.exitStatus : ctx.upstreamStatus;
+  return ctx.exitStatus !== 0 ? ctx.exitStatus : ctx.responseStatus !== 0 ? ctx.responseStatus : ctx.upstreamStatus;
 }
 
 /** Kong's default messages for kong.response.error (kong/pdk/response.lua HTTP_MESSAGES). */
@@ -69,4 +69,28 @@ export function error(ctx: RequestContext, status: number, message?: string | nu
   const out: HeaderBag = headers ? { ...headers } : {};
   out['content-type'] = type;
   ctx.exitHeaders = out;
+}
+
+/**
+ * Where the response comes from (Kong's kong.response.get_source): 'exit' when
+ * a plugin or the gateway answered, 'service' once the upstream answered, else 'error'.
+ */
+export function getSource(ctx: RequestContext): 'exit' | 'service' | 'error' {
+  if (ctx.upstreamStatus !== 0) return 'service';
+  if (ctx.exitStatus !== 0 && ctx.errorCode === null) return 'exit';
+  return 'error';
+}
+
+/** Change the status sent to the client (the buffered `response` phase; Kong's kong.response.set_status). */
+export function setStatus(ctx: RequestContext, status: number): void {
+  if (!Number.isInteger(status) || status < 100 || status > 999) throw new RangeError(`code must be a number between 100 and 999 (got ${status})`);
+  ctx.responseStatus = status;
+}
+
+/**
+ * Replace the body sent to the client (the buffered `response` phase). The
+ * gateway frames it: Content-Length is the length of this body.
+ */
+export function setBody(ctx: RequestContext, body: Buffer | string): void {
+  ctx.responseBody = typeof body === 'string' ? Buffer.from(body) : body;
 }

@@ -134,6 +134,22 @@ export function enabledPlugins(): string[] {
   return [...new Set([...bundled.keys(), ...registry.keys()])].filter(isEnabled).sort();
 }
 
+/** Custom plugins registered at start (custom/load.ts): name → where it was loaded from. */
+const custom = new Map<string, string>();
+
+/**
+ * Register a custom plugin (loaded at start from a kong-js-pluginserver
+ * directory, `plugins_path` or an npm package). It may not take a bundled
+ * plugin's name, nor another custom plugin's.
+ */
+export function registerCustomPlugin(p: AnyPlugin, source: string): void {
+  if (bundled.has(p.name)) throw new Error(`plugins: custom plugin '${p.name}' (${source}) has the name of a bundled plugin`);
+  const other = custom.get(p.name);
+  if (other !== undefined && other !== source) throw new Error(`plugins: '${p.name}' is provided twice (${other} and ${source})`);
+  custom.set(p.name, source);
+  registry.set(p.name, p);
+}
+
 /** For tests: register an extra plugin module. */
 export function registerPlugin(p: AnyPlugin): void {
   registry.set(p.name, p);

@@ -16,8 +16,12 @@ import type { RequestContext } from '../core/context.ts';
 import type { ConsumerEntity, Protocol } from '../schema/entities/types.ts';
 import type { AdminHandler } from '../admin/types.ts';
 
-/** Kong's phases, in order. `response` (buffered) is not offered. */
-export type PhaseName = 'rewrite' | 'access' | 'header_filter' | 'body_filter' | 'log';
+/**
+ * Kong's phases, in order. `response` is Kong's buffered phase: a plugin that
+ * has it makes the gateway read the whole upstream response before anything
+ * goes to the client (on the routes it is attached to; other routes stream).
+ */
+export type PhaseName = 'rewrite' | 'access' | 'response' | 'header_filter' | 'body_filter' | 'log';
 
 /** What compile() may use: nothing here is per request. */
 export interface CompileEnv {
@@ -91,6 +95,14 @@ export interface PluginModule<Config = Record<string, unknown>, Compiled = unkno
 
   rewrite?(ctx: RequestContext, conf: Compiled): void | Promise<void>;
   access?(ctx: RequestContext, conf: Compiled): void | Promise<void>;
+  /**
+   * Kong's buffered `response` phase: runs once the whole upstream response is
+   * read (pdk.serviceResponse.getRawBody), before header_filter. It may change
+   * the status, headers and body (pdk.response.setStatus / setHeader / setBody)
+   * or replace the response (pdk.response.exit). Having it turns on buffering
+   * for the routes the plugin applies to.
+   */
+  response?(ctx: RequestContext, conf: Compiled): void | Promise<void>;
   header_filter?(ctx: RequestContext, conf: Compiled): void;
   /** Transform one response chunk; `eof` true on the last call (chunk may be empty). */
   body_filter?(ctx: RequestContext, conf: Compiled, chunk: Buffer, eof: boolean): Buffer;

@@ -2,10 +2,10 @@
 import { loadSettings } from '../settings.ts';
 import { applyPluginsSetting } from './start.ts';
 
-export function check(file: string): number {
+export async function check(file: string): Promise<number> {
   try {
     const { settings, warnings } = loadSettings({ conf: file });
-    applyPluginsSetting(settings);
+    await applyPluginsSetting(settings);
     for (const w of warnings) process.stderr.write(`warn: ${w}\n`);
     process.stdout.write(`configuration at ${settings.confPath} is valid\n`);
     return 0;

@@ -42,7 +42,7 @@ export async function config(sub: ConfigSub, flags: FlagMap, positional: readonl
     return 1;
   }
   const { applyPluginsSetting } = await import('./start.ts');
-  applyPluginsSetting(settings);
+  await applyPluginsSetting(settings);
   // Like Kong, these need a bootstrapped database; they do not create tables on PostgreSQL.
   settings.pg.autoMigrate = false;
   const { openConfiguredStore } = await import('../../gateway.ts');

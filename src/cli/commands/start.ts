@@ -15,7 +15,7 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadSettings, type FlagMap, type LoadedSettings, type Settings } from '../settings.ts';
-import { bundledPluginNames, setEnabledPlugins } from '../../plugins/index.ts';
+import { bundledPluginNames, registerCustomPlugin, setEnabledPlugins } from '../../plugins/index.ts';
 import { configureLogger, type LogLevel } from '../../shared/log.ts';
 import { logDir, removeRunning, runningPid, writeRunning } from '../prefix.ts';
 import { SettingsError } from '../settings-error.ts';
@@ -25,21 +25,36 @@ const DAEMON_CHILD = 'PORTCULLIS_DAEMON_CHILD';
 /** How long `start` waits for a detached node to come up. */
 const DAEMON_START_DEADLINE_MS = 60_000;
 
-/** Apply the `plugins` setting; a name we do not ship is an error naming it (Kong: "… enabled but not installed"). */
-export function applyPluginsSetting(settings: Settings): void {
+/**
+ * Apply the `plugins` setting. A name we do not ship is a custom plugin: it is
+ * loaded now, before any configuration goes live (src/plugins/custom/load.ts:
+ * kong-js-pluginserver directories, `plugins_path`, npm packages); one that is
+ * found nowhere is an error naming it (Kong: "… enabled but not installed").
+ */
+export async function applyPluginsSetting(settings: Settings): Promise<void> {
   if (settings.plugins === null) return setEnabledPlugins(null);
   const bundled = bundledPluginNames();
-  for (const p of settings.plugins) {
-    if (p !== 'bundled' && !bundled.includes(p)) throw new SettingsError(`plugins: '${p}' is enabled but not installed (bundled plugins: ${bundled.join(', ')})`);
+  const names = settings.plugins.filter((p) => p !== 'bundled' && !bundled.includes(p));
+  if (names.length > 0) {
+    const { loadCustomPlugins } = await import('../../plugins/custom/load.ts');
+    try {
+      const loaded = await loadCustomPlugins({ names, pluginServers: settings.pluginServers, pluginsPath: settings.pluginsPath, cwd: process.cwd() });
+      for (const { plugin, source } of loaded) registerCustomPlugin(plugin, source);
+    } catch (err) {
+      if (err instanceof SettingsError) throw err;
+      const msg = (err as Error).message;
+      throw new SettingsError(msg.includes('is enabled but not installed') ? `${msg} (bundled plugins: ${bundled.join(', ')})` : msg);
+    }
   }
-  setEnabledPlugins(settings.plugins.includes('bundled') ? null : settings.plugins);
+  // Bundled ones stay lazily loaded; with `bundled` in the list every one of them is enabled.
+  setEnabledPlugins(settings.plugins.includes('bundled') ? [...bundled, ...names] : settings.plugins);
 }
 
 export async function start(flags: FlagMap, argv: readonly string[]): Promise<number> {
   let loaded: LoadedSettings;
   try {
     loaded = loadSettings(flags);
-    applyPluginsSetting(loaded.settings);
+    await applyPluginsSetting(loaded.settings);
   } catch (err) {
     if (err instanceof SettingsError) {
       process.stderr.write(`Error: ${err.message}\n`);

@@ -1,6 +1,6 @@
 /**
  * Runs a PluginPlan's phases over one request (Kong's phase order:
- * rewrite → access → header_filter → body_filter → log).
+ * rewrite → access → response (buffered, when a plugin has it) → header_filter → body_filter → log).
  *
  * Hot-path rules: no closure or promise is created unless a plugin actually
  * returns a promise; the loop stops as soon as a plugin answered the request
@@ -18,11 +18,13 @@ import type { Logger } from 'pino';
 import type { RequestContext } from '../context.ts';
 import type { PlanEntry, PluginInstance, PluginPlan } from './types.ts';
 
+type AsyncPhase = 'rewrite' | 'access' | 'response';
+
 /** A plugin threw: which one, and what (the cause is logged, never sent). */
 export class PluginFailure extends Error {
   readonly plugin: string;
-  readonly phase: 'rewrite' | 'access';
-  constructor(plugin: string, phase: 'rewrite' | 'access', cause: unknown) {
+  readonly phase: AsyncPhase;
+  constructor(plugin: string, phase: AsyncPhase, cause: unknown) {
     super(`plugin '${plugin}' failed in ${phase}`, { cause });
     this.name = 'PluginFailure';
     this.plugin = plugin;
@@ -44,7 +46,6 @@ function isPromise(v: unknown): v is Promise<void> {
   return v !== undefined && v !== null && typeof (v as Promise<void>).then === 'function';
 }
 
-type AsyncPhase = 'rewrite' | 'access';
 
 /**
  * Run one async-capable phase from entry `start`. Returns undefined when every
@@ -89,6 +90,15 @@ export function runRewrite(ctx: RequestContext, plan: PluginPlan): void | Promis
 export function runAccess(ctx: RequestContext, plan: PluginPlan): void | Promise<void> {
   if (!plan.hasAccess) return;
   return runFrom(ctx, plan, 'access', 0);
+}
+
+/**
+ * Kong's buffered `response` phase: the whole upstream response is on the
+ * context (ctx.serviceBody). Stops after a plugin that answered (pdk.response.exit).
+ */
+export function runResponse(ctx: RequestContext, plan: PluginPlan): void | Promise<void> {
+  if (!plan.hasResponse) return;
+  return runFrom(ctx, plan, 'response', 0);
 }
 
 /** Kong's header_filter: before the response status and headers are written. */

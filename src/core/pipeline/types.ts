@@ -32,6 +32,8 @@ export interface PluginPlan {
   entries: PlanEntry[];
   hasRewrite: boolean;
   hasAccess: boolean;
+  /** A plugin has Kong's buffered `response` phase: the upstream response is read whole before it is relayed. */
+  hasResponse: boolean;
   hasHeaderFilter: boolean;
   hasBodyFilter: boolean;
   hasLog: boolean;

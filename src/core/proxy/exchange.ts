@@ -32,7 +32,7 @@ import type { PluginPlan } from '../pipeline/types.ts';
 import type { ResponseSource } from '../metrics.ts';
 import { ProxyError } from '../errors.ts';
 import { respondError, respondExit, mergeInto } from '../respond.ts';
-import { runBodyFilter, runHeaderFilter } from '../pipeline/runner.ts';
+import { runBodyFilter, runHeaderFilter, runResponse } from '../pipeline/runner.ts';
 import { IDEMPOTENT_METHODS } from '../http1/syntax.ts';
 import { type HeaderValues, type UpstreamController, type UpstreamHandler, type UpstreamRequest } from '../upstream/types.ts';
 import type { ProxyEnv } from './env.ts';
@@ -47,6 +47,12 @@ import { armTimer, clearTimer, onTimer, PHASE_READ, PHASE_WRITE } from './upstre
 import { classifyUpstreamError } from './upstream-errors.ts';
 
 const EMPTY = Buffer.alloc(0);
+
+/**
+ * Largest upstream body read whole for a plugin's buffered `response` phase;
+ * a larger one is answered 502 (Kong: a truncated buffered response → 502).
+ */
+export const MAX_BUFFERED_RESPONSE_BYTES = 64 * 1024 * 1024;
 
 export class Exchange implements UpstreamHandler {
   readonly env: ProxyEnv;
@@ -94,6 +100,11 @@ export class Exchange implements UpstreamHandler {
   clientGone: boolean;
   /** A one-shot 'drain' listener on the response is waiting to resume the paused upstream. */
   awaitingDrain: boolean;
+  /** Buffered `response` phase: the upstream response is being read whole (plan.hasResponse). */
+  buffering: boolean;
+  bufferedChunks: Buffer[] | null;
+  bufferedSize: number;
+  bufferedHeaders: Record<string, string | string[]> | null;
   /** The one upstream timer (upstream-timer.ts). */
   timer: NodeJS.Timeout | null;
   timerPhase: number;
@@ -143,6 +154,10 @@ export class Exchange implements UpstreamHandler {
     this.headersWritten = false;
     this.clientGone = false;
     this.awaitingDrain = false;
+    this.buffering = false;
+    this.bufferedChunks = null;
+    this.bufferedSize = 0;
+    this.bufferedHeaders = null;
     this.timer = null;
     this.timerPhase = 0;
     this.timerMs = 0;
@@ -287,6 +302,14 @@ export class Exchange implements UpstreamHandler {
     stripResponseHopByHop(headers, false);
     if (this.hashCookie !== null) setHashCookie(headers, this.hashCookie); // before header_filter, as Kong's runloop
     const plan = this.plan;
+    if (plan.hasResponse || ctx.bufferResponse) {
+      // Kong's buffered proxying: nothing goes to the client before the response phase ran (bufferedEnd).
+      this.buffering = true;
+      this.bufferedChunks = [];
+      this.bufferedSize = 0;
+      this.bufferedHeaders = headers as Record<string, string | string[]>;
+      return;
+    }
     runHeaderFilter(ctx, plan, env.log);
     // A header_filter may change the status (Kong's kong.response.exit there: ngx.status); the upstream's body follows.
     if (ctx.exitStatus !== 0) status = ctx.exitStatus;
@@ -306,6 +329,16 @@ export class Exchange implements UpstreamHandler {
 
   /** Body bytes: body_filter, then to the client, pausing the upstream while the client is slow. */
   onResponseData(controller: UpstreamController, chunk: Buffer): void {
+    if (this.buffering) {
+      this.bufferedSize += chunk.length;
+      if (this.timer !== null) this.timer.refresh();
+      if (this.bufferedSize > MAX_BUFFERED_RESPONSE_BYTES) {
+        controller.abort(new ProxyError('UPSTREAM_INVALID_RESPONSE', `upstream body exceeds ${MAX_BUFFERED_RESPONSE_BYTES} bytes, the most a response phase buffers`));
+        return;
+      }
+      this.bufferedChunks!.push(chunk);
+      return;
+    }
     if (!this.headersWritten) return;
     const ctx = this.ctx;
     if (this.plan.hasBodyFilter) {
@@ -335,6 +368,10 @@ export class Exchange implements UpstreamHandler {
       const latency = this.balancer!.latency;
       if (latency !== null) latency.observe(this.address!, performance.now() - this.upstreamStartedAt);
     }
+    if (this.buffering) {
+      this.bufferedEnd();
+      return;
+    }
     if (!this.headersWritten) return;
     const ctx = this.ctx;
     if (this.plan.hasBodyFilter) {
@@ -346,6 +383,82 @@ export class Exchange implements UpstreamHandler {
       }
     }
     ctx.res.end();
+  }
+
+  /**
+   * The whole upstream response is read: Kong's `response` phase (Kong.response
+   * in kong/init.lua), then header_filter and body_filter over the result, then
+   * one write framed by the gateway (Content-Length of the body actually sent).
+   */
+  private bufferedEnd(): void {
+    this.buffering = false;
+    const ctx = this.ctx;
+    const chunks = this.bufferedChunks!;
+    this.bufferedChunks = null;
+    ctx.serviceBody = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, this.bufferedSize);
+    if (this.clientGone) return;
+    let pending: void | Promise<void>;
+    try {
+      pending = runResponse(ctx, this.plan);
+    } catch (err) {
+      this.answerError(err);
+      return;
+    }
+    if (pending !== undefined) {
+      pending.then(
+        () => this.relayBuffered(),
+        (err: unknown) => {
+          if (!this.clientGone) this.answerError(err);
+        },
+      );
+      return;
+    }
+    this.relayBuffered();
+  }
+
+  private relayBuffered(): void {
+    const ctx = this.ctx;
+    if (this.clientGone) return;
+    const env = this.env;
+    const plan = this.plan;
+    const out = this.bufferedHeaders!;
+    this.bufferedHeaders = null;
+    let status = ctx.upstreamStatus;
+    let body: Buffer = ctx.serviceBody!;
+    if (ctx.responseStatus !== 0) status = ctx.responseStatus;
+    if (ctx.responseBody !== null) body = ctx.responseBody;
+    if (ctx.exitStatus !== 0) {
+      // kong.response.exit in the response phase replaces status and body; the upstream's headers stay under the exit's.
+      status = ctx.exitStatus;
+      const b = ctx.exitBody;
+      body = b === null ? EMPTY : typeof b === 'string' ? Buffer.from(b) : b;
+      if (ctx.exitHeaders !== null) mergeInto(out, ctx.exitHeaders);
+    }
+    if (ctx.responseHeaders !== null) {
+      mergeInto(out, ctx.responseHeaders);
+      ctx.responseHeaders = null;
+    }
+    runHeaderFilter(ctx, plan, env.log);
+    if (ctx.exitStatus !== 0) status = ctx.exitStatus;
+    if (ctx.responseHeaders !== null) mergeInto(out, ctx.responseHeaders);
+    if (plan.hasBodyFilter) body = runBodyFilter(ctx, plan, body, true, env.log);
+    delete out['transfer-encoding'];
+    const bodyless = ctx.method === 'HEAD' || status === 204 || status === 304;
+    if (!bodyless) out['content-length'] = String(body.length);
+    addProxiedResponseHeaders(ctx, env, out);
+    try {
+      ctx.res.writeHead(status, out);
+    } catch (err) {
+      this.answerError(new ProxyError('INTERNAL', `unrelayable response header after the response phase: ${(err as Error).message}`));
+      return;
+    }
+    this.headersWritten = true;
+    if (bodyless) {
+      ctx.res.end();
+      return;
+    }
+    this.bytesOut += body.length;
+    ctx.res.end(body);
   }
 
   /** A 101 to the handshake: the tunnel takes both sockets. */

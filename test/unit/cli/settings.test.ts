@@ -84,18 +84,18 @@ test('strict arguments: unknown flags and extra arguments are errors naming them
   assert.ok(!ok.help && ok.flags.conf === 'k.conf' && ok.flags['pg-host'] === 'db' && ok.flags.prefix === '/x');
 });
 
-test("plugins setting: bundled, a list, off; the refusal names the 'plugins' property truthfully", () => {
+test("plugins setting: bundled, a list, off; the refusal names the 'plugins' property truthfully", async () => {
   try {
-    applyPluginsSetting(resolveSettings({}, {}, '/', conf('plugins = key-auth, cors\n')));
+    await applyPluginsSetting(resolveSettings({}, {}, '/', conf('plugins = key-auth, cors\n')));
     assert.deepEqual(enabledPlugins().filter((p) => !p.startsWith('admin-test')), ['cors', 'key-auth']);
     const r = prepareEntity('plugins', { name: 'acl', config: { allow: ['a'] } }, { mode: 'insert' });
     assert.equal(r.ok, false);
     assert.match(JSON.stringify(r), /plugin 'acl' not enabled; add it to the 'plugins' configuration property/);
-    applyPluginsSetting(resolveSettings({}, {}, '/', conf('plugins = off\n')));
+    await applyPluginsSetting(resolveSettings({}, {}, '/', conf('plugins = off\n')));
     assert.equal(getPlugin('cors'), undefined);
-    applyPluginsSetting(resolveSettings({}, {}, '/', conf('plugins = bundled\n')));
+    await applyPluginsSetting(resolveSettings({}, {}, '/', conf('plugins = bundled\n')));
     assert.ok(getPlugin('acl'));
-    assert.throws(() => applyPluginsSetting(resolveSettings({}, {}, '/', conf('plugins = bundled, my-custom\n'))), /'my-custom' is enabled but not installed/);
+    await assert.rejects(applyPluginsSetting(resolveSettings({}, {}, '/', conf('plugins = bundled, my-custom\n'))), /'my-custom' is enabled but not installed/);
   } finally {
     setEnabledPlugins(null);
   }

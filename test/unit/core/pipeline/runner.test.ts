@@ -30,6 +30,7 @@ function plan(entries: PlanEntry[]): PluginPlan {
     entries,
     hasRewrite: entries.some((e) => e.module.rewrite),
     hasAccess: entries.some((e) => e.module.access),
+    hasResponse: entries.some((e) => e.module.response),
     hasHeaderFilter: entries.some((e) => e.module.header_filter),
     hasBodyFilter: entries.some((e) => e.module.body_filter),
     hasLog: entries.some((e) => e.module.log),

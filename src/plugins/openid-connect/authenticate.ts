@@ -21,7 +21,7 @@ import { authorizationUrl, callbackParams, newAuthorizationState, stripCallbackP
 import { clientCredentialsGrant } from './flows/client-credentials.ts';
 import { passwordGrant } from './flows/password.ts';
 import { refreshGrant } from './flows/refresh.ts';
-import { requestTokens, type TokenSet } from './flows/token-endpoint.ts';
+import { bindTokenEndpoint, requestTokens, type TokenSet } from './flows/token-endpoint.ts';
 import { currentUrl } from './request-url.ts';
 import type { AuthMethod } from './schema.ts';
 import { verifyIdToken } from './validate/id-token.ts';
@@ -86,7 +86,7 @@ export async function authenticate(a: Attempt): Promise<AuthOutcome> {
     const found = await findParam(ctx, conf.extract, conf.extract.refreshParam, conf.extract.refresh);
     if (found !== null) {
       if (conf.hideCredentials) hideFound(ctx, found);
-      const tokens = await refreshGrant(ctx, conf.tokenEndpoint, conf.clients, a.client, a.provided, conf.http, conf.caches, found.value, null, conf.caches.tokens);
+      const tokens = await refreshGrant(ctx, bindTokenEndpoint(conf.tokenEndpoint, a.provided, a.client), found.value, null, conf.caches.tokens);
       await acceptGrantTokens(a, tokens, 'refresh_token', null);
       return 'authenticated';
     }
@@ -104,7 +104,7 @@ export async function authenticate(a: Attempt): Promise<AuthOutcome> {
       let last: unknown = null;
       if (pw !== null) {
         try {
-          const tokens = await passwordGrant(ctx, conf.tokenEndpoint, conf.clients, a.client, a.provided, conf.http, conf.caches, pw.id, pw.secret);
+          const tokens = await passwordGrant(ctx, bindTokenEndpoint(conf.tokenEndpoint, a.provided, a.client), pw.id, pw.secret);
           await acceptGrantTokens(a, tokens, 'password', null);
           return 'authenticated';
         } catch (err) {
@@ -113,7 +113,7 @@ export async function authenticate(a: Attempt): Promise<AuthOutcome> {
         }
       }
       if (cc !== null) {
-        const tokens = await clientCredentialsGrant(ctx, conf.tokenEndpoint, conf.clients, a.client, a.provided, conf.http, conf.caches, cc.id, cc.secret);
+        const tokens = await clientCredentialsGrant(ctx, bindTokenEndpoint(conf.tokenEndpoint, a.provided, a.client), cc.id, cc.secret);
         await acceptGrantTokens(a, tokens, 'client_credentials', null);
         return 'authenticated';
       }
@@ -260,7 +260,7 @@ async function authorizationCode(a: Attempt): Promise<AuthOutcome> {
     stripCallbackParams(ctx, params);
     const params2: Record<string, string> = { code, redirect_uri: stored.redirect_uri };
     if (stored.code_verifier !== null) params2.code_verifier = stored.code_verifier;
-    const tokens = await requestTokens(ctx, conf.tokenEndpoint, conf.clients, client, provider, conf.http, conf.caches, { grant: 'authorization_code', params: params2, cacheable: false });
+    const tokens = await requestTokens(ctx, bindTokenEndpoint(conf.tokenEndpoint, provider, client), { grant: 'authorization_code', params: params2, cacheable: false });
     if (tokens.id_token === undefined && conf.codeFlow.scope.split(' ').includes('openid')) {
       throw unauthorized('id token was not returned by the token endpoint');
     }

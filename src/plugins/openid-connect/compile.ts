@@ -18,7 +18,7 @@ import { compileErrorPolicy, realmOf, type ErrorPolicy } from './errors.ts';
 import { compileExtract, type ExtractPlan, type ParamType } from './extract.ts';
 import { compileCodeFlow, type CodeFlowPlan } from './flows/authorization-code.ts';
 import { compileLogout, type LogoutPlan } from './flows/logout.ts';
-import { compileTokenEndpoint, type TokenEndpointPlan } from './flows/token-endpoint.ts';
+import { compileTokenEndpoint, type TokenEndpoint } from './flows/token-endpoint.ts';
 import { compileHeaders, type HeaderPlan } from './headers.ts';
 import type { HttpPolicy } from './http.ts';
 import { normalizeConfig, type AuthMethod, type OidcConfig } from './schema.ts';
@@ -77,7 +77,7 @@ export interface CompiledOidc {
   readonly headers: HeaderPlan;
   readonly errors: ErrorPolicy;
   readonly caches: CachePolicy;
-  readonly tokenEndpoint: TokenEndpointPlan;
+  readonly tokenEndpoint: TokenEndpoint;
   readonly introspection: IntrospectionPlan;
   readonly userinfo: UserinfoPlan;
   readonly codeFlow: CodeFlowPlan;
@@ -186,6 +186,7 @@ export function compileOidc(raw: unknown, env: CompileEnv): CompiledOidc {
     cooldownMs: Math.max(c.rediscovery_lifetime * 1000, 1000),
   });
 
+  const cachePolicy = compileCachePolicy(c);
   const trusted = new IpMatcher(env.settings.trustedIps);
   const sessions = methods.session || methods.authorizationCode ? createSessionPort(c, env, trusted) : null;
 
@@ -211,8 +212,8 @@ export function compileOidc(raw: unknown, env: CompileEnv): CompiledOidc {
     consumer: compileConsumer(c),
     headers: compileHeaders(c as unknown as Parameters<typeof compileHeaders>[0]),
     errors: compileErrorPolicy(c),
-    caches: compileCachePolicy(c),
-    tokenEndpoint: compileTokenEndpoint(c),
+    caches: cachePolicy,
+    tokenEndpoint: compileTokenEndpoint(c, http, cachePolicy),
     introspection: compileIntrospection(c),
     userinfo: compileUserinfo(c),
     codeFlow: compileCodeFlow(c),

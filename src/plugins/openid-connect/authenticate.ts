@@ -22,6 +22,7 @@ import { clientCredentialsGrant } from './flows/client-credentials.ts';
 import { passwordGrant } from './flows/password.ts';
 import { refreshGrant } from './flows/refresh.ts';
 import { bindTokenEndpoint, requestTokens, type TokenSet } from './flows/token-endpoint.ts';
+import { checkTimes, conditionsHold, exchangeToken, type TokenExchangePlan } from './flows/token-exchange.ts';
 import { currentUrl } from './request-url.ts';
 import type { AuthMethod } from './schema.ts';
 import { verifyIdToken } from './validate/id-token.ts';
@@ -135,6 +136,8 @@ async function authenticateBearer(a: Attempt, token: string): Promise<void> {
   const fallback = m.introspection || m.userinfo;
   let rejection: Rejection | null = null;
 
+  if (conf.tokenExchange !== null && looksLikeJwt(token) && (await exchangeBearer(a, token, conf.tokenExchange))) return;
+
   if (m.bearer) {
     // The verified-token cache first: a hit skips the header decode and the signature check.
     const hit = cachedJwt(token, conf.jwt, provider);
@@ -189,6 +192,43 @@ async function authenticateBearer(a: Attempt, token: string): Promise<void> {
   }
   if (a.tokens!.id_token !== undefined) await verifyPresentedIdToken(a, a.tokens!.id_token);
   a.exp = expiryOf(a, a.introspection ?? a.accessClaims, null);
+}
+
+/**
+ * Token exchange (flows/token-exchange.ts): true when the bearer token was
+ * exchanged and the attempt now carries the exchanged token; false when this
+ * token is not one to exchange (the normal bearer path follows).
+ */
+async function exchangeBearer(a: Attempt, token: string, plan: TokenExchangePlan): Promise<boolean> {
+  const { conf } = a;
+  const provider = a.provided;
+  const claims = decodeClaims(token);
+  const iss = claims !== null && typeof claims.iss === 'string' ? claims.iss : null;
+  if (iss === null || !plan.issuers.has(iss)) return false;
+  let subject: Record<string, unknown>;
+  if (iss === provider.issuer) {
+    // Our own issuer's token: verified first, exchanged only when the conditions hold.
+    const v = cachedJwt(token, conf.jwt, provider) ?? (await verifyJwt(token, conf.jwt, provider, conf.caches));
+    subject = v.payload as Record<string, unknown>;
+    if (!conditionsHold(plan.issuers.get(iss)!, subject)) return false;
+  } else {
+    subject = claims!;
+    checkTimes(subject, conf.jwt.leewaySec);
+  }
+  const exchanged = await exchangeToken(a.ctx, bindTokenEndpoint(conf.tokenEndpoint, provider, a.client), plan, token, typeof subject.exp === 'number' ? subject.exp : null);
+  // The exchanged token is the one the upstream sees: it must be a token of config.issuer.
+  if (looksLikeJwt(exchanged.access_token)) {
+    const v = cachedJwt(exchanged.access_token, conf.jwt, provider) ?? (await verifyJwt(exchanged.access_token, conf.jwt, provider, conf.caches));
+    a.accessClaims = v.payload as Record<string, unknown>;
+    a.accessJwk = v.jwk;
+  } else {
+    a.accessClaims = null;
+  }
+  a.tokens = { access_token: exchanged.access_token };
+  a.method = 'bearer';
+  a.exp = expiryOf(a, a.accessClaims, exchanged.expiresAt);
+  conf.log.debug('[openid-connect] bearer token exchanged (RFC 8693)');
+  return true;
 }
 
 /** An ID token sent next to a bearer token (`id_token_param_name`) is verified too. */

@@ -19,6 +19,7 @@ import { compileExtract, type ExtractPlan, type ParamType } from './extract.ts';
 import { compileCodeFlow, type CodeFlowPlan } from './flows/authorization-code.ts';
 import { compileLogout, type LogoutPlan } from './flows/logout.ts';
 import { compileTokenEndpoint, type TokenEndpoint } from './flows/token-endpoint.ts';
+import { compileTokenExchange, type TokenExchangePlan } from './flows/token-exchange.ts';
 import { compileHeaders, type HeaderPlan } from './headers.ts';
 import type { HttpPolicy } from './http.ts';
 import { normalizeConfig, type AuthMethod, type OidcConfig } from './schema.ts';
@@ -78,6 +79,8 @@ export interface CompiledOidc {
   readonly errors: ErrorPolicy;
   readonly caches: CachePolicy;
   readonly tokenEndpoint: TokenEndpoint;
+  /** `token_exchange` (RFC 8693), or null when not configured. */
+  readonly tokenExchange: TokenExchangePlan | null;
   readonly introspection: IntrospectionPlan;
   readonly userinfo: UserinfoPlan;
   readonly codeFlow: CodeFlowPlan;
@@ -214,6 +217,7 @@ export function compileOidc(raw: unknown, env: CompileEnv): CompiledOidc {
     errors: compileErrorPolicy(c),
     caches: cachePolicy,
     tokenEndpoint: compileTokenEndpoint(c, http, cachePolicy),
+    tokenExchange: compileTokenExchange(c),
     introspection: compileIntrospection(c),
     userinfo: compileUserinfo(c),
     codeFlow: compileCodeFlow(c),

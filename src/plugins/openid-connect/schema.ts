@@ -212,7 +212,7 @@ const TokenExchange = () =>
     requireOnly(Type.Object(
       {
         subject_token_issuers: Type.Array(
-          Type.Object(
+          requireOnly(Type.Object(
             {
               issuer: Str(),
               conditions: opt(
@@ -228,7 +228,7 @@ const TokenExchange = () =>
               ),
             },
             { additionalProperties: false },
-          ),
+          ), ['issuer']),
           { minItems: 1 },
         ),
         request: opt(

@@ -23,7 +23,7 @@ import type { Provider } from '../provider.ts';
 import type { ClientAuthMethod } from '../schema.ts';
 import { pairs } from '../validate/introspection.ts';
 
-export type Grant = 'authorization_code' | 'password' | 'client_credentials' | 'refresh_token';
+export type Grant = 'authorization_code' | 'password' | 'client_credentials' | 'refresh_token' | 'urn:ietf:params:oauth:grant-type:token-exchange';
 
 /** What the token endpoint returned (RFC 6749 §5.1), with the raw object for `login_tokens: tokens`. */
 export interface TokenSet {
@@ -158,6 +158,10 @@ export interface GrantRequest {
   credentials?: { id: string; secret: string };
   /** Cache this grant (password, client_credentials, refresh_token with cache_tokens). */
   cacheable: boolean;
+  /** The token exchange's own `scope` (null: none) instead of `scopes`. */
+  scope?: string | null;
+  /** `audience` parameters (token exchange, RFC 8693 §2.1). */
+  audience?: readonly string[];
 }
 
 /**
@@ -174,7 +178,9 @@ export async function requestTokens(ctx: RequestContext, te: BoundTokenEndpoint,
   const form = new URLSearchParams();
   form.set('grant_type', req.grant);
   for (const [k, v] of Object.entries(req.params)) form.set(k, v);
-  if (plan.scope !== null && req.grant !== 'authorization_code' && req.grant !== 'refresh_token') form.set('scope', plan.scope);
+  const scope = req.scope !== undefined ? req.scope : plan.scope;
+  if (scope !== null && req.grant !== 'authorization_code' && req.grant !== 'refresh_token') form.set('scope', scope);
+  for (const a of req.audience ?? []) form.append('audience', a);
   for (const [n, v] of plan.postArgs) form.set(n, v);
   if (plan.postArgsClient.length > 0) {
     // Kong: "the client can pass them using query parameters, request body or request header".

@@ -17,7 +17,7 @@ import { claimsOfIntrospected, claimsOfStoredTokens, decodeClaims } from './atte
 import { clientByArg } from './clients.ts';
 import { redirect, Rejection, unauthorized } from './errors.ts';
 import { assertSingleAuthorization, findBearer, findCredentials, findParam, hideCredentials, hideFound } from './extract.ts';
-import { authorizationUrl, callbackParams, newAuthorizationState, stripCallbackParams, verifyCallback } from './flows/authorization-code.ts';
+import { authorizationUrl, callbackParams, isApiCaller, newAuthorizationState, stripCallbackParams, verifyCallback } from './flows/authorization-code.ts';
 import { clientCredentialsGrant } from './flows/client-credentials.ts';
 import { passwordGrant } from './flows/password.ts';
 import { refreshGrant } from './flows/refresh.ts';
@@ -278,6 +278,13 @@ export async function reverify(a: Attempt): Promise<void> {
   }
 }
 
+/** `redirect_api_callers: false`: script callers get a 401 challenge, not a redirect they cannot follow. */
+function refuseApiCaller(a: Attempt): void {
+  if (!a.conf.codeFlow.redirectApiCallers && isApiCaller(a.ctx)) {
+    throw unauthorized('no session: a script (XHR/fetch) caller is not redirected to the identity provider');
+  }
+}
+
 /** The code flow: callback, second-tab restart, or a fresh start. */
 async function authorizationCode(a: Attempt): Promise<AuthOutcome> {
   const { ctx, conf } = a;
@@ -288,6 +295,7 @@ async function authorizationCode(a: Attempt): Promise<AuthOutcome> {
     const code = verifyCallback(params, stored, provider);
     if (code === null) {
       // Not this flow's callback (no or another state): restart with the same parameters.
+      refuseApiCaller(a);
       const client = clientByArg(conf.clients, String(stored.client)) ?? a.client;
       const st = newAuthorizationState(ctx, conf.codeFlow, provider, client, stored.redirect_uri, stored.uri, stored);
       a.addCookies(await conf.sessions.saveAuthorization(ctx, st));
@@ -310,7 +318,8 @@ async function authorizationCode(a: Attempt): Promise<AuthOutcome> {
     return 'authenticated';
   }
 
-  // A browser without credentials: send it to the IdP.
+  // A browser without credentials: send it to the IdP (script callers may get a 401 instead).
+  refuseApiCaller(a);
   const redirectUri = a.client.redirectUri ?? currentUrl(ctx, conf.trusted);
   const original = currentUrl(ctx, conf.trusted) + (ctx.query !== '' ? `?${ctx.query}` : '');
   const st = newAuthorizationState(ctx, conf.codeFlow, provider, a.client, redirectUri, original, null);

@@ -147,7 +147,7 @@ export async function startIdp(opts: StartIdpOptions = {}): Promise<Idp> {
       client_id: 'kong',
       client_secret: 'kong-secret',
       client_name: 'Kong',
-      grant_types: ['authorization_code', 'refresh_token', 'client_credentials', 'password'],
+      grant_types: ['authorization_code', 'refresh_token', 'client_credentials', 'password', 'urn:ietf:params:oauth:grant-type:token-exchange'],
       response_types: ['code'],
       redirect_uris: baseRedirects,
       post_logout_redirect_uris: ['http://localhost:8000/', 'http://127.0.0.1:8000/'],

@@ -31,8 +31,6 @@ export const NO_EFFECT: readonly NoEffectEntry[] = [
   { schema: 'plugins/openid-connect', field: 'redis.cloud_authentication.*', reason: 'read only with cloud_authentication.auth_provider, which is refused' },
   { schema: 'plugins/openid-connect', field: 'cluster_cache_redis.*', reason: 'read only with cluster_cache_strategy = redis, which is refused' },
   { schema: 'plugins/openid-connect', field: 'cluster_cache_redis', reason: 'read only with cluster_cache_strategy = redis, which is refused' },
-  { schema: 'plugins/openid-connect', field: 'token_exchange.*', reason: 'read only with token_exchange set, which is refused' },
-  { schema: 'plugins/openid-connect', field: 'cache_token_exchange', reason: 'read only with token exchange, which is refused' },
   { schema: 'plugins/openid-connect', field: 'tls_client_auth_ssl_verify', reason: 'read only with tls_client_auth, which is refused' },
   { schema: 'plugins/openid-connect', field: 'session_memcached_prefix', reason: 'read only with session_storage = memcached, which is refused' },
   { schema: 'plugins/openid-connect', field: 'session_memcached_socket', reason: 'read only with session_storage = memcached, which is refused' },

@@ -56,6 +56,7 @@ declare module 'oidc-provider' {
     gty?: string;
     extra?: Record<string, unknown>;
     expiration: number;
+    readonly isExpired: boolean;
     tokenType: string;
     save(): Promise<string>;
     destroy(): Promise<void>;
@@ -120,7 +121,7 @@ declare module 'oidc-provider' {
     proxy: boolean;
     callback(): (req: IncomingMessage, res: ServerResponse) => void;
     use(middleware: KoaMiddleware): this;
-    registerGrantType(name: string, handler: (ctx: KoaContext) => Promise<void>, params?: string[] | Set<string>): void;
+    registerGrantType(name: string, handler: (ctx: KoaContext) => Promise<void>, params?: string[] | Set<string>, allowedDuplicateParameters?: string[]): void;
     interactionDetails(req: IncomingMessage, res: ServerResponse): Promise<InteractionDetails>;
     interactionFinished(req: IncomingMessage, res: ServerResponse, result: Record<string, unknown>, opts?: { mergeWithLastSubmission?: boolean }): Promise<void>;
     pathFor(name: string): string;
@@ -138,6 +139,7 @@ declare module 'oidc-provider' {
     InvalidRequest: new (description?: string) => Error;
     InvalidClient: new (description?: string) => Error;
     UnauthorizedClient: new (description?: string) => Error;
+    InvalidScope: new (description: string, scope: string) => Error;
   };
 
   export default Provider;

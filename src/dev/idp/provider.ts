@@ -16,6 +16,7 @@ import type { KeyRing } from './keys.ts';
 import type { AccessTokenMinter } from './access-tokens.ts';
 import { keycloakAccessTokenClaims, userClaims, tokenScope, KNOWN_SCOPES, SCOPE_CLAIMS, type Realm } from './realm.ts';
 import { passwordGrantHandler, PASSWORD_GRANT_PARAMS } from './password-grant.ts';
+import { tokenExchangeHandler, TOKEN_EXCHANGE_DUPES, TOKEN_EXCHANGE_GRANT, TOKEN_EXCHANGE_PARAMS } from './token-exchange-grant.ts';
 
 /** Keycloak's endpoint paths, relative to the issuer. */
 export const ROUTES = {
@@ -171,6 +172,12 @@ export function buildProvider(mod: typeof import('oidc-provider'), deps: Provide
   };
 
   provider.registerGrantType('password', passwordGrantHandler(mod.errors, deps.current, realm), PASSWORD_GRANT_PARAMS);
+  provider.registerGrantType(
+    TOKEN_EXCHANGE_GRANT,
+    tokenExchangeHandler(mod.errors, { provider: deps.current, realm, minter: deps.minter, claimOverrides: deps.claimOverrides }),
+    TOKEN_EXCHANGE_PARAMS,
+    TOKEN_EXCHANGE_DUPES,
+  );
 
   // Token responses: swap the opaque access token for its Keycloak-shaped JWT.
   provider.use(async (ctx, next) => {

@@ -23,6 +23,7 @@ import { recordIdpFailure } from './failures.ts';
 import { loginAction } from './flows/login-action.ts';
 import { isLogout, logoutLocation, mayBeLogout, revokeTokens } from './flows/logout.ts';
 import { refreshGrant } from './flows/refresh.ts';
+import { bindTokenEndpoint } from './flows/token-endpoint.ts';
 import { injectHeaders, sanitizeHeaders } from './headers.ts';
 import { IdpUnavailable } from './http.ts';
 import { providerNow, resolveProvider } from './provider.ts';
@@ -143,7 +144,7 @@ async function checkExpiry(a: Attempt): Promise<boolean> {
   let refreshed;
   try {
     // The previous ID token is not merged in yet: only what the IdP just issued is verified (Kong order).
-    refreshed = await refreshGrant(a.ctx, conf.tokenEndpoint, conf.clients, a.client, a.provided, conf.http, conf.caches, t.refresh_token, null, false);
+    refreshed = await refreshGrant(a.ctx, bindTokenEndpoint(conf.tokenEndpoint, a.provided, a.client), t.refresh_token, null, false);
   } catch (err) {
     if (stillValid && (err instanceof Rejection || err instanceof IdpUnavailable)) {
       conf.log.debug('[openid-connect] continuing request processing with non-expired access token despite the token refresh failure');

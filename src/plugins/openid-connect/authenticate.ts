@@ -17,11 +17,12 @@ import { claimsOfIntrospected, claimsOfStoredTokens, decodeClaims } from './atte
 import { clientByArg } from './clients.ts';
 import { redirect, Rejection, unauthorized } from './errors.ts';
 import { assertSingleAuthorization, findBearer, findCredentials, findParam, hideCredentials, hideFound } from './extract.ts';
-import { authorizationUrl, callbackParams, newAuthorizationState, stripCallbackParams, verifyCallback } from './flows/authorization-code.ts';
+import { authorizationUrl, callbackParams, isApiCaller, newAuthorizationState, stripCallbackParams, verifyCallback } from './flows/authorization-code.ts';
 import { clientCredentialsGrant } from './flows/client-credentials.ts';
 import { passwordGrant } from './flows/password.ts';
 import { refreshGrant } from './flows/refresh.ts';
-import { requestTokens, type TokenSet } from './flows/token-endpoint.ts';
+import { bindTokenEndpoint, requestTokens, type TokenSet } from './flows/token-endpoint.ts';
+import { checkTimes, conditionsHold, exchangeToken, type TokenExchangePlan } from './flows/token-exchange.ts';
 import { currentUrl } from './request-url.ts';
 import type { AuthMethod } from './schema.ts';
 import { verifyIdToken } from './validate/id-token.ts';
@@ -86,7 +87,7 @@ export async function authenticate(a: Attempt): Promise<AuthOutcome> {
     const found = await findParam(ctx, conf.extract, conf.extract.refreshParam, conf.extract.refresh);
     if (found !== null) {
       if (conf.hideCredentials) hideFound(ctx, found);
-      const tokens = await refreshGrant(ctx, conf.tokenEndpoint, conf.clients, a.client, a.provided, conf.http, conf.caches, found.value, null, conf.caches.tokens);
+      const tokens = await refreshGrant(ctx, bindTokenEndpoint(conf.tokenEndpoint, a.provided, a.client), found.value, null, conf.caches.tokens);
       await acceptGrantTokens(a, tokens, 'refresh_token', null);
       return 'authenticated';
     }
@@ -104,7 +105,7 @@ export async function authenticate(a: Attempt): Promise<AuthOutcome> {
       let last: unknown = null;
       if (pw !== null) {
         try {
-          const tokens = await passwordGrant(ctx, conf.tokenEndpoint, conf.clients, a.client, a.provided, conf.http, conf.caches, pw.id, pw.secret);
+          const tokens = await passwordGrant(ctx, bindTokenEndpoint(conf.tokenEndpoint, a.provided, a.client), pw.id, pw.secret);
           await acceptGrantTokens(a, tokens, 'password', null);
           return 'authenticated';
         } catch (err) {
@@ -113,7 +114,7 @@ export async function authenticate(a: Attempt): Promise<AuthOutcome> {
         }
       }
       if (cc !== null) {
-        const tokens = await clientCredentialsGrant(ctx, conf.tokenEndpoint, conf.clients, a.client, a.provided, conf.http, conf.caches, cc.id, cc.secret);
+        const tokens = await clientCredentialsGrant(ctx, bindTokenEndpoint(conf.tokenEndpoint, a.provided, a.client), cc.id, cc.secret);
         await acceptGrantTokens(a, tokens, 'client_credentials', null);
         return 'authenticated';
       }
@@ -134,6 +135,8 @@ async function authenticateBearer(a: Attempt, token: string): Promise<void> {
   const provider = a.provided;
   const fallback = m.introspection || m.userinfo;
   let rejection: Rejection | null = null;
+
+  if (conf.tokenExchange !== null && looksLikeJwt(token) && (await exchangeBearer(a, token, conf.tokenExchange))) return;
 
   if (m.bearer) {
     // The verified-token cache first: a hit skips the header decode and the signature check.
@@ -191,6 +194,43 @@ async function authenticateBearer(a: Attempt, token: string): Promise<void> {
   a.exp = expiryOf(a, a.introspection ?? a.accessClaims, null);
 }
 
+/**
+ * Token exchange (flows/token-exchange.ts): true when the bearer token was
+ * exchanged and the attempt now carries the exchanged token; false when this
+ * token is not one to exchange (the normal bearer path follows).
+ */
+async function exchangeBearer(a: Attempt, token: string, plan: TokenExchangePlan): Promise<boolean> {
+  const { conf } = a;
+  const provider = a.provided;
+  const claims = decodeClaims(token);
+  const iss = claims !== null && typeof claims.iss === 'string' ? claims.iss : null;
+  if (iss === null || !plan.issuers.has(iss)) return false;
+  let subject: Record<string, unknown>;
+  if (iss === provider.issuer) {
+    // Our own issuer's token: verified first, exchanged only when the conditions hold.
+    const v = cachedJwt(token, conf.jwt, provider) ?? (await verifyJwt(token, conf.jwt, provider, conf.caches));
+    subject = v.payload as Record<string, unknown>;
+    if (!conditionsHold(plan.issuers.get(iss)!, subject)) return false;
+  } else {
+    subject = claims!;
+    checkTimes(subject, conf.jwt.leewaySec);
+  }
+  const exchanged = await exchangeToken(a.ctx, bindTokenEndpoint(conf.tokenEndpoint, provider, a.client), plan, token, typeof subject.exp === 'number' ? subject.exp : null);
+  // The exchanged token is the one the upstream sees: it must be a token of config.issuer.
+  if (looksLikeJwt(exchanged.access_token)) {
+    const v = cachedJwt(exchanged.access_token, conf.jwt, provider) ?? (await verifyJwt(exchanged.access_token, conf.jwt, provider, conf.caches));
+    a.accessClaims = v.payload as Record<string, unknown>;
+    a.accessJwk = v.jwk;
+  } else {
+    a.accessClaims = null;
+  }
+  a.tokens = { access_token: exchanged.access_token };
+  a.method = 'bearer';
+  a.exp = expiryOf(a, a.accessClaims, exchanged.expiresAt);
+  conf.log.debug('[openid-connect] bearer token exchanged (RFC 8693)');
+  return true;
+}
+
 /** An ID token sent next to a bearer token (`id_token_param_name`) is verified too. */
 async function verifyPresentedIdToken(a: Attempt, idToken: string): Promise<void> {
   const v = await verifyIdToken(idToken, a.conf.jwt, a.provided, { clientId: a.client.id, nonce: null, maxAgeSec: a.conf.idToken.maxAgeSec, domains: a.conf.idToken.domains, leewaySec: a.conf.jwt.leewaySec }, a.conf.caches);
@@ -238,6 +278,13 @@ export async function reverify(a: Attempt): Promise<void> {
   }
 }
 
+/** `redirect_api_callers: false`: script callers get a 401 challenge, not a redirect they cannot follow. */
+function refuseApiCaller(a: Attempt): void {
+  if (!a.conf.codeFlow.redirectApiCallers && isApiCaller(a.ctx)) {
+    throw unauthorized('no session: a script (XHR/fetch) caller is not redirected to the identity provider');
+  }
+}
+
 /** The code flow: callback, second-tab restart, or a fresh start. */
 async function authorizationCode(a: Attempt): Promise<AuthOutcome> {
   const { ctx, conf } = a;
@@ -248,6 +295,7 @@ async function authorizationCode(a: Attempt): Promise<AuthOutcome> {
     const code = verifyCallback(params, stored, provider);
     if (code === null) {
       // Not this flow's callback (no or another state): restart with the same parameters.
+      refuseApiCaller(a);
       const client = clientByArg(conf.clients, String(stored.client)) ?? a.client;
       const st = newAuthorizationState(ctx, conf.codeFlow, provider, client, stored.redirect_uri, stored.uri, stored);
       a.addCookies(await conf.sessions.saveAuthorization(ctx, st));
@@ -260,7 +308,7 @@ async function authorizationCode(a: Attempt): Promise<AuthOutcome> {
     stripCallbackParams(ctx, params);
     const params2: Record<string, string> = { code, redirect_uri: stored.redirect_uri };
     if (stored.code_verifier !== null) params2.code_verifier = stored.code_verifier;
-    const tokens = await requestTokens(ctx, conf.tokenEndpoint, conf.clients, client, provider, conf.http, conf.caches, { grant: 'authorization_code', params: params2, cacheable: false });
+    const tokens = await requestTokens(ctx, bindTokenEndpoint(conf.tokenEndpoint, provider, client), { grant: 'authorization_code', params: params2, cacheable: false });
     if (tokens.id_token === undefined && conf.codeFlow.scope.split(' ').includes('openid')) {
       throw unauthorized('id token was not returned by the token endpoint');
     }
@@ -270,7 +318,8 @@ async function authorizationCode(a: Attempt): Promise<AuthOutcome> {
     return 'authenticated';
   }
 
-  // A browser without credentials: send it to the IdP.
+  // A browser without credentials: send it to the IdP (script callers may get a 401 instead).
+  refuseApiCaller(a);
   const redirectUri = a.client.redirectUri ?? currentUrl(ctx, conf.trusted);
   const original = currentUrl(ctx, conf.trusted) + (ctx.query !== '' ? `?${ctx.query}` : '');
   const st = newAuthorizationState(ctx, conf.codeFlow, provider, a.client, redirectUri, original, null);

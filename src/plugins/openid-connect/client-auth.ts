@@ -61,18 +61,32 @@ async function assertion(method: 'client_secret_jwt' | 'private_key_jwt', client
 }
 
 /**
- * Add client authentication to a form request for `endpoint`. `credentials`
- * overrides the client's id/secret (the client credentials grant forwards
- * the caller's own).
+ * How the gateway authenticates as a client at one endpoint: the method
+ * (chosen once, see chooseMethod), the client, and the assertion audience
+ * (the endpoint URL, RFC 7523 §3).
+ */
+export interface ClientAuth {
+  readonly method: ClientAuthMethod;
+  readonly client: ClientConfig;
+  readonly audience: string;
+}
+
+/** The ClientAuth for `client` at `endpoint`, given the endpoint's override and what the IdP advertises. */
+export function clientAuthAt(endpointOverride: ClientAuthMethod | null, client: ClientConfig, advertised: unknown, endpoint: string): ClientAuth {
+  return { method: chooseMethod(endpointOverride, client, advertised), client, audience: endpoint };
+}
+
+/**
+ * Add client authentication to a form request. `credentials` overrides the
+ * client's id/secret (the client credentials grant forwards the caller's own).
  */
 export async function authenticateClient(
-  method: ClientAuthMethod,
-  client: ClientConfig,
-  endpoint: string,
+  auth: ClientAuth,
   form: URLSearchParams,
   headers: Record<string, string>,
   credentials?: { id: string; secret: string },
 ): Promise<void> {
+  const { method, client } = auth;
   const id = credentials?.id ?? client.id;
   const secret = credentials?.secret ?? client.secret;
   switch (method) {
@@ -90,7 +104,7 @@ export async function authenticateClient(
       const effective: ClientConfig = credentials ? { ...client, id: credentials.id, secret: credentials.secret } : client;
       if (id !== null) form.set('client_id', id);
       form.set('client_assertion_type', ASSERTION_TYPE);
-      form.set('client_assertion', await assertion(method, effective, endpoint));
+      form.set('client_assertion', await assertion(method, effective, auth.audience));
       return;
     }
     case 'none':

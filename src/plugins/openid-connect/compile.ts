@@ -18,7 +18,8 @@ import { compileErrorPolicy, realmOf, type ErrorPolicy } from './errors.ts';
 import { compileExtract, type ExtractPlan, type ParamType } from './extract.ts';
 import { compileCodeFlow, type CodeFlowPlan } from './flows/authorization-code.ts';
 import { compileLogout, type LogoutPlan } from './flows/logout.ts';
-import { compileTokenEndpoint, type TokenEndpointPlan } from './flows/token-endpoint.ts';
+import { compileTokenEndpoint, type TokenEndpoint } from './flows/token-endpoint.ts';
+import { compileTokenExchange, type TokenExchangePlan } from './flows/token-exchange.ts';
 import { compileHeaders, type HeaderPlan } from './headers.ts';
 import type { HttpPolicy } from './http.ts';
 import { normalizeConfig, type AuthMethod, type OidcConfig } from './schema.ts';
@@ -77,7 +78,9 @@ export interface CompiledOidc {
   readonly headers: HeaderPlan;
   readonly errors: ErrorPolicy;
   readonly caches: CachePolicy;
-  readonly tokenEndpoint: TokenEndpointPlan;
+  readonly tokenEndpoint: TokenEndpoint;
+  /** `token_exchange` (RFC 8693), or null when not configured. */
+  readonly tokenExchange: TokenExchangePlan | null;
   readonly introspection: IntrospectionPlan;
   readonly userinfo: UserinfoPlan;
   readonly codeFlow: CodeFlowPlan;
@@ -186,6 +189,7 @@ export function compileOidc(raw: unknown, env: CompileEnv): CompiledOidc {
     cooldownMs: Math.max(c.rediscovery_lifetime * 1000, 1000),
   });
 
+  const cachePolicy = compileCachePolicy(c);
   const trusted = new IpMatcher(env.settings.trustedIps);
   const sessions = methods.session || methods.authorizationCode ? createSessionPort(c, env, trusted) : null;
 
@@ -211,8 +215,9 @@ export function compileOidc(raw: unknown, env: CompileEnv): CompiledOidc {
     consumer: compileConsumer(c),
     headers: compileHeaders(c as unknown as Parameters<typeof compileHeaders>[0]),
     errors: compileErrorPolicy(c),
-    caches: compileCachePolicy(c),
-    tokenEndpoint: compileTokenEndpoint(c),
+    caches: cachePolicy,
+    tokenEndpoint: compileTokenEndpoint(c, http, cachePolicy),
+    tokenExchange: compileTokenExchange(c),
     introspection: compileIntrospection(c),
     userinfo: compileUserinfo(c),
     codeFlow: compileCodeFlow(c),

@@ -212,7 +212,7 @@ const TokenExchange = () =>
     requireOnly(Type.Object(
       {
         subject_token_issuers: Type.Array(
-          Type.Object(
+          requireOnly(Type.Object(
             {
               issuer: Str(),
               conditions: opt(
@@ -228,7 +228,7 @@ const TokenExchange = () =>
               ),
             },
             { additionalProperties: false },
-          ),
+          ), ['issuer']),
           { minItems: 1 },
         ),
         request: opt(
@@ -289,6 +289,12 @@ export const configSchema = requireOnly(Type.Object(
     response_type: Type.Array(Str(), { default: ['code'] }),
     require_proof_key_for_code_exchange: opt(Type.Boolean()),
     require_pushed_authorization_requests: opt(Type.Boolean()),
+    redirect_api_callers: Bool(
+      true,
+      'Portcullis addition (not in Kong). With false, a request that starts the authorization code flow but comes from script ' +
+        '(X-Requested-With, Sec-Fetch-Mode cors/same-origin, or an Accept that asks for JSON and not HTML) is answered 401 with ' +
+        'WWW-Authenticate instead of a 302 to the identity provider. true (default) redirects every caller, as Kong does.',
+    ),
     require_signed_request_object: opt(Type.Boolean()),
     domains: opt(StrArray()),
     max_age: opt(Type.Number({ minimum: 0 })),

@@ -28,7 +28,6 @@ export const UNSUPPORTED_RULES: readonly Rule[] = [
   ['using_pseudo_issuer', isFalse, 'pseudo issuers (no discovery)'],
   ['verify_parameters', isFalse, 'verifying the configuration against discovery'],
   ['token_exchange_endpoint', isNull, 'the legacy token exchange'],
-  ['token_exchange', isNull, 'RFC 8693 token exchange'],
   ['pushed_authorization_request_endpoint', isNull, 'pushed authorization requests (RFC 9126)'],
   ['pushed_authorization_request_endpoint_auth_method', isNull, 'pushed authorization requests (RFC 9126)'],
   ['require_pushed_authorization_requests', isFalse, 'pushed authorization requests (RFC 9126)'],

@@ -228,10 +228,10 @@ describe('clients', () => {
     assert.equal(chooseMethod(null, { ...c, secret: null }, undefined), 'none');
     const form = new URLSearchParams();
     const headers: Record<string, string> = {};
-    await authenticateClient('client_secret_basic', { ...c, id: 'a b', secret: 'p:w' }, 'https://idp/token', form, headers);
+    await authenticateClient({ method: 'client_secret_basic', client: { ...c, id: 'a b', secret: 'p:w' }, audience: 'https://idp/token' }, form, headers);
     assert.equal(headers.authorization, 'Basic ' + Buffer.from('a+b:p%3Aw').toString('base64'));
     const f2 = new URLSearchParams();
-    await authenticateClient('client_secret_jwt', c, 'https://idp/token', f2, {});
+    await authenticateClient({ method: 'client_secret_jwt', client: c, audience: 'https://idp/token' }, f2, {});
     assert.equal(f2.get('client_assertion_type'), 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer');
     assert.equal(f2.get('client_assertion')!.split('.').length, 3);
   });

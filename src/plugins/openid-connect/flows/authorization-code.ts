@@ -39,6 +39,8 @@ export interface CodeFlowPlan {
   readonly clientArgs: readonly string[];
   readonly preserveQueryArgs: boolean;
   readonly verifyNonce: boolean;
+  /** `redirect_api_callers` (Portcullis addition): false answers script callers 401 instead of a 302. */
+  readonly redirectApiCallers: boolean;
 }
 
 export function compileCodeFlow(c: {
@@ -52,6 +54,7 @@ export function compileCodeFlow(c: {
   authorization_query_args_client: string[] | null;
   preserve_query_args: boolean;
   verify_nonce: boolean;
+  redirect_api_callers: boolean;
 }): CodeFlowPlan {
   const extra: Array<readonly [string, string]> = [];
   const n = c.authorization_query_args_names ?? [];
@@ -67,7 +70,26 @@ export function compileCodeFlow(c: {
     clientArgs: Object.freeze([...(c.authorization_query_args_client ?? [])]),
     preserveQueryArgs: c.preserve_query_args,
     verifyNonce: c.verify_nonce,
+    redirectApiCallers: c.redirect_api_callers,
   });
+}
+
+/**
+ * Does this request come from script rather than a page navigation? A 302 to
+ * the identity provider helps only a browser navigating: fetch/XHR would
+ * follow it into a cross-origin login page it cannot show (a CORS failure).
+ * Signals: `X-Requested-With` (jQuery, Angular, many SPA clients),
+ * `Sec-Fetch-Mode: cors | same-origin` (Fetch Metadata: every browser fetch
+ * and XHR; navigations say `navigate`), or an `Accept` that asks for JSON
+ * and not HTML.
+ */
+export function isApiCaller(ctx: RequestContext): boolean {
+  const xrw = pdk.request.getHeader(ctx, 'x-requested-with');
+  if (xrw !== undefined && xrw !== '') return true;
+  const mode = pdk.request.getHeader(ctx, 'sec-fetch-mode');
+  if (mode === 'cors' || mode === 'same-origin') return true;
+  const accept = (pdk.request.getHeader(ctx, 'accept') ?? '').toLowerCase();
+  return accept.includes('json') && !accept.includes('text/html');
 }
 
 /** Extra authorization arguments: static ones plus those copied from the client's request. */

@@ -6,22 +6,8 @@
  * access token issued to it. Cached (`cache_tokens`).
  */
 import type { RequestContext } from '../../../core/context.ts';
-import type { CachePolicy } from '../cache.ts';
-import type { ClientConfig, ClientPlan } from '../clients.ts';
-import type { HttpPolicy } from '../http.ts';
-import type { Provider } from '../provider.ts';
-import { requestTokens, type TokenEndpointPlan, type TokenSet } from './token-endpoint.ts';
+import { requestTokens, type BoundTokenEndpoint, type TokenSet } from './token-endpoint.ts';
 
-export function clientCredentialsGrant(
-  ctx: RequestContext,
-  plan: TokenEndpointPlan,
-  clients: ClientPlan,
-  client: ClientConfig,
-  provider: Provider,
-  http: HttpPolicy,
-  cache: CachePolicy,
-  id: string,
-  secret: string,
-): Promise<TokenSet> {
-  return requestTokens(ctx, plan, clients, client, provider, http, cache, { grant: 'client_credentials', params: {}, credentials: { id, secret }, cacheable: true });
+export function clientCredentialsGrant(ctx: RequestContext, te: BoundTokenEndpoint, id: string, secret: string): Promise<TokenSet> {
+  return requestTokens(ctx, te, { grant: 'client_credentials', params: {}, credentials: { id, secret }, cacheable: true });
 }

@@ -17,7 +17,7 @@ import type { Logger } from 'pino';
 import type { RequestContext } from '../../../core/context.ts';
 import * as pdk from '../../../pdk/index.ts';
 import { readBodyArgs } from '../extract.ts';
-import { authenticateClient, chooseMethod } from '../client-auth.ts';
+import { authenticateClient, clientAuthAt } from '../client-auth.ts';
 import type { ClientConfig, ClientPlan } from '../clients.ts';
 import { IdpUnavailable, send, type HttpPolicy } from '../http.ts';
 import type { Provider } from '../provider.ts';
@@ -98,8 +98,8 @@ async function revokeOne(
     form.set(plan.tokenParam, token);
     form.set('token_type_hint', hint);
     const headers: Record<string, string> = {};
-    const method = chooseMethod(clients.revocationEndpointAuth, client, provider.metadata.revocation_endpoint_auth_methods_supported ?? provider.metadata.token_endpoint_auth_methods_supported);
-    await authenticateClient(method, client, endpoint, form, headers);
+    const advertised = provider.metadata.revocation_endpoint_auth_methods_supported ?? provider.metadata.token_endpoint_auth_methods_supported;
+    await authenticateClient(clientAuthAt(clients.revocationEndpointAuth, client, advertised, endpoint), form, headers);
     const res = await send('revocation', http, { method: 'POST', url: endpoint, form, headers });
     // RFC 7009 §2.2: 200 whether or not the token was valid; anything else is worth a line.
     if (res.status !== 200) log.warn({ status: res.status }, `[openid-connect] revoking ${hint.replace('_', ' ')} failed`);

@@ -6,22 +6,8 @@
  * (`cache_tokens`) so a repeated login does not reach the IdP.
  */
 import type { RequestContext } from '../../../core/context.ts';
-import type { CachePolicy } from '../cache.ts';
-import type { ClientConfig, ClientPlan } from '../clients.ts';
-import type { HttpPolicy } from '../http.ts';
-import type { Provider } from '../provider.ts';
-import { requestTokens, type TokenEndpointPlan, type TokenSet } from './token-endpoint.ts';
+import { requestTokens, type BoundTokenEndpoint, type TokenSet } from './token-endpoint.ts';
 
-export function passwordGrant(
-  ctx: RequestContext,
-  plan: TokenEndpointPlan,
-  clients: ClientPlan,
-  client: ClientConfig,
-  provider: Provider,
-  http: HttpPolicy,
-  cache: CachePolicy,
-  username: string,
-  password: string,
-): Promise<TokenSet> {
-  return requestTokens(ctx, plan, clients, client, provider, http, cache, { grant: 'password', params: { username, password }, cacheable: true });
+export function passwordGrant(ctx: RequestContext, te: BoundTokenEndpoint, username: string, password: string): Promise<TokenSet> {
+  return requestTokens(ctx, te, { grant: 'password', params: { username, password }, cacheable: true });
 }

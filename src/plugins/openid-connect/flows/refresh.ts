@@ -7,25 +7,16 @@
  * only when a new one is issued; OIDC Core §12.2 for the ID token), as Kong does.
  */
 import type { RequestContext } from '../../../core/context.ts';
-import type { CachePolicy } from '../cache.ts';
-import type { ClientConfig, ClientPlan } from '../clients.ts';
-import type { HttpPolicy } from '../http.ts';
-import type { Provider } from '../provider.ts';
-import { requestTokens, type TokenEndpointPlan, type TokenSet } from './token-endpoint.ts';
+import { requestTokens, type BoundTokenEndpoint, type TokenSet } from './token-endpoint.ts';
 
 export async function refreshGrant(
   ctx: RequestContext,
-  plan: TokenEndpointPlan,
-  clients: ClientPlan,
-  client: ClientConfig,
-  provider: Provider,
-  http: HttpPolicy,
-  cache: CachePolicy,
+  te: BoundTokenEndpoint,
   refreshToken: string,
   previous: { id_token?: string } | null,
   cacheable: boolean,
 ): Promise<TokenSet> {
-  const tokens = await requestTokens(ctx, plan, clients, client, provider, http, cache, { grant: 'refresh_token', params: { refresh_token: refreshToken }, cacheable });
+  const tokens = await requestTokens(ctx, te, { grant: 'refresh_token', params: { refresh_token: refreshToken }, cacheable });
   if (tokens.refresh_token === undefined) tokens.refresh_token = refreshToken;
   if (tokens.id_token === undefined && previous?.id_token !== undefined) tokens.id_token = previous.id_token;
   return tokens;

@@ -15,14 +15,15 @@ import type { RequestContext } from '../../../core/context.ts';
 import * as pdk from '../../../pdk/index.ts';
 import { readBodyArgs } from '../extract.ts';
 import { cacheKey, caches, positiveTtlMs, type CachePolicy, type Verdict } from '../cache.ts';
-import { authenticateClient, chooseMethod } from '../client-auth.ts';
-import type { ClientConfig, ClientPlan } from '../clients.ts';
+import { authenticateClient, clientAuthAt, type ClientAuth } from '../client-auth.ts';
+import type { ClientConfig } from '../clients.ts';
 import { unauthorized } from '../errors.ts';
 import { IdpUnavailable, jsonObject, send, type HttpPolicy, type IdpResponse } from '../http.ts';
 import type { Provider } from '../provider.ts';
+import type { ClientAuthMethod } from '../schema.ts';
 import { pairs } from '../validate/introspection.ts';
 
-export type Grant = 'authorization_code' | 'password' | 'client_credentials' | 'refresh_token';
+export type Grant = 'authorization_code' | 'password' | 'client_credentials' | 'refresh_token' | 'urn:ietf:params:oauth:grant-type:token-exchange';
 
 /** What the token endpoint returned (RFC 6749 §5.1), with the raw object for `login_tokens: tokens`. */
 export interface TokenSet {
@@ -39,7 +40,19 @@ export interface TokenSet {
   replay: Record<string, string> | null;
 }
 
-export interface TokenEndpointPlan {
+/**
+ * The token endpoint as compiled from the configuration, once per plugin
+ * instance: what every grant sends (scope, extra arguments and headers),
+ * which response headers it replays, how it talks to the IdP (`timeout`,
+ * `ssl_verify`, `keepalive`), how results are cached, and the
+ * `token_endpoint_auth_method` override. The URL and the client are known
+ * per request (discovery, `client_arg`): `bindTokenEndpoint` joins them.
+ */
+export interface TokenEndpoint {
+  readonly http: HttpPolicy;
+  readonly cache: CachePolicy;
+  /** `token_endpoint_auth_method`, or null for the client's own / the IdP's advertised method. */
+  readonly authMethod: ClientAuthMethod | null;
   readonly scope: string | null;
   readonly postArgs: ReadonlyArray<readonly [string, string]>;
   readonly postArgsClient: readonly string[];
@@ -50,19 +63,27 @@ export interface TokenEndpointPlan {
   readonly replayGrants: ReadonlySet<Grant>;
 }
 
-export function compileTokenEndpoint(c: {
-  scopes: string[] | null;
-  token_post_args_names: string[] | null;
-  token_post_args_values: string[] | null;
-  token_post_args_client: string[] | null;
-  token_headers_names: string[] | null;
-  token_headers_values: string[] | null;
-  token_headers_client: string[] | null;
-  token_headers_replay: string[] | null;
-  token_headers_prefix: string | null;
-  token_headers_grants: Grant[] | null;
-}): TokenEndpointPlan {
+export function compileTokenEndpoint(
+  c: {
+    token_endpoint_auth_method: ClientAuthMethod | null;
+    scopes: string[] | null;
+    token_post_args_names: string[] | null;
+    token_post_args_values: string[] | null;
+    token_post_args_client: string[] | null;
+    token_headers_names: string[] | null;
+    token_headers_values: string[] | null;
+    token_headers_client: string[] | null;
+    token_headers_replay: string[] | null;
+    token_headers_prefix: string | null;
+    token_headers_grants: Grant[] | null;
+  },
+  http: HttpPolicy,
+  cache: CachePolicy,
+): TokenEndpoint {
   return Object.freeze({
+    http,
+    cache,
+    authMethod: c.token_endpoint_auth_method,
     scope: c.scopes !== null && c.scopes.length > 0 ? c.scopes.join(' ') : null,
     postArgs: Object.freeze(pairs(c.token_post_args_names, c.token_post_args_values)),
     postArgsClient: Object.freeze([...(c.token_post_args_client ?? [])]),
@@ -111,6 +132,24 @@ function toTokenSet(raw: Record<string, unknown>, replay: Record<string, string>
   };
 }
 
+/**
+ * The token endpoint for one request: the compiled endpoint, the URL the IdP
+ * publishes (or `token_endpoint`), and the client authentication to use there.
+ * Every grant takes this one object.
+ */
+export interface BoundTokenEndpoint {
+  readonly endpoint: TokenEndpoint;
+  readonly url: string;
+  readonly auth: ClientAuth;
+}
+
+/** Join the compiled endpoint with the provider's URL and the request's client. Throws IdpUnavailable without a token endpoint. */
+export function bindTokenEndpoint(endpoint: TokenEndpoint, provider: Provider, client: ClientConfig): BoundTokenEndpoint {
+  const url = provider.endpoints.token;
+  if (url === null) throw new IdpUnavailable('token', 'the identity provider has no token endpoint');
+  return { endpoint, url, auth: clientAuthAt(endpoint.authMethod, client, provider.metadata.token_endpoint_auth_methods_supported, url) };
+}
+
 export interface GrantRequest {
   grant: Grant;
   /** Grant-specific parameters (code, redirect_uri, code_verifier, username, password, refresh_token). */
@@ -119,6 +158,10 @@ export interface GrantRequest {
   credentials?: { id: string; secret: string };
   /** Cache this grant (password, client_credentials, refresh_token with cache_tokens). */
   cacheable: boolean;
+  /** The token exchange's own `scope` (null: none) instead of `scopes`. */
+  scope?: string | null;
+  /** `audience` parameters (token exchange, RFC 8693 §2.1). */
+  audience?: readonly string[];
 }
 
 /**
@@ -126,23 +169,18 @@ export interface GrantRequest {
  * Rejection when the IdP refuses the credential, IdpUnavailable when it
  * cannot be asked.
  */
-export async function requestTokens(
-  ctx: RequestContext,
-  plan: TokenEndpointPlan,
-  clients: ClientPlan,
-  client: ClientConfig,
-  provider: Provider,
-  http: HttpPolicy,
-  cache: CachePolicy,
-  req: GrantRequest,
-): Promise<TokenSet> {
-  const endpoint = provider.endpoints.token;
-  if (endpoint === null) throw new IdpUnavailable('token', 'the identity provider has no token endpoint');
+export async function requestTokens(ctx: RequestContext, te: BoundTokenEndpoint, req: GrantRequest): Promise<TokenSet> {
+  const plan = te.endpoint;
+  const cache = plan.cache;
+  const endpoint = te.url;
+  const client = te.auth.client;
 
   const form = new URLSearchParams();
   form.set('grant_type', req.grant);
   for (const [k, v] of Object.entries(req.params)) form.set(k, v);
-  if (plan.scope !== null && req.grant !== 'authorization_code' && req.grant !== 'refresh_token') form.set('scope', plan.scope);
+  const scope = req.scope !== undefined ? req.scope : plan.scope;
+  if (scope !== null && req.grant !== 'authorization_code' && req.grant !== 'refresh_token') form.set('scope', scope);
+  for (const a of req.audience ?? []) form.append('audience', a);
   for (const [n, v] of plan.postArgs) form.set(n, v);
   if (plan.postArgsClient.length > 0) {
     // Kong: "the client can pass them using query parameters, request body or request header".
@@ -161,9 +199,8 @@ export async function requestTokens(
   }
 
   const load = async (): Promise<{ value: Verdict<Record<string, unknown>>; ttlMs: number }> => {
-    const method = chooseMethod(clients.tokenEndpointAuth, client, provider.metadata.token_endpoint_auth_methods_supported);
-    await authenticateClient(method, client, endpoint, form, headers, req.credentials);
-    const res = await send('token', http, { method: 'POST', url: endpoint, form, headers });
+    await authenticateClient(te.auth, form, headers, req.credentials);
+    const res = await send('token', plan.http, { method: 'POST', url: endpoint, form, headers });
     const verdict = processTokenResponse(res);
     if (verdict.ok && plan.replay.length > 0 && plan.replayGrants.has(req.grant)) {
       const replay: Record<string, string> = {};

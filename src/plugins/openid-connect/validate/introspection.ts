@@ -17,7 +17,7 @@ import type { RequestContext } from '../../../core/context.ts';
 import * as pdk from '../../../pdk/index.ts';
 import { deepFreeze } from '../claims.ts';
 import { cacheKey, caches, positiveTtlMs, type CachePolicy, type Verdict } from '../cache.ts';
-import { authenticateClient, chooseMethod } from '../client-auth.ts';
+import { authenticateClient, clientAuthAt } from '../client-auth.ts';
 import type { ClientConfig, ClientPlan } from '../clients.ts';
 import { unauthorized } from '../errors.ts';
 import { IdpUnavailable, jsonObject, send, type HttpPolicy, type IdpResponse } from '../http.ts';
@@ -93,8 +93,8 @@ export async function introspectionRequest(
     const v = pdk.request.getHeader(ctx, h);
     if (v !== undefined) headers[h] = v;
   }
-  const method = chooseMethod(clients.introspectionEndpointAuth, client, provider.metadata.introspection_endpoint_auth_methods_supported ?? provider.metadata.token_endpoint_auth_methods_supported);
-  await authenticateClient(method, client, endpoint, form, headers);
+  const advertised = provider.metadata.introspection_endpoint_auth_methods_supported ?? provider.metadata.token_endpoint_auth_methods_supported;
+  await authenticateClient(clientAuthAt(clients.introspectionEndpointAuth, client, advertised, endpoint), form, headers);
   return { form, headers };
 }
 

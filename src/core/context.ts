@@ -8,6 +8,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type { Socket } from 'node:net';
 import type { ConsumerEntity, RouteEntity, ServiceEntity } from '../schema/entities/types.ts';
 import type { ConsumerIndex } from './consumers.ts';
+import type { RequestTrace } from './tracing/trace.ts';
 
 /** What an authentication plugin established (Kong's `kong.client.authenticate`). */
 export interface Credential {
@@ -131,6 +132,8 @@ export class RequestContext {
   logFields: Record<string, unknown> | null;
   /** Internal error/decision code for the log (never a secret). */
   errorCode: string | null;
+  /** The request's spans (src/core/tracing), null unless a configured plugin reads traces. */
+  trace: RequestTrace | null;
 
   /** Kong's kong.ctx.shared: made on first use (most requests never touch it). */
   get shared(): Record<string, unknown> {
@@ -177,5 +180,6 @@ export class RequestContext {
     this.upstreamLatency = 0;
     this.logFields = null;
     this.errorCode = null;
+    this.trace = null;
   }
 }

@@ -45,6 +45,7 @@ import { upstreamRequest } from './upstream-request.ts';
 import { openTunnel } from './tunnel.ts';
 import { armTimer, clearTimer, onTimer, PHASE_READ, PHASE_WRITE } from './upstream-timer.ts';
 import { classifyUpstreamError, isClientBodyError } from './upstream-errors.ts';
+import { INSTRUMENT } from '../tracing/instrumentations.ts';
 
 const EMPTY = Buffer.alloc(0);
 
@@ -239,6 +240,10 @@ export class Exchange implements UpstreamHandler {
     this.bodyBytesSent = 0;
     this.requestSent = false;
     this.upstreamStartedAt = now;
+    const tr = ctx.trace;
+    if (tr !== null && tr.wants(INSTRUMENT.balancer)) {
+      tr.startTry(now, address !== null ? address.ip : service.host, address !== null ? address.port : service.port, service.host);
+    }
     pool.dispatch(this.dispatchOptions!, this);
   }
 
@@ -384,6 +389,7 @@ export class Exchange implements UpstreamHandler {
     if (err instanceof ProxyError) {
       // Our own abort reasons (body limit, unrelayable header).
       if (err.code === 'UPSTREAM_INVALID_RESPONSE') env.metrics?.upstreamError(ctx.service, err.code);
+      if (ctx.trace !== null) ctx.trace.failTry(err.status);
       this.fail(err);
       return;
     }
@@ -398,6 +404,7 @@ export class Exchange implements UpstreamHandler {
       return;
     }
     const f = classifyUpstreamError(err);
+    if (ctx.trace !== null) ctx.trace.failTry(f.error.status);
     if (this.address !== null) this.balancer!.observeFailure(this.address, f.timeout); // passive health checks
     if (!this.headersWritten && f.retryable && this.retriesLeft > 0 && this.canRetry()) {
       this.retriesLeft--;

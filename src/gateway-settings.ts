@@ -25,6 +25,8 @@ export function gatewaySettingsFrom(settings: Settings, log: Logger, inheritedSe
     trustedIps: settings.trustedIps,
     memCacheSize: settings.memCacheSize,
     sharedDicts: settings.sharedDicts,
+    tracingInstrumentations: settings.tracingInstrumentations,
+    tracingSamplingRate: settings.tracingSamplingRate,
   };
 }
 

@@ -49,6 +49,10 @@ export interface Settings {
   memCacheSize: number;
   /** Kong's lua_shared_dict declarations: dictionary name → bytes. */
   sharedDicts: Record<string, number>;
+  /** Kong's tracing_instrumentations as a mask (src/core/tracing/instrumentations.ts); 0 = off. */
+  tracingInstrumentations: number;
+  /** Kong's tracing_sampling_rate. */
+  tracingSamplingRate: number;
   /** The kong.conf read, if any (absolute path): `reload` reads it again. */
   confPath: string | null;
 }

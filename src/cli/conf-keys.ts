@@ -43,6 +43,8 @@ export const SETTINGS: Readonly<Record<string, string>> = {
   mem_cache_size: 'size of the node-wide kong_db_cache dictionary (proxy-cache memory strategy), nginx size syntax (128m)',
   nginx_http_lua_shared_dict: 'node-wide dictionaries "name size[, name size]" (proxy-cache memory.dictionary_name)',
   lua_shared_dict: 'Portcullis: same as nginx_http_lua_shared_dict',
+  tracing_instrumentations: 'spans recorded for the opentelemetry plugin: off (default), all, or a list of request, router, http_client, balancer, plugin_rewrite, plugin_access, plugin_header_filter',
+  tracing_sampling_rate: 'share of traces sampled, 0 to 1 (default 0.01); the opentelemetry plugin\'s sampling_rate overrides it',
   // Portcullis' own settings, written the same way.
   data_dir: 'Portcullis: same as prefix (kept for existing set-ups)',
   workers: 'Portcullis: same as nginx_worker_processes',
@@ -127,8 +129,6 @@ export const NO_EFFECT: Readonly<Record<string, string>> = {
   untrusted_lua_sandbox_requires: 'no Lua',
   untrusted_lua_sandbox_environment: 'no Lua',
   vaults: 'secret vaults are not implemented',
-  tracing_instrumentations: 'tracing is not implemented',
-  tracing_sampling_rate: 'tracing is not implemented',
   cluster_listen: 'hybrid mode is not implemented (role must be traditional)',
   cluster_cert: 'hybrid mode is not implemented (role must be traditional)',
   cluster_cert_key: 'hybrid mode is not implemented (role must be traditional)',

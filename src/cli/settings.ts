@@ -17,6 +17,7 @@ import { resolve } from 'node:path';
 import { DEFAULT_ONLY, kindOf, noEffectReason } from './conf-keys.ts';
 import { parseBool, parseList, readKongConf, type KongConf } from './kong-conf.ts';
 import { SettingsError } from './settings-error.ts';
+import { parseInstrumentations, parseSamplingRate } from '../core/tracing/instrumentations.ts';
 
 export { SettingsError };
 
@@ -127,6 +128,14 @@ export function parseSharedDicts(value: string | undefined): Record<string, numb
   return out;
 }
 
+function tracingSetting(parse: () => number): number {
+  try {
+    return parse();
+  } catch (err) {
+    throw new SettingsError((err as Error).message);
+  }
+}
+
 export interface FlagMap {
   [flag: string]: string | boolean | undefined;
 }
@@ -199,6 +208,8 @@ export function resolveSettings(flags: FlagMap, env: NodeJS.ProcessEnv = process
     confPath: conf?.path ?? null,
     memCacheSize: parseSize(pick('mem_cache_size') ?? '128m', 'mem_cache_size'),
     sharedDicts: parseSharedDicts(pick('lua_shared_dict') ?? pick('nginx_http_lua_shared_dict')),
+    tracingInstrumentations: tracingSetting(() => parseInstrumentations(pick('tracing_instrumentations') ?? 'off')),
+    tracingSamplingRate: tracingSetting(() => parseSamplingRate(pick('tracing_sampling_rate') ?? '0.01')),
   };
 }
 

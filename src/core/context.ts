@@ -9,6 +9,7 @@ import type { Socket } from 'node:net';
 import type { ConsumerEntity, RouteEntity, ServiceEntity } from '../schema/entities/types.ts';
 import type { ConsumerIndex } from './consumers.ts';
 import type { AnswerCode } from './errors.ts';
+import type { RequestTrace } from './tracing/trace.ts';
 
 /** What an authentication plugin established (Kong's `kong.client.authenticate`). */
 export interface Credential {
@@ -155,6 +156,8 @@ export class RequestContext {
   /** Request and response body bytes. */
   bytesIn: number;
   bytesOut: number;
+  /** The request's spans (src/core/tracing), null unless a configured plugin reads traces. */
+  trace: RequestTrace | null;
 
   /** Kong's kong.ctx.shared: made on first use (most requests never touch it). */
   get shared(): Record<string, unknown> {
@@ -211,5 +214,6 @@ export class RequestContext {
     this.kongLatency = 0;
     this.bytesIn = 0;
     this.bytesOut = 0;
+    this.trace = null;
   }
 }

@@ -31,6 +31,14 @@ export interface Runtime {
   certificateFor(servername: string): SecureContext | null;
   /** CA certificate PEMs by id (service.ca_certificates). */
   readonly caCertificates: ReadonlyMap<string, string>;
+  /**
+   * Instrumentation mask every request records spans for (src/core/tracing):
+   * non-zero only when a plugin that reads traces is configured and
+   * tracing_instrumentations is not off.
+   */
+  readonly tracing: number;
+  /** tracing_sampling_rate: the sampling decision of a trace until a plugin makes its own. */
+  readonly tracingSamplingRate: number;
   /** Release per-runtime resources (plugin close hooks) once no request uses it. */
   dispose(): Promise<void>;
 }

@@ -246,6 +246,7 @@ export function buildRuntime(stored: ConfigSnapshot, options: BuildOptions): Run
     plans.set(route.id, plan);
   }
   const globalPlan = buildPlan(byName, null, null);
+  const tracing = all.some((cp) => cp.instance.module.readsTraces === true) ? (options.settings.tracingInstrumentations ?? 0) : 0;
 
   const upstreams = new Map<string, UpstreamEntry>();
   const byUpstream = new Map<string, TargetEntity[]>();
@@ -266,6 +267,8 @@ export function buildRuntime(stored: ConfigSnapshot, options: BuildOptions): Run
     router,
     plans,
     globalPlan,
+    tracing,
+    tracingSamplingRate: options.settings.tracingSamplingRate ?? 0.01,
     consumers: buildConsumerIndex(snapshot.consumers, snapshot),
     upstreams,
     services,

@@ -57,6 +57,10 @@ export interface GatewaySettings {
   memCacheSize?: number;
   /** Node-wide dictionaries declared by the operator (Kong's lua_shared_dict): name → bytes. */
   sharedDicts?: Readonly<Record<string, number>>;
+  /** Kong's tracing_instrumentations as a mask (src/core/tracing/instrumentations.ts); 0 or absent = off. */
+  tracingInstrumentations?: number;
+  /** Kong's tracing_sampling_rate (default 0.01). */
+  tracingSamplingRate?: number;
 }
 
 export interface PluginScopes {
@@ -90,6 +94,13 @@ export interface PluginModule<Config = Record<string, unknown>, Compiled = unkno
    */
   adminRoutes?: readonly PluginAdminRoute[];
   compile(config: Config, env: CompileEnv): Compiled;
+  /**
+   * The plugin reads the request's spans (Kong's kong.tracing): while a
+   * configuration holds such a plugin and tracing_instrumentations is not
+   * off, every request records a RequestTrace (ctx.trace). Otherwise no
+   * request pays for tracing.
+   */
+  readsTraces?: boolean;
   /** Release timers/sockets held by a compiled instance replaced by a newer config. */
   close?(compiled: Compiled): void | Promise<void>;
 

@@ -13,10 +13,19 @@
  * becomes a PluginFailure naming the plugin: the caller answers 500 and logs
  * it. Failures in header_filter/body_filter/log cannot change a response that
  * is already on its way: they are logged and the next plugin runs.
+ *
+ * Tracing (src/core/tracing): when the request records spans for a phase
+ * (Kong's plugin_rewrite / plugin_access / plugin_header_filter
+ * instrumentations), the phase runs through a traced twin of its loop that
+ * wraps each plugin in a `kong.<phase>.plugin.<name>` span and makes it the
+ * active span for the plugin's outbound calls. The untraced loops are
+ * unchanged: a request without a trace pays one field check per phase.
  */
 import type { Logger } from 'pino';
 import type { RequestContext } from '../context.ts';
 import type { PlanEntry, PluginInstance, PluginPlan } from './types.ts';
+import { INSTRUMENT } from '../tracing/instrumentations.ts';
+import { activeSpan, pluginSpanName, type RequestTrace, type Span } from '../tracing/trace.ts';
 
 type AsyncPhase = 'rewrite' | 'access' | 'response';
 
@@ -80,15 +89,54 @@ async function continueAfter(ctx: RequestContext, plan: PluginPlan, phase: Async
   if (rest !== undefined) await rest;
 }
 
+/** runFrom with a span around each plugin (the request is traced for this phase). */
+function runFromTraced(ctx: RequestContext, plan: PluginPlan, phase: AsyncPhase, start: number, tr: RequestTrace): void | Promise<void> {
+  const entries = plan.entries;
+  for (let i = start; i < entries.length; i++) {
+    const inst = instanceFor(entries[i]!, ctx);
+    if (inst === null) continue;
+    const fn = inst.module[phase];
+    if (fn === undefined) continue;
+    const span = tr.startSpan(pluginSpanName(phase, inst.name));
+    let result: void | Promise<void>;
+    try {
+      result = activeSpan.run(span, () => fn.call(inst.module, ctx, inst.conf));
+    } catch (err) {
+      span.finish();
+      throw new PluginFailure(inst.name, phase, err);
+    }
+    if (isPromise(result)) return continueAfterTraced(ctx, plan, phase, i, inst.name, result, span, tr);
+    span.finish();
+    if (ctx.exitStatus !== 0) return;
+  }
+}
+
+async function continueAfterTraced(ctx: RequestContext, plan: PluginPlan, phase: AsyncPhase, index: number, name: string, pending: Promise<void>, span: Span, tr: RequestTrace): Promise<void> {
+  try {
+    await pending;
+  } catch (err) {
+    throw new PluginFailure(name, phase, err);
+  } finally {
+    span.finish();
+  }
+  if (ctx.exitStatus !== 0) return;
+  const rest = runFromTraced(ctx, plan, phase, index + 1, tr);
+  if (rest !== undefined) await rest;
+}
+
 /** Kong's rewrite phase (only global plugins run it: no route is known yet). */
 export function runRewrite(ctx: RequestContext, plan: PluginPlan): void | Promise<void> {
   if (!plan.hasRewrite) return;
+  const tr = ctx.trace;
+  if (tr !== null && tr.wants(INSTRUMENT.plugin_rewrite)) return runFromTraced(ctx, plan, 'rewrite', 0, tr);
   return runFrom(ctx, plan, 'rewrite', 0);
 }
 
 /** Kong's access phase: authentication, authorization, request transformation. */
 export function runAccess(ctx: RequestContext, plan: PluginPlan): void | Promise<void> {
   if (!plan.hasAccess) return;
+  const tr = ctx.trace;
+  if (tr !== null && tr.wants(INSTRUMENT.plugin_access)) return runFromTraced(ctx, plan, 'access', 0, tr);
   return runFrom(ctx, plan, 'access', 0);
 }
 
@@ -104,15 +152,19 @@ export function runResponse(ctx: RequestContext, plan: PluginPlan): void | Promi
 /** Kong's header_filter: before the response status and headers are written. */
 export function runHeaderFilter(ctx: RequestContext, plan: PluginPlan, log: Logger): void {
   if (!plan.hasHeaderFilter) return;
+  const tr = ctx.trace;
+  const traced = tr !== null && tr.wants(INSTRUMENT.plugin_header_filter);
   const entries = plan.entries;
   for (let i = 0; i < entries.length; i++) {
     const inst = instanceFor(entries[i]!, ctx);
     if (inst === null || inst.module.header_filter === undefined) continue;
+    const span = traced ? tr!.startSpan(pluginSpanName('header_filter', inst.name)) : null;
     try {
       inst.module.header_filter(ctx, inst.conf);
     } catch (err) {
       log.error({ request_id: ctx.id, plugin: inst.name, phase: 'header_filter', err }, 'plugin failed');
     }
+    if (span !== null) span.finish();
   }
 }
 

@@ -45,6 +45,7 @@ import { upstreamRequest } from './upstream-request.ts';
 import { openTunnel } from './tunnel.ts';
 import { armTimer, clearTimer, onTimer, PHASE_READ, PHASE_WRITE } from './upstream-timer.ts';
 import { classifyUpstreamError } from './upstream-errors.ts';
+import { INSTRUMENT } from '../tracing/instrumentations.ts';
 
 const EMPTY = Buffer.alloc(0);
 
@@ -254,6 +255,10 @@ export class Exchange implements UpstreamHandler {
     this.bodyBytesSent = 0;
     this.requestSent = false;
     this.upstreamStartedAt = now;
+    const tr = ctx.trace;
+    if (tr !== null && tr.wants(INSTRUMENT.balancer)) {
+      tr.startTry(now, address !== null ? address.ip : service.host, address !== null ? address.port : service.port, service.host);
+    }
     pool.dispatch(this.dispatchOptions!, this);
   }
 
@@ -497,10 +502,12 @@ export class Exchange implements UpstreamHandler {
     if (err instanceof ProxyError) {
       // Our own abort reasons (body limit, unrelayable header).
       if (err.code === 'UPSTREAM_INVALID_RESPONSE') env.metrics?.upstreamError(ctx.service, err.code);
+      if (ctx.trace !== null) ctx.trace.failTry(err.status);
       this.fail(err);
       return;
     }
     const f = classifyUpstreamError(err, !this.headersWritten);
+    if (ctx.trace !== null) ctx.trace.failTry(f.error.status);
     // A header or path the upstream request cannot carry (set by a plugin: our fault, not the
     // upstream's), or the client's body broke off: not the upstream's failure.
     if (f.cause === 'UPSTREAM_INVALID_REQUEST' || f.error.code === 'BAD_REQUEST') {

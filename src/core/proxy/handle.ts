@@ -27,6 +27,9 @@ import { Exchange } from './exchange.ts';
 import type { ProxyEnv } from './env.ts';
 import { first, upstreamHeaders, type Forwarding } from './headers.ts';
 import { clearTimer } from './upstream-timer.ts';
+import { RequestTrace } from '../tracing/trace.ts';
+import { INSTRUMENT } from '../tracing/instrumentations.ts';
+import { finishRequestTrace } from '../tracing/request-span.ts';
 
 const kExchange = Symbol('portcullis.exchange');
 
@@ -146,6 +149,7 @@ export function begin(env: ProxyEnv, req: ProxyRequest, res: ProxyResponse, secu
     ctx.sni = typeof name === 'string' && name !== '' ? name.toLowerCase() : null;
   }
   ctx.clientIp = env.realIp.resolve(req, peer, peerTrusted);
+  if (runtime.tracing !== 0) ctx.trace = new RequestTrace(runtime.tracing, ctx.startedAt, runtime.tracingSamplingRate);
   return ex;
 }
 
@@ -256,7 +260,10 @@ function afterRewrite(ex: Exchange): void {
     ex.answerExit();
     return;
   }
+  const tr = ctx.trace;
+  const routerSpan = tr !== null && tr.wants(INSTRUMENT.router) ? tr.startSpan('kong.router') : null;
   const match = route(ex);
+  if (routerSpan !== null) routerSpan.finish();
   if (match === null) {
     ex.answerError(new ProxyError('ROUTE_NOT_FOUND'));
     return;
@@ -381,6 +388,7 @@ function logPhase(ex: Exchange): void {
   ctx.bytesIn = bytesIn;
   ctx.bytesOut = ex.bytesOut;
 
+  if (ctx.trace !== null) finishRequestTrace(ctx, ex.peer, status);
   runLog(ctx, ex.plan, env.log);
   if (env.accessLog !== null && env.accessLog.enabled()) {
     env.accessLog.write(

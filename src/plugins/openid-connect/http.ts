@@ -9,6 +9,7 @@
  * principle 4, issue 3 §9).
  */
 import { Agent, request, type Dispatcher } from 'undici';
+import { startClientSpan } from '../../core/tracing/trace.ts';
 
 /** What part of the IdP failed: used in metrics labels and logs. */
 export type IdpEndpoint = 'discovery' | 'jwks' | 'token' | 'introspection' | 'userinfo' | 'revocation';
@@ -81,6 +82,22 @@ export async function send(endpoint: IdpEndpoint, policy: HttpPolicy, req: IdpRe
     body = req.form.toString();
     headers['content-type'] = 'application/x-www-form-urlencoded';
   }
+  // Kong's http_client instrumentation: a `kong.internal.request` span under the running plugin's span.
+  const span = startClientSpan(req.method, req.url, headers['user-agent']!);
+  if (span === null) return exchange(endpoint, policy, req, headers, body);
+  try {
+    const res = await exchange(endpoint, policy, req, headers, body);
+    span.setAttribute('http.status_code', res.status);
+    return res;
+  } catch (err) {
+    span.recordError((err as Error).message);
+    throw err;
+  } finally {
+    span.finish();
+  }
+}
+
+async function exchange(endpoint: IdpEndpoint, policy: HttpPolicy, req: IdpRequest, headers: Record<string, string>, body: string | undefined): Promise<IdpResponse> {
   const timeout = policy.timeoutMs > 0 ? policy.timeoutMs : 10_000;
   let res: Dispatcher.ResponseData;
   try {

@@ -10,7 +10,7 @@ import type { CompiledOidc } from './compile.ts';
 import { IdpUnavailable } from './http.ts';
 import type { Provider } from './provider.ts';
 import type { AuthMethod } from './schema.ts';
-import type { SessionHandle, StoredTokens } from './session-port.ts';
+import type { SessionHandle, StoredTokens } from './session/index.ts';
 import { introspect } from './validate/introspection.ts';
 import { loadUserinfo } from './validate/userinfo.ts';
 import { recordIdpFailure } from './failures.ts';

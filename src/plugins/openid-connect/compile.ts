@@ -22,8 +22,7 @@ import { compileTokenEndpoint, type TokenEndpointPlan } from './flows/token-endp
 import { compileHeaders, type HeaderPlan } from './headers.ts';
 import type { HttpPolicy } from './http.ts';
 import { normalizeConfig, type AuthMethod, type OidcConfig } from './schema.ts';
-import { NO_SESSIONS as NO_SESSIONS_PORT, type SessionPort } from './session-port.ts';
-import { createSessionPort } from './session-adapter.ts';
+import { OidcSessions } from './session/index.ts';
 import { NO_EFFECT_LEGACY } from './unsupported.ts';
 import { compileIntrospection, type IntrospectionPlan } from './validate/introspection.ts';
 import type { JwtPolicy } from './validate/jwt.ts';
@@ -83,7 +82,7 @@ export interface CompiledOidc {
   readonly codeFlow: CodeFlowPlan;
   readonly login: LoginPlan;
   readonly logout: LogoutPlan;
-  readonly sessions: SessionPort;
+  readonly sessions: OidcSessions;
   readonly hideCredentials: boolean;
   readonly runOnPreflight: boolean;
   readonly trusted: IpMatcher;
@@ -187,7 +186,7 @@ export function compileOidc(raw: unknown, env: CompileEnv): CompiledOidc {
   });
 
   const trusted = new IpMatcher(env.settings.trustedIps);
-  const sessions = methods.session || methods.authorizationCode ? createSessionPort(c, env, trusted) : null;
+  const sessions = OidcSessions.fromConfig(c, env, trusted, methods.session || methods.authorizationCode);
 
   const compiled: CompiledOidc = Object.freeze({
     pluginId: env.pluginId,
@@ -218,7 +217,7 @@ export function compileOidc(raw: unknown, env: CompileEnv): CompiledOidc {
     codeFlow: compileCodeFlow(c),
     login: Object.freeze({ action: c.login_action, tokens: Object.freeze([...c.login_tokens]), redirectMode: c.login_redirect_mode }),
     logout: compileLogout(c),
-    sessions: sessions ?? NO_SESSIONS_PORT,
+    sessions,
     hideCredentials: c.hide_credentials,
     runOnPreflight: c.run_on_preflight,
     trusted,

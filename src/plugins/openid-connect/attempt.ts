@@ -86,6 +86,8 @@ export class Attempt {
   introspected: boolean;
   userinfo: Record<string, unknown> | null;
   userinfoLoaded: boolean;
+  /** The token came as `Authorization: DPoP …`. */
+  viaDpopScheme: boolean;
   /** Access token expiry, epoch seconds; 0 = never. */
   exp: number;
   /** The session must be written (new tokens) … */
@@ -122,6 +124,7 @@ export class Attempt {
     this.introspected = false;
     this.userinfo = null;
     this.userinfoLoaded = false;
+    this.viaDpopScheme = false;
     this.exp = 0;
     this.sessionModified = false;
     this.sessionRegenerate = false;

@@ -23,6 +23,7 @@ import { compileHeaders, type HeaderPlan } from './headers.ts';
 import type { HttpPolicy } from './http.ts';
 import { normalizeConfig, type AuthMethod, type OidcConfig } from './schema.ts';
 import { OidcSessions } from './session/index.ts';
+import { compilePossession, type PossessionPolicy } from './pop/index.ts';
 import { NO_EFFECT_LEGACY } from './unsupported.ts';
 import { compileIntrospection, type IntrospectionPlan } from './validate/introspection.ts';
 import type { JwtPolicy } from './validate/jwt.ts';
@@ -83,6 +84,8 @@ export interface CompiledOidc {
   readonly login: LoginPlan;
   readonly logout: LogoutPlan;
   readonly sessions: OidcSessions;
+  /** Sender-constrained tokens (DPoP); null when off. */
+  readonly pop: PossessionPolicy | null;
   readonly hideCredentials: boolean;
   readonly runOnPreflight: boolean;
   readonly trusted: IpMatcher;
@@ -218,6 +221,7 @@ export function compileOidc(raw: unknown, env: CompileEnv): CompiledOidc {
     login: Object.freeze({ action: c.login_action, tokens: Object.freeze([...c.login_tokens]), redirectMode: c.login_redirect_mode }),
     logout: compileLogout(c),
     sessions,
+    pop: compilePossession(c, env.settings.sessionSecret),
     hideCredentials: c.hide_credentials,
     runOnPreflight: c.run_on_preflight,
     trusted,

@@ -81,8 +81,11 @@ function extraClaims(deps: ProviderDeps, token: BaseTokenInstance): Record<strin
     sid: token.sid ?? token.sessionUid,
     sub: token.accountId,
   });
+  // DPoP-bound tokens (RFC 9449 §6): the key's thumbprint as the confirmation claim.
+  const jkt = (token as BaseTokenInstance & { jkt?: string }).jkt;
+  const bound: Record<string, unknown> = typeof jkt === 'string' ? { ...claims, cnf: { jkt } } : claims;
   const forced = deps.claimOverrides.get(token);
-  return forced === undefined ? claims : { ...claims, ...forced };
+  return forced === undefined ? bound : { ...bound, ...forced };
 }
 
 export function buildProvider(mod: typeof import('oidc-provider'), deps: ProviderDeps): Provider {
@@ -108,6 +111,10 @@ export function buildProvider(mod: typeof import('oidc-provider'), deps: Provide
       },
       userinfo: { enabled: true },
       clientCredentials: { enabled: true },
+      // DPoP-bound access tokens when the client sends a proof to the token endpoint (RFC 9449).
+      dPoP: { enabled: true },
+      // Back-channel logout to clients registered with a backchannel_logout_uri (OIDC Back-Channel Logout 1.0).
+      backchannelLogout: { enabled: true },
       rpInitiatedLogout: {
         enabled: true,
         // Keycloak logs out without asking when the request is backed by a

@@ -26,7 +26,9 @@ import { refreshGrant } from './flows/refresh.ts';
 import { bindTokenEndpoint } from './flows/token-endpoint.ts';
 import { injectHeaders, sanitizeHeaders } from './headers.ts';
 import { IdpUnavailable } from './http.ts';
+import { checkPossession } from './pop/index.ts';
 import { providerNow, resolveProvider } from './provider.ts';
+import { currentUrl } from './request-url.ts';
 
 /** Plugin-state key (kong.ctx.plugin): what header_filter must add to the client's response. */
 export const STATE_KEY = 'openid-connect';
@@ -71,6 +73,10 @@ async function run(a: Attempt): Promise<void> {
   a.realm = realmOf(a.provider.issuer);
 
   if ((await authenticate(a)) === 'answered') return;
+
+  if (conf.pop !== null && a.method !== null && conf.pop.methods.has(a.method)) {
+    await checkPossession(ctx, conf.pop, { token: a.tokens!.access_token, claims: a.introspection ?? a.accessClaims, viaDpopScheme: a.viaDpopScheme, url: currentUrl(ctx, conf.trusted) });
+  }
 
   const refreshed = await checkExpiry(a);
   if (!refreshed && a.method === 'session' && conf.expiry.reverify) await reverify(a);

@@ -10,7 +10,7 @@ import type { CompiledOidc } from './compile.ts';
 import { IdpUnavailable } from './http.ts';
 import type { Provider } from './provider.ts';
 import type { AuthMethod } from './schema.ts';
-import type { SessionHandle, StoredTokens } from './session-port.ts';
+import type { SessionHandle, StoredTokens } from './session/index.ts';
 import { introspect } from './validate/introspection.ts';
 import { loadUserinfo } from './validate/userinfo.ts';
 import { recordIdpFailure } from './failures.ts';
@@ -86,6 +86,8 @@ export class Attempt {
   introspected: boolean;
   userinfo: Record<string, unknown> | null;
   userinfoLoaded: boolean;
+  /** The token came as `Authorization: DPoP …`. */
+  viaDpopScheme: boolean;
   /** Access token expiry, epoch seconds; 0 = never. */
   exp: number;
   /** The session must be written (new tokens) … */
@@ -122,6 +124,7 @@ export class Attempt {
     this.introspected = false;
     this.userinfo = null;
     this.userinfoLoaded = false;
+    this.viaDpopScheme = false;
     this.exp = 0;
     this.sessionModified = false;
     this.sessionRegenerate = false;

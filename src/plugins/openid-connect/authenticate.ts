@@ -69,6 +69,7 @@ export async function authenticate(a: Attempt): Promise<AuthOutcome> {
     if (found !== null) {
       if (conf.hideCredentials) hideFound(ctx, found);
       a.tokens = { access_token: found.value };
+      a.viaDpopScheme = found.dpop === true;
       if (conf.extract.idTokenParam !== null) {
         const id = await findParam(ctx, conf.extract, conf.extract.idTokenParam, conf.extract.idToken);
         if (id !== null) {

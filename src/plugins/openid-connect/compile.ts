@@ -23,8 +23,8 @@ import { compileTokenExchange, type TokenExchangePlan } from './flows/token-exch
 import { compileHeaders, type HeaderPlan } from './headers.ts';
 import type { HttpPolicy } from './http.ts';
 import { normalizeConfig, type AuthMethod, type OidcConfig } from './schema.ts';
-import { NO_SESSIONS as NO_SESSIONS_PORT, type SessionPort } from './session-port.ts';
-import { createSessionPort } from './session-adapter.ts';
+import { OidcSessions } from './session/index.ts';
+import { compilePossession, type PossessionPolicy } from './pop/index.ts';
 import { NO_EFFECT_LEGACY } from './unsupported.ts';
 import { compileIntrospection, type IntrospectionPlan } from './validate/introspection.ts';
 import type { JwtPolicy } from './validate/jwt.ts';
@@ -86,7 +86,9 @@ export interface CompiledOidc {
   readonly codeFlow: CodeFlowPlan;
   readonly login: LoginPlan;
   readonly logout: LogoutPlan;
-  readonly sessions: SessionPort;
+  readonly sessions: OidcSessions;
+  /** Sender-constrained tokens (DPoP); null when off. */
+  readonly pop: PossessionPolicy | null;
   readonly hideCredentials: boolean;
   readonly runOnPreflight: boolean;
   readonly trusted: IpMatcher;
@@ -191,7 +193,7 @@ export function compileOidc(raw: unknown, env: CompileEnv): CompiledOidc {
 
   const cachePolicy = compileCachePolicy(c);
   const trusted = new IpMatcher(env.settings.trustedIps);
-  const sessions = methods.session || methods.authorizationCode ? createSessionPort(c, env, trusted) : null;
+  const sessions = OidcSessions.fromConfig(c, env, trusted, methods.session || methods.authorizationCode);
 
   const compiled: CompiledOidc = Object.freeze({
     pluginId: env.pluginId,
@@ -223,7 +225,8 @@ export function compileOidc(raw: unknown, env: CompileEnv): CompiledOidc {
     codeFlow: compileCodeFlow(c),
     login: Object.freeze({ action: c.login_action, tokens: Object.freeze([...c.login_tokens]), redirectMode: c.login_redirect_mode }),
     logout: compileLogout(c),
-    sessions: sessions ?? NO_SESSIONS_PORT,
+    sessions,
+    pop: compilePossession(c, env.settings.sessionSecret),
     hideCredentials: c.hide_credentials,
     runOnPreflight: c.run_on_preflight,
     trusted,

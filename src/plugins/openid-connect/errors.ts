@@ -31,13 +31,16 @@ export class Rejection extends Error {
   readonly description: string | null;
   /** The answer in the gateway's error vocabulary (src/core/errors.ts). */
   readonly code: 'UNAUTHORIZED' | 'FORBIDDEN';
-  constructor(status: 401 | 403, reason: string, description: string | null = null) {
+  /** A whole WWW-Authenticate value replacing the Bearer challenge (DPoP, RFC 9449 §7.1), and extra headers (DPoP-Nonce). */
+  readonly challenge: { scheme: string; error: string; params: string; headers: Record<string, string> | null } | null;
+  constructor(status: 401 | 403, reason: string, description: string | null = null, challenge: Rejection['challenge'] = null) {
     super(reason);
     this.name = 'Rejection';
     this.status = status;
     this.code = status === 401 ? 'UNAUTHORIZED' : 'FORBIDDEN';
     this.reason = reason;
     this.description = description;
+    this.challenge = challenge;
   }
 }
 
@@ -126,7 +129,11 @@ export function sendRejection(ctx: RequestContext, policy: ErrorPolicy, realm: s
   }
   let message = r.status === 401 ? policy.unauthorizedMessage : policy.forbiddenMessage;
   if (policy.displayErrors) message = `${message} (${r.reason})`;
-  pdk.response.exit(ctx, r.status, { message }, { 'www-authenticate': wwwAuthenticate(realm, r.status, policy.exposeErrorCode, r.description) });
+  const c = r.challenge;
+  const challenge = c === null
+    ? wwwAuthenticate(realm, r.status, policy.exposeErrorCode, r.description)
+    : `${c.scheme} realm="${realm}"${policy.exposeErrorCode ? `, error="${c.error}"${r.description !== null ? `, error_description="${r.description}"` : ''}` : ''}${c.params}`;
+  pdk.response.exit(ctx, r.status, { message }, { 'www-authenticate': challenge, ...c?.headers });
 }
 
 /** Kong's unexpected(): 500 "An unexpected error occurred" (+ reason with display_errors), or the redirect. */

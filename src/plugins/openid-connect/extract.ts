@@ -36,6 +36,8 @@ export interface ExtractPlan {
   readonly idToken: readonly ParamType[];
   /** Largest body read to look for a credential. */
   readonly maxBodyBytes: number;
+  /** `Authorization: DPoP <token>` is accepted too (proof_of_possession_dpop, RFC 9449 §7.1). */
+  readonly dpopScheme: boolean;
 }
 
 export function compileExtract(c: {
@@ -47,6 +49,7 @@ export function compileExtract(c: {
   refresh_token_param_type: ParamType[];
   id_token_param_name: string | null;
   id_token_param_type: ParamType[];
+  proof_of_possession_dpop?: string;
 }): ExtractPlan {
   return Object.freeze({
     bearer: Object.freeze([...c.bearer_token_param_type]),
@@ -58,6 +61,7 @@ export function compileExtract(c: {
     idTokenParam: c.id_token_param_name,
     idToken: Object.freeze([...c.id_token_param_type]),
     maxBodyBytes: MAX_BODY_BYTES,
+    dpopScheme: c.proof_of_possession_dpop !== undefined && c.proof_of_possession_dpop !== 'off',
   });
 }
 
@@ -66,6 +70,8 @@ export interface Found {
   location: Location;
   /** Name of the argument / header / cookie it came from. */
   name: string;
+  /** Sent as `Authorization: DPoP …` (RFC 9449 §7.1). */
+  dpop?: boolean;
 }
 
 /** Reject repeated Authorization headers before anything reads one. */
@@ -76,7 +82,7 @@ export function assertSingleAuthorization(ctx: RequestContext): void {
 }
 
 /** `Authorization: <scheme> <value>` when the scheme matches (case-insensitive, RFC 7235 §2.1). */
-function authorizationParam(ctx: RequestContext, scheme: 'bearer' | 'basic'): string | null {
+function authorizationParam(ctx: RequestContext, scheme: 'bearer' | 'basic' | 'dpop'): string | null {
   const h = pdk.request.getHeader(ctx, 'authorization');
   if (h === undefined) return null;
   const v = h.trim();
@@ -141,6 +147,10 @@ export async function findBearer(ctx: RequestContext, plan: ExtractPlan): Promis
     if (type === 'header') {
       const b = authorizationParam(ctx, 'bearer');
       if (b !== null) return { value: b, location: 'header', name: 'authorization' };
+      if (plan.dpopScheme) {
+        const d = authorizationParam(ctx, 'dpop');
+        if (d !== null) return { value: d, location: 'header', name: 'authorization', dpop: true };
+      }
       const a = pdk.request.getHeader(ctx, 'access_token') ?? pdk.request.getHeader(ctx, 'access-token');
       if (a !== undefined && a !== '') return { value: a, location: 'access_token_header', name: 'access-token' };
       const x = pdk.request.getHeader(ctx, 'x_access_token') ?? pdk.request.getHeader(ctx, 'x-access-token');

@@ -8,6 +8,7 @@
  * docs/plugins/openid-connect.md lists the same fields with the reason.
  */
 import { checkRedisConnection, nodeList } from '../../redis/connection.ts';
+import { checkPossessionConfig } from './pop/index.ts';
 import type { OidcConfig } from './schema.ts';
 
 const NOT_YET = 'not supported by Portcullis yet';
@@ -66,7 +67,6 @@ export const UNSUPPORTED_RULES: readonly Rule[] = [
   ['userinfo_accept', is('application/json'), 'JWT user info responses'],
   ['consumer_groups_claim', isNull, 'consumer groups'],
   ['proof_of_possession_mtls', is('off'), 'mTLS-bound tokens (RFC 8705)'],
-  ['proof_of_possession_dpop', is('off'), 'DPoP (RFC 9449)'],
 ];
 
 /** Deprecated Kong shorthands that have no effect (Kong 3.x ignores them too); compile() warns once. */
@@ -88,6 +88,8 @@ export function checkConfig(config: OidcConfig): Record<string, unknown> {
   for (const field of MEMCACHE_LEGACY) {
     if (!isNull(raw[field])) errors[field] = `${NOT_YET}: memcached session storage`;
   }
+
+  Object.assign(errors, checkPossessionConfig(config));
 
   const redisErrors = checkSessionRedis(raw.redis);
   if (Object.keys(redisErrors).length > 0) errors.redis = redisErrors;

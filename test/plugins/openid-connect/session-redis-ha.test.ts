@@ -8,24 +8,24 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { Cluster } from 'ioredis';
-import { createSessionManager, sessionOptionsFromKong, type SessionManager } from '../../../src/plugins/openid-connect/session/index.ts';
+import { OidcSessions, sessionOptionsFromKong } from '../../../src/plugins/openid-connect/session/index.ts';
 import { normalizeConfig } from '../../../src/plugins/openid-connect/schema.ts';
 import { checkConfig } from '../../../src/plugins/openid-connect/unsupported.ts';
 import { directClient, redisBinariesAvailable, startCluster, startSentinel, type ClusterTopology, type SentinelTopology } from '../../helpers/redis-ha.ts';
 
 const available = await redisBinariesAvailable();
 const SECRET = 'redis-ha-session-test-secret-0123456789';
-const managers: SessionManager[] = [];
+const managers: OidcSessions[] = [];
 
 after(async () => {
   for (const m of managers) await m.close();
 });
 
 /** A session manager built from a plugin config, as compile() builds it. */
-function managerFor(redis: Record<string, unknown>, prefix: string): SessionManager {
+function managerFor(redis: Record<string, unknown>, prefix: string): OidcSessions {
   const config = normalizeConfig({ issuer: 'https://idp.example/realms/x', session_storage: 'redis', redis: { ...redis, prefix } });
   assert.deepEqual(checkConfig(config), {});
-  const m = createSessionManager(sessionOptionsFromKong(config as unknown as Record<string, unknown>, SECRET));
+  const m = new OidcSessions(sessionOptionsFromKong(config as unknown as Record<string, unknown>, SECRET));
   managers.push(m);
   return m;
 }
@@ -49,8 +49,8 @@ describe('sessions through Redis Sentinel', { skip: !available && 'redis-server 
     // host/port point nowhere: only the Sentinel can lead to the data.
     const redis = { host: '127.0.0.1', port: 1, sentinel_master: topo.masterName, sentinel_role: 'any', sentinel_nodes: [{ host: '127.0.0.1', port: topo.sentinelPort }] };
     const now = Math.floor(Date.now() / 1000);
-    const cookie = cookieOf(await managerFor(redis, prefix).save(null, { sub: 'alice' }, now, false));
-    const opened = await managerFor(redis, prefix).open(cookie, now + 1);
+    const cookie = cookieOf(await managerFor(redis, prefix).write(null, { sub: 'alice' }, now, false));
+    const opened = await managerFor(redis, prefix).read(cookie, now + 1);
     assert.deepEqual(opened?.data, { sub: 'alice' });
     const master = directClient(topo.masterPort);
     try {
@@ -84,8 +84,8 @@ describe('sessions through Redis Cluster', { skip: !available && 'redis-server n
     const other = managerFor(redis, prefix);
     const now = Math.floor(Date.now() / 1000);
     const cookies: string[] = [];
-    for (let i = 0; i < 12; i++) cookies.push(cookieOf(await m.save(null, { n: i }, now, false)));
-    for (let i = 0; i < 12; i++) assert.deepEqual((await other.open(cookies[i]!, now + 1))?.data, { n: i });
+    for (let i = 0; i < 12; i++) cookies.push(cookieOf(await m.write(null, { n: i }, now, false)));
+    for (let i = 0; i < 12; i++) assert.deepEqual((await other.read(cookies[i]!, now + 1))?.data, { n: i });
 
     const client = new Cluster(topo.ports.map((port) => ({ host: '127.0.0.1', port })));
     client.on('error', () => {});
@@ -95,12 +95,12 @@ describe('sessions through Redis Cluster', { skip: !available && 'redis-server n
       assert.equal(perNode.flat().length, 12);
       assert.ok(perNode.filter((k) => k.length > 0).length >= 2, 'entries spread over the masters');
 
-      const s = await m.open(cookies[0]!, now + 1);
-      const rotated = cookieOf(await m.save(s, { n: 'rotated' }, now + 2, false));
-      assert.deepEqual((await other.open(rotated, now + 2))?.data, { n: 'rotated' });
-      const s2 = await other.open(rotated, now + 2);
-      await other.destroy(s2, rotated);
-      assert.equal(await m.open(rotated, now + 3), null);
+      const s = await m.read(cookies[0]!, now + 1);
+      const rotated = cookieOf(await m.write(s, { n: 'rotated' }, now + 2, false));
+      assert.deepEqual((await other.read(rotated, now + 2))?.data, { n: 'rotated' });
+      const s2 = await other.read(rotated, now + 2);
+      await other.erase(s2, rotated);
+      assert.equal(await m.read(rotated, now + 3), null);
     } finally {
       client.disconnect();
     }

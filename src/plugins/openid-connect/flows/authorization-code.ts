@@ -25,7 +25,7 @@ import { unauthorized } from '../errors.ts';
 import { readBodyArgs, removeBodyArgs, removeQueryArgs } from '../extract.ts';
 import { codeChallengeS256, codeVerifier, randomToken } from '../pkce.ts';
 import type { Provider } from '../provider.ts';
-import type { AuthorizationState } from '../session-port.ts';
+import type { AuthorizationState } from '../session/index.ts';
 import { IdpUnavailable } from '../http.ts';
 
 export interface CodeFlowPlan {

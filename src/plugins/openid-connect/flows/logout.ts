@@ -21,7 +21,7 @@ import { authenticateClient, clientAuthAt } from '../client-auth.ts';
 import type { ClientConfig, ClientPlan } from '../clients.ts';
 import { IdpUnavailable, send, type HttpPolicy } from '../http.ts';
 import type { Provider } from '../provider.ts';
-import type { StoredTokens } from '../session-port.ts';
+import type { StoredTokens } from '../session/index.ts';
 
 export interface LogoutPlan {
   readonly methods: ReadonlySet<string>;

@@ -188,6 +188,7 @@ export async function startGateway(settings: Settings, options: StartOptions = {
       logger: log,
       adminToken: settings.adminToken,
       maxBodyBytes: settings.adminMaxBodyBytes,
+      adminGuiOrigins: settings.adminGuiOrigins,
       info,
       declarative: settings.database === 'off',
       onConfigReplaced: () => void runtime.reload(),

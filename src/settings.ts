@@ -32,6 +32,8 @@ export interface Settings {
   sslCertKey: string | null;
   headers: { serverTokens: boolean; latencyTokens: boolean };
   adminMaxBodyBytes: number;
+  /** Kong's admin_gui_origin: the origins of `admin_gui_url`, the only ones the Admin API's CORS answers allow (empty: any). */
+  adminGuiOrigins: string[];
   maxHeaderSize: number;
   /** Kong's `plugins`: null = bundled (every plugin we ship); else the enabled names. */
   plugins: string[] | null;

@@ -7,10 +7,14 @@
  *  - `ttl` is presented as the whole seconds left, null when it never expires;
  *    the internal expiry (`ttl_expires_at`) is never served;
  *  - a PATCH that does not mention `ttl` keeps the running expiry;
+ *  - `ttl` is one of Kong's DAO options, not a field: out of bounds it is
+ *    Kong's "invalid options" error, `ttl: must be an integer between 0 and
+ *    100000000`; 0 means no expiry (Kong Manager always sends `ttl: 0`);
  *  - a new credential may reuse the key of one that has expired (Kong's
  *    cleanup would have removed it): the expired row is deleted first.
  */
-import { credentialExpired, publicCredential } from '../schema/entities/keyauth-credentials.ts';
+import { credentialExpired, MAX_TTL, publicCredential, TTL_MESSAGE } from '../schema/entities/keyauth-credentials.ts';
+import { invalidOptions } from './errors.ts';
 import type { EntityAdapter } from './crud.ts';
 import { findEntity, storeFailure, type Row } from './entity-ops.ts';
 
@@ -27,6 +31,10 @@ export const keyauthCredentialsAdapter: EntityAdapter = {
     return !credentialExpired(row);
   },
   hooks(ctx, req, input) {
+    const ttl = input.ttl;
+    if (ttl !== undefined && ttl !== null && (typeof ttl !== 'number' || !Number.isInteger(ttl) || ttl < 0 || ttl > MAX_TTL)) {
+      throw invalidOptions({ ttl: TTL_MESSAGE });
+    }
     return {
       async check(prepared, existing) {
         const row = prepared.row;

@@ -58,6 +58,11 @@ export interface StartAdminOptions {
   state?: AdminState;
   /** Prometheus text for `GET /metrics` (absent: no such endpoint). */
   metricsText?: (() => Promise<string>) | undefined;
+  /**
+   * Kong's `admin_gui_origin` (derived from `admin_gui_url`): the origins
+   * allowed to call this API from a browser. Empty or absent: any origin.
+   */
+  adminGuiOrigins?: readonly string[] | undefined;
 }
 
 export type { AdminInfo } from './types.ts';
@@ -112,9 +117,36 @@ function presentedToken(req: IncomingMessage): string | null {
   return null;
 }
 
-function send(res: ServerResponse, method: string, response: AdminResponse, startedAt: number): void {
+/**
+ * Kong's Admin API CORS headers (kong/api/api_helpers.lua `cors_filter`):
+ * the request's Origin is echoed (`*` without one) and credentials are
+ * allowed, so Kong Manager's credentialed requests work from its own
+ * origin. With `admin_gui_url` set, only its origins are echoed; any other
+ * Origin gets the first of them, which the browser does not accept.
+ * A preflight also allows the headers it asks for (`Content-Type` when it
+ * names none). We add `Vary: Origin` (Kong does not) because the answer
+ * depends on the Origin header, so no shared cache may reuse it for another.
+ */
+export function corsHeaders(req: IncomingMessage, method: string, allowedOrigins: readonly string[]): Record<string, string> {
+  const origin = req.headers.origin;
+  let allow: string;
+  if (allowedOrigins.length > 0) allow = origin !== undefined && allowedOrigins.includes(origin) ? origin : allowedOrigins[0]!;
+  else allow = origin ?? '*';
   const headers: Record<string, string> = {
-    'access-control-allow-origin': '*',
+    'access-control-allow-origin': allow,
+    'access-control-allow-credentials': 'true',
+    vary: 'Origin',
+  };
+  if (method === 'OPTIONS') {
+    const asked = req.headers['access-control-request-headers'];
+    headers['access-control-allow-headers'] = typeof asked === 'string' && asked !== '' ? asked : 'Content-Type';
+  }
+  return headers;
+}
+
+function send(res: ServerResponse, method: string, response: AdminResponse, startedAt: number, cors: Record<string, string>): void {
+  const headers: Record<string, string> = {
+    ...cors,
     'x-kong-admin-latency': String(Math.round(performance.now() - startedAt)),
     ...response.headers,
   };
@@ -167,10 +199,12 @@ export async function startAdmin(opts: StartAdminOptions): Promise<AdminServer> 
   };
   const maxBody = opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   const tokenDigest = opts.adminToken && !status ? digest(opts.adminToken) : null;
+  const allowedOrigins = opts.adminGuiOrigins ?? [];
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const startedAt = performance.now();
     const method = (req.method ?? 'GET').toUpperCase();
+    const cors = corsHeaders(req, method, allowedOrigins);
     try {
       if (tokenDigest !== null && method !== 'OPTIONS') {
         const presented = presentedToken(req);
@@ -194,9 +228,8 @@ export async function startAdmin(opts: StartAdminOptions): Promise<AdminServer> 
           headers: {
             allow: methods,
             'access-control-allow-methods': methods,
-            'access-control-allow-headers': 'Content-Type, Kong-Admin-Token, Authorization',
           },
-        }, startedAt);
+        }, startedAt, cors);
         return;
       }
       if (match.kind === 'none') throw notFound();
@@ -221,7 +254,7 @@ export async function startAdmin(opts: StartAdminOptions): Promise<AdminServer> 
       if (match.route.options.nodeLocal === true && opts.nodeLocalFanout !== undefined) {
         response = mergeNodeLocal(response, await opts.nodeLocalFanout({ method, path: pathname, query: query.toString() }));
       }
-      send(res, method, response, startedAt);
+      send(res, method, response, startedAt, cors);
     } catch (err) {
       let adminErr: AdminError;
       if (err instanceof AdminError) {
@@ -235,7 +268,7 @@ export async function startAdmin(opts: StartAdminOptions): Promise<AdminServer> 
         res.destroy();
         return;
       }
-      send(res, method, errorResponse(adminErr), startedAt);
+      send(res, method, errorResponse(adminErr), startedAt, cors);
     }
   }
 

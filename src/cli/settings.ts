@@ -136,6 +136,29 @@ function tracingSetting(parse: () => number): number {
   }
 }
 
+/**
+ * Kong's `admin_gui_url` ("http://127.0.0.1:8003, https://example.com/manager")
+ * reduced to origins, as Kong's conf_loader makes `admin_gui_origin` of it:
+ * scheme://host[:port], the path dropped.
+ */
+export function parseAdminGuiOrigins(value: string | undefined): string[] {
+  if (value === undefined) return [];
+  const out: string[] = [];
+  for (const item of parseList(value)) {
+    let url: URL | null = null;
+    try {
+      url = new URL(item);
+    } catch {
+      url = null;
+    }
+    if (url === null || (url.protocol !== 'http:' && url.protocol !== 'https:') || url.host === '') {
+      throw new SettingsError(`admin_gui_url: expected <scheme>://<host>[:<port>][<path>] with scheme http or https (got '${item}')`);
+    }
+    out.push(url.origin);
+  }
+  return out;
+}
+
 export interface FlagMap {
   [flag: string]: string | boolean | undefined;
 }
@@ -200,6 +223,7 @@ export function resolveSettings(flags: FlagMap, env: NodeJS.ProcessEnv = process
     sslCertKey: pick('ssl_cert_key') ?? null,
     headers: parseHeaders(pick('headers')),
     adminMaxBodyBytes: Number(pick('admin_max_body') ?? 10 * 1024 * 1024),
+    adminGuiOrigins: parseAdminGuiOrigins(pick('admin_gui_url')),
     maxHeaderSize: Number(pick('max_header_size') ?? 32 * 1024),
     plugins: parsePlugins(pick('plugins')),
     pluginServers: parsePluginServers(pick),

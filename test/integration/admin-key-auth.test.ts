@@ -160,10 +160,30 @@ describe('key-auth credentials in the Admin API', () => {
     assert.deepEqual(names, ['id', 'created_at', 'consumer', 'key', 'ttl', 'tags']);
   });
 
-  it('an invalid ttl is a schema violation', async () => {
-    const res = await t.call('POST', '/consumers/luka/key-auth', { key: 'bad-ttl', ttl: -5 });
-    assert.equal(res.status, 400);
-    assert.ok(res.body.fields.ttl);
+  it("a ttl out of bounds is Kong's invalid option error (code 11)", async () => {
+    for (const ttl of [-5, 1.5, 100_000_001, 'soon']) {
+      const res = await t.call('POST', '/consumers/luka/key-auth', { key: 'bad-ttl', ttl });
+      assert.equal(res.status, 400, `ttl ${ttl}`);
+      assert.deepEqual(res.body, {
+        code: 11,
+        name: 'invalid options',
+        message: 'invalid option (ttl: must be an integer between 0 and 100000000)',
+        options: { ttl: 'must be an integer between 0 and 100000000' },
+      });
+    }
+    assert.equal((await t.call('GET', '/key-auths/bad-ttl')).status, 404);
+  });
+
+  it('ttl 0 (what Kong Manager sends) is accepted and means no expiry; PATCH ttl 0 removes an expiry', async () => {
+    const res = await t.call('POST', '/consumers/luka/key-auth', { key: 'km-key', ttl: 0 });
+    assert.equal(res.status, 201, res.text);
+    assert.equal(res.body.ttl, null);
+    const limited = await t.call('POST', '/consumers/luka/key-auth', { key: 'km-limited', ttl: 3600 });
+    assert.equal(limited.body.ttl, 3600);
+    const patched = await t.call('PATCH', `/key-auths/${limited.body.id}`, { ttl: 0 });
+    assert.equal(patched.status, 200, patched.text);
+    assert.equal(patched.body.ttl, null);
+    assert.equal((await t.call('GET', '/key-auths/km-limited')).body.ttl, null);
   });
 
   it("deleting the consumer deletes its keys", async () => {

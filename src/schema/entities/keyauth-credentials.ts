@@ -18,15 +18,20 @@ import { credentialExpired } from './credential-ttl.ts';
 import type { EntityDefinition } from './definition.ts';
 import { randomKey } from './random-secret.ts';
 
-/** Kong's ttl bounds for DAO options (kong/db/dao/init.lua validate_options_value: 0 < ttl <= 100000000). */
-const MAX_TTL = 100_000_000;
+/**
+ * Kong's ttl bounds for DAO options (kong/db/dao/init.lua validate_options_value:
+ * an integer 0 ≤ ttl ≤ 100000000; 0 is no expiry, kong/db/strategies/postgres get_ttl_value).
+ */
+export const MAX_TTL = 100_000_000;
+/** Kong's message for a ttl out of bounds (an "invalid options" error, code 11). */
+export const TTL_MESSAGE = `must be an integer between 0 and ${MAX_TTL}`;
 
 export const keyauthCredentialSchema = Type.Object({
   id: Type.Optional(typedefs.uuid()),
   created_at: Type.Optional(typedefs.autoTimestampS()),
   consumer: typedefs.foreign('consumers', { kong: { onDelete: 'cascade' }, description: 'The consumer the key belongs to.' }),
   key: Type.Optional(Type.String({ minLength: 1, kong: { unique: true, auto: true, referenceable: true, encrypted: true }, description: 'The API key; generated when omitted.' })),
-  ttl: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_TTL, description: 'The number of seconds the key is going to be valid.' })),
+  ttl: Type.Optional(Type.Integer({ minimum: 0, maximum: MAX_TTL, description: 'The number of seconds the key is going to be valid; 0: no expiry.' })),
   // Internal: when the ttl runs out (epoch seconds). Set from `ttl` on every write.
   ttl_expires_at: Type.Optional(Type.Number({ kong: { internal: true } })),
   tags: Type.Optional(typedefs.tags()),
@@ -45,7 +50,7 @@ export const keyauthCredentials: EntityDefinition = {
     if (row.key === undefined || row.key === null) row.key = randomKey();
   },
   finalize(row) {
-    row.ttl_expires_at = typeof row.ttl === 'number' ? Date.now() / 1000 + row.ttl : null;
+    row.ttl_expires_at = typeof row.ttl === 'number' && row.ttl > 0 ? Date.now() / 1000 + row.ttl : null;
   },
   publicView: (row) => publicCredential(row),
 };

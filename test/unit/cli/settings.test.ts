@@ -107,3 +107,14 @@ test('docs/cli.md lists every property of the key table', () => {
     assert.ok(doc.includes(`\`${key}\``), `docs/cli.md does not mention \`${key}\``);
   }
 });
+
+test("admin_gui_url: Kong's admin_gui_origin of each URL (scheme://host[:port]); anything else refused", () => {
+  assert.deepEqual(resolveSettings({}, {}, '/', null).adminGuiOrigins, []);
+  const c = conf('admin_gui_url = http://127.0.0.1:8003, https://Example.com/manager\n');
+  assert.deepEqual(resolveSettings({}, {}, '/', c).adminGuiOrigins, ['http://127.0.0.1:8003', 'https://example.com']);
+  assert.deepEqual(resolveSettings({}, { KONG_ADMIN_GUI_URL: 'http://km.test:8002/x/y' }, '/', null).adminGuiOrigins, ['http://km.test:8002']);
+  assert.deepEqual(settingsWarnings({ KONG_ADMIN_GUI_URL: 'http://km.test' }, null), [], 'admin_gui_url has an effect: no warning');
+  for (const bad of ['km.test:8002', 'ftp://km.test', 'http://']) {
+    assert.throws(() => resolveSettings({}, { KONG_ADMIN_GUI_URL: bad }, '/', null), (e: unknown) => e instanceof SettingsError && /admin_gui_url/.test(e.message), bad);
+  }
+});

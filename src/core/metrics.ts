@@ -322,6 +322,38 @@ export function pushHistogram(out: Sample[], name: string, d: Distribution, labe
   out.push({ metricName: `${name}_sum`, value: d.sum, labels });
 }
 
+/**
+ * A counter of labelled series, for metrics beyond Kong's (the openid-connect
+ * plugin's): a Map lookup on the joined label values, no per-call allocation
+ * beyond that key.
+ */
+export class LabelledCounter {
+  private readonly series = new Map<string, { labels: Record<string, string>; value: number }>();
+  private readonly labelNames: readonly string[];
+
+  constructor(registry: Registry, name: string, help: string, labelNames: readonly string[]) {
+    this.labelNames = labelNames;
+    const view = new View(name, help, 'counter', () => [...this.series.values()].map((s) => ({ value: s.value, labels: s.labels })), () => this.series.clear());
+    registry.registerMetric(view as unknown as Counter<string>);
+  }
+
+  inc(values: readonly string[], by = 1): void {
+    const key = values.join('\0');
+    const s = this.series.get(key);
+    if (s !== undefined) {
+      s.value += by;
+      return;
+    }
+    this.series.set(key, { labels: labelsOf(this.labelNames, values), value: by });
+  }
+}
+
+function labelsOf(names: readonly string[], values: readonly string[]): Record<string, string> {
+  const labels: Record<string, string> = {};
+  for (let i = 0; i < names.length; i++) labels[names[i]!] = values[i] ?? '';
+  return labels;
+}
+
 /** A histogram of labelled series, for metrics beyond Kong's (the openid-connect plugin's). */
 export class LabelledHistogram {
   private readonly series = new Map<string, { labels: Record<string, string>; d: Distribution }>();
@@ -343,9 +375,7 @@ export class LabelledHistogram {
     const key = values.join('\0');
     let s = this.series.get(key);
     if (s === undefined) {
-      const labels: Record<string, string> = {};
-      for (let i = 0; i < this.labelNames.length; i++) labels[this.labelNames[i]!] = values[i] ?? '';
-      s = { labels, d: new Distribution(this.buckets) };
+      s = { labels: labelsOf(this.labelNames, values), d: new Distribution(this.buckets) };
       this.series.set(key, s);
     }
     s.d.observe(v);

@@ -9,6 +9,7 @@
  * principle 4, issue 3 §9).
  */
 import { Agent, request, type Dispatcher } from 'undici';
+import { recordIdpRequest } from './metrics.ts';
 
 /** What part of the IdP failed: used in metrics labels and logs. */
 export type IdpEndpoint = 'discovery' | 'jwks' | 'token' | 'introspection' | 'userinfo' | 'revocation';
@@ -74,6 +75,19 @@ export interface IdpRequest {
  * 5xx) are returned for the caller's `process` step to judge.
  */
 export async function send(endpoint: IdpEndpoint, policy: HttpPolicy, req: IdpRequest): Promise<IdpResponse> {
+  const startedAt = performance.now();
+  try {
+    const res = await exchange(endpoint, policy, req);
+    recordIdpRequest(endpoint, origin(req.url), res.status, false, performance.now() - startedAt);
+    return res;
+  } catch (err) {
+    const f = err as IdpUnavailable;
+    recordIdpRequest(endpoint, origin(req.url), f.status ?? 0, f.timedOut === true, performance.now() - startedAt);
+    throw err;
+  }
+}
+
+async function exchange(endpoint: IdpEndpoint, policy: HttpPolicy, req: IdpRequest): Promise<IdpResponse> {
   const headers: Record<string, string> = { 'user-agent': 'portcullis-openid-connect', ...req.headers };
   let body: string | undefined;
   if (req.form !== undefined) {

@@ -13,7 +13,7 @@
  * the cluster primary sums the workers' registries when scraped (prom-client's
  * AggregatorRegistry over the cluster IPC channel), so one scrape shows the
  * node's totals. Chosen over counting in node-state SQLite: recording here is
- * a few additions (~0.1 µs a request, `node bench/micro/metrics-record.ts`),
+ * a few additions (0.17–0.4 µs a request with every option on, `node bench/micro/metrics-record.ts`),
  * an SQLite upsert per series is 9–20 µs (docs/ARCHITECTURE.md, Node-wide
  * state); the price is that a replaced worker's counts are lost with it (a
  * counter reset, which Prometheus' rate() and increase() handle).

@@ -24,7 +24,7 @@ import { startAdmin, type AdminInfo } from './admin/server.ts';
 import type { NodeLocalFanout } from './admin/node-local.ts';
 import { startProxy, type ProxyHandle } from './core/server.ts';
 import { register as processRegistry } from 'prom-client';
-import { setMetricsNodeId } from './core/metrics.ts';
+import { setNodeId } from './core/node-id.ts';
 import { nodeExposition, type ProcessMetrics, type TargetHealthSample, type TargetState } from './core/metrics-node.ts';
 import { HealthOwner } from './core/proxy/balancer/health-owner.ts';
 import { balancerHealth, targetData, targetHealth, type TargetHealthData } from './core/proxy/balancer/health-report.ts';
@@ -134,7 +134,7 @@ export async function startGateway(settings: Settings, options: StartOptions = {
   const healthApi = upstreamHealthApi(health);
 
   const nodeId = options.nodeId ?? randomUUID();
-  setMetricsNodeId(nodeId);
+  setNodeId(nodeId);
   let proxy: ProxyHandle | null = null;
   let statusServer: { addresses(): Array<{ host: string; port: number }> } | null = null;
   const closers: Array<() => Promise<void>> = [];

@@ -26,6 +26,7 @@
 import { getHeapStatistics } from 'node:v8';
 import { Counter, Gauge, Registry, register as globalRegistry } from 'prom-client';
 import type { ResponseSource } from './context.ts';
+import { nodeId } from './node-id.ts';
 import type { RouteEntity, ServiceEntity } from '../schema/entities/types.ts';
 
 export type { ResponseSource } from './context.ts';
@@ -36,15 +37,6 @@ export const KONG_LATENCY_BUCKETS: readonly number[] = [1, 2, 5, 7, 10, 15, 20, 
 export const UPSTREAM_LATENCY_BUCKETS: readonly number[] = [25, 50, 80, 100, 250, 400, 700, 1000, 2000, 5000, 10000, 30000, 60000];
 /** Kong's workspace label; Kong OSS has only `default`. */
 const WORKSPACE = 'default';
-/** Env variable by which the cluster primary hands the node id to its workers. */
-export const NODE_ID_ENV = 'PORTCULLIS_NODE_ID';
-
-let nodeId = process.env[NODE_ID_ENV] ?? '';
-
-/** The node id the `node_id` labels carry (the gateway's, GET / `node_id`). */
-export function setMetricsNodeId(id: string): void {
-  nodeId = id;
-}
 
 /** The families only the prometheus plugin fills (Kong keeps them in its shared dict, hidden while no plugin is configured). */
 export const PLUGIN_FAMILIES: readonly string[] = [
@@ -194,7 +186,7 @@ export class ProxyMetrics {
       // nginx-lua-prometheus' own error counter; nothing here can fail the way a full shared dict does.
       new View('kong_nginx_metric_errors_total', 'Number of nginx-lua-prometheus errors', 'counter', () => [{ value: 0, labels: {} }], clear),
       // Kong: the Lua VM's allocated bytes per worker; here the V8 heap in use of each proxy process.
-      new View('kong_memory_workers_lua_vms_bytes', 'Allocated bytes in worker Lua VM', 'gauge', () => [{ value: getHeapStatistics().used_heap_size, labels: { node_id: nodeId, pid: process.pid, kong_subsystem: 'http' } }], clear),
+      new View('kong_memory_workers_lua_vms_bytes', 'Allocated bytes in worker Lua VM', 'gauge', () => [{ value: getHeapStatistics().used_heap_size, labels: { node_id: nodeId(), pid: process.pid, kong_subsystem: 'http' } }], clear),
       new View('portcullis_listener_stats', 'Connection and request counts of the proxy listeners, summed over the workers (rendered as kong_nginx_connections_total)', 'gauge', () => this.renderListeners(), clear),
     ];
     for (const v of views) registry.registerMetric(v as unknown as Counter<string>);

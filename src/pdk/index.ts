@@ -5,9 +5,11 @@
  *   serviceRequest.*  kong.service.request
  *   response.*        kong.response
  *   client.*          kong.client
+ *   node.*            kong.node
  */
 export * as request from './request.ts';
 export * as serviceRequest from './service-request.ts';
 export * as response from './response.ts';
 export * as client from './client.ts';
+export * as node from './node.ts';
 export { pluginState, setPluginState } from './ctx.ts';

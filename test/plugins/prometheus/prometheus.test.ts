@@ -210,12 +210,14 @@ describe('upstream_health_metrics', () => {
 });
 
 describe('the status listener (status_listen)', () => {
-  test('GET /status: Kong\'s body (database, memory, server), no admin token asked', async () => {
+  test('GET /status: Kong\'s body (database, memory, server with the proxy\'s counters), no admin token asked', async () => {
     const res = await fetch(`${statusUrl}/status`);
     assert.equal(res.status, 200);
-    const body = (await res.json()) as Record<string, unknown>;
+    const body = (await res.json()) as { database: unknown; memory: unknown; server: Record<string, number> };
     assert.deepEqual(body.database, { reachable: true });
-    assert.ok(typeof body.memory === 'object' && typeof body.server === 'object');
+    assert.ok(typeof body.memory === 'object');
+    assert.deepEqual(Object.keys(body.server).sort(), ['connections_accepted', 'connections_active', 'connections_handled', 'connections_reading', 'connections_waiting', 'connections_writing', 'total_requests']);
+    assert.ok(body.server.total_requests > 0 && body.server.connections_accepted > 0, JSON.stringify(body.server));
   });
 
   test('only the status endpoints: the Admin API is not there', async () => {

@@ -23,7 +23,7 @@ import type { AdminResponse } from './admin/types.ts';
 import { nodeStateDir } from './core/node-state/database.ts';
 import { NODE_STATE_ENV } from './core/node-state/location.ts';
 import { addReportSink, healthStates, setHealthState } from './core/proxy/balancer/health-state.ts';
-import { NODE_ID_ENV } from './core/metrics.ts';
+import { NODE_ID_ENV } from './core/node-id.ts';
 import type { ProcessMetrics } from './core/metrics-node.ts';
 
 interface ConfigMessage {

@@ -24,8 +24,8 @@ import { startAdmin, type AdminInfo } from './admin/server.ts';
 import type { NodeLocalFanout } from './admin/node-local.ts';
 import { startProxy, type ProxyHandle } from './core/server.ts';
 import { register as processRegistry } from 'prom-client';
-import { setMetricsNodeId } from './core/metrics.ts';
-import { nodeExposition, type ProcessMetrics, type TargetHealthSample, type TargetState } from './core/metrics-node.ts';
+import { setNodeId } from './core/node-id.ts';
+import { nodeExposition, serverStatistics, type ProcessMetrics, type TargetHealthSample, type TargetState } from './core/metrics-node.ts';
 import { HealthOwner } from './core/proxy/balancer/health-owner.ts';
 import { balancerHealth, targetData, targetHealth, type TargetHealthData } from './core/proxy/balancer/health-report.ts';
 import type { UpstreamEntry } from './core/runtime-types.ts';
@@ -134,7 +134,7 @@ export async function startGateway(settings: Settings, options: StartOptions = {
   const healthApi = upstreamHealthApi(health);
 
   const nodeId = options.nodeId ?? randomUUID();
-  setMetricsNodeId(nodeId);
+  setNodeId(nodeId);
   let proxy: ProxyHandle | null = null;
   let statusServer: { addresses(): Array<{ host: string; port: number }> } | null = null;
   const closers: Array<() => Promise<void>> = [];
@@ -180,6 +180,7 @@ export async function startGateway(settings: Settings, options: StartOptions = {
       // Kong's `plugins` setting as written (`off` is the empty list), not the loaded set.
       configuration: { plugins: settings.plugins === null ? ['bundled'] : settings.plugins.length === 0 ? ['off'] : settings.plugins, log_level: settings.logLevel, prefix: settings.dataDir },
       health: healthApi,
+      serverStats: async () => serverStatistics(await collect()),
       ...(options.notReady !== undefined ? { notReady: options.notReady } : {}),
     });
     const admin = await startAdmin({

@@ -149,7 +149,7 @@ export function registerStatus(router: AdminRouter, drain: boolean): void {
     const body: Record<string, unknown> = {
       database: { reachable: await storeReachable(ctx) },
       memory: info.memory ?? processMemory(info.pids?.master ?? process.pid),
-      server: info.server ?? ZERO_STATS,
+      server: (await info.serverStats?.()) ?? info.server ?? ZERO_STATS,
     };
     if (info.configVersion !== undefined) body.configuration_version = info.configVersion;
     if (ctx.declarative) body.configuration_hash = configurationHash(ctx);

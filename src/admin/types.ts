@@ -55,6 +55,8 @@ export interface AdminInfo {
   notReady?: () => string | null;
   /** Connection counters for `GET /status`; zeros when absent. */
   server?: ServerStats;
+  /** The node's proxy connection counters, read when `GET /status` is asked (wins over `server`). */
+  serverStats?: () => Promise<ServerStats>;
   /** `GET /status` memory block; computed from the process when absent. */
   memory?: Record<string, unknown>;
   /** DB-less: hash of the configuration loaded at start (Kong's `configuration_hash`). */

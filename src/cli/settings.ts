@@ -193,11 +193,13 @@ export function resolveSettings(flags: FlagMap, env: NodeJS.ProcessEnv = process
   const daemon = pick('nginx_daemon');
   const pgTimeout = pick('pg_timeout');
   const pgPort = pick('pg_port');
+  const statusListen = parseListen(pick('status_listen') ?? 'off', 'status_listen');
+  if (statusListen.some((l) => l.ssl)) throw new SettingsError('status_listen: ssl is not supported (the status listener serves plain HTTP)');
   return {
     proxyListen: parseListen(pick('proxy_listen') ?? '0.0.0.0:8000, 0.0.0.0:8443 ssl', 'proxy_listen'),
     adminListen: parseListen(pick('admin_listen') ?? '127.0.0.1:8001', 'admin_listen'),
     // Kong's default is 127.0.0.1:8007; ours is off (docs/cli.md): a port nobody asked for stays closed.
-    statusListen: parseListen(pick('status_listen') ?? 'off', 'status_listen'),
+    statusListen,
     database,
     dataDir: resolve(cwd, pick('data_dir') ?? pick('prefix') ?? DEFAULT_PREFIX),
     declarativeConfig: declarativeConfig !== null ? resolve(cwd, declarativeConfig) : null,

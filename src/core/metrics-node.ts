@@ -60,11 +60,7 @@ export async function nodeExposition(processes: ProcessMetrics[], node: NodeFact
     if (f.name === 'portcullis_listener_stats') listener = f;
     else if (!hidden.has(f.name)) families.push(f);
   }
-  const stat = (state: string): number => listener?.values.find((v) => v.labels.state === state)?.value ?? 0;
-  const accepted = stat('accepted');
-  const active = stat('active');
-  const writing = stat('writing');
-  const total = stat('total');
+  const { accepted, active, writing, total } = listenerCounts(listener);
   const connection = (state: string, value: number) => ({ value, labels: { node_id: node.nodeId, subsystem: 'http', state } });
   families.push({
     name: 'kong_nginx_connections_total',
@@ -100,6 +96,43 @@ export async function nodeExposition(processes: ProcessMetrics[], node: NodeFact
     });
   }
   return render(families);
+}
+
+export interface ServerStatistics {
+  connections_accepted: number;
+  connections_active: number;
+  connections_handled: number;
+  connections_reading: number;
+  connections_waiting: number;
+  connections_writing: number;
+  total_requests: number;
+}
+
+interface ListenerCounts {
+  accepted: number;
+  active: number;
+  writing: number;
+  total: number;
+}
+
+function listenerCounts(family: Family | undefined): ListenerCounts {
+  const stat = (state: string): number => family?.values.find((v) => v.labels.state === state)?.value ?? 0;
+  return { accepted: stat('accepted'), active: stat('active'), writing: stat('writing'), total: stat('total') };
+}
+
+/** The node's connection counters in Kong's kong.nginx.get_statistics() shape (GET /status `server`). */
+export async function serverStatistics(processes: ProcessMetrics[]): Promise<ServerStatistics> {
+  const summed = (await AggregatorRegistry.aggregate(processes).getMetricsAsJSON()) as unknown as Family[];
+  const c = listenerCounts(summed.find((f) => f.name === 'portcullis_listener_stats'));
+  return {
+    connections_accepted: c.accepted,
+    connections_active: c.active,
+    connections_handled: c.accepted,
+    connections_reading: 0,
+    connections_waiting: Math.max(0, c.active - c.writing),
+    connections_writing: c.writing,
+    total_requests: c.total,
+  };
 }
 
 /** Kong sorts its metrics by name; families without samples are left out, as Kong prints none. */

@@ -13,7 +13,7 @@
  * the cluster primary sums the workers' registries when scraped (prom-client's
  * AggregatorRegistry over the cluster IPC channel), so one scrape shows the
  * node's totals. Chosen over counting in node-state SQLite: recording here is
- * a few additions (~0.1 µs a request, `node bench/micro/metrics-record.ts`),
+ * a few additions (0.17–0.4 µs a request with every option on, `node bench/micro/metrics-record.ts`),
  * an SQLite upsert per series is 9–20 µs (docs/ARCHITECTURE.md, Node-wide
  * state); the price is that a replaced worker's counts are lost with it (a
  * counter reset, which Prometheus' rate() and increase() handle).
@@ -26,6 +26,7 @@
 import { getHeapStatistics } from 'node:v8';
 import { Counter, Gauge, Registry, register as globalRegistry } from 'prom-client';
 import type { ResponseSource } from './context.ts';
+import { nodeId } from './node-id.ts';
 import type { RouteEntity, ServiceEntity } from '../schema/entities/types.ts';
 
 export type { ResponseSource } from './context.ts';
@@ -36,15 +37,6 @@ export const KONG_LATENCY_BUCKETS: readonly number[] = [1, 2, 5, 7, 10, 15, 20, 
 export const UPSTREAM_LATENCY_BUCKETS: readonly number[] = [25, 50, 80, 100, 250, 400, 700, 1000, 2000, 5000, 10000, 30000, 60000];
 /** Kong's workspace label; Kong OSS has only `default`. */
 const WORKSPACE = 'default';
-/** Env variable by which the cluster primary hands the node id to its workers. */
-export const NODE_ID_ENV = 'PORTCULLIS_NODE_ID';
-
-let nodeId = process.env[NODE_ID_ENV] ?? '';
-
-/** The node id the `node_id` labels carry (the gateway's, GET / `node_id`). */
-export function setMetricsNodeId(id: string): void {
-  nodeId = id;
-}
 
 /** The families only the prometheus plugin fills (Kong keeps them in its shared dict, hidden while no plugin is configured). */
 export const PLUGIN_FAMILIES: readonly string[] = [
@@ -194,7 +186,7 @@ export class ProxyMetrics {
       // nginx-lua-prometheus' own error counter; nothing here can fail the way a full shared dict does.
       new View('kong_nginx_metric_errors_total', 'Number of nginx-lua-prometheus errors', 'counter', () => [{ value: 0, labels: {} }], clear),
       // Kong: the Lua VM's allocated bytes per worker; here the V8 heap in use of each proxy process.
-      new View('kong_memory_workers_lua_vms_bytes', 'Allocated bytes in worker Lua VM', 'gauge', () => [{ value: getHeapStatistics().used_heap_size, labels: { node_id: nodeId, pid: process.pid, kong_subsystem: 'http' } }], clear),
+      new View('kong_memory_workers_lua_vms_bytes', 'Allocated bytes in worker Lua VM', 'gauge', () => [{ value: getHeapStatistics().used_heap_size, labels: { node_id: nodeId(), pid: process.pid, kong_subsystem: 'http' } }], clear),
       new View('portcullis_listener_stats', 'Connection and request counts of the proxy listeners, summed over the workers (rendered as kong_nginx_connections_total)', 'gauge', () => this.renderListeners(), clear),
     ];
     for (const v of views) registry.registerMetric(v as unknown as Counter<string>);
@@ -322,6 +314,38 @@ export function pushHistogram(out: Sample[], name: string, d: Distribution, labe
   out.push({ metricName: `${name}_sum`, value: d.sum, labels });
 }
 
+/**
+ * A counter of labelled series, for metrics beyond Kong's (the openid-connect
+ * plugin's): a Map lookup on the joined label values, no per-call allocation
+ * beyond that key.
+ */
+export class LabelledCounter {
+  private readonly series = new Map<string, { labels: Record<string, string>; value: number }>();
+  private readonly labelNames: readonly string[];
+
+  constructor(registry: Registry, name: string, help: string, labelNames: readonly string[]) {
+    this.labelNames = labelNames;
+    const view = new View(name, help, 'counter', () => [...this.series.values()].map((s) => ({ value: s.value, labels: s.labels })), () => this.series.clear());
+    registry.registerMetric(view as unknown as Counter<string>);
+  }
+
+  inc(values: readonly string[], by = 1): void {
+    const key = values.join('\0');
+    const s = this.series.get(key);
+    if (s !== undefined) {
+      s.value += by;
+      return;
+    }
+    this.series.set(key, { labels: labelsOf(this.labelNames, values), value: by });
+  }
+}
+
+function labelsOf(names: readonly string[], values: readonly string[]): Record<string, string> {
+  const labels: Record<string, string> = {};
+  for (let i = 0; i < names.length; i++) labels[names[i]!] = values[i] ?? '';
+  return labels;
+}
+
 /** A histogram of labelled series, for metrics beyond Kong's (the openid-connect plugin's). */
 export class LabelledHistogram {
   private readonly series = new Map<string, { labels: Record<string, string>; d: Distribution }>();
@@ -343,9 +367,7 @@ export class LabelledHistogram {
     const key = values.join('\0');
     let s = this.series.get(key);
     if (s === undefined) {
-      const labels: Record<string, string> = {};
-      for (let i = 0; i < this.labelNames.length; i++) labels[this.labelNames[i]!] = values[i] ?? '';
-      s = { labels, d: new Distribution(this.buckets) };
+      s = { labels: labelsOf(this.labelNames, values), d: new Distribution(this.buckets) };
       this.series.set(key, s);
     }
     s.d.observe(v);

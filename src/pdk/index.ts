@@ -6,10 +6,12 @@
  *   response.*        kong.response
  *   serviceResponse.* kong.service.response
  *   client.*          kong.client
+ *   node.*            kong.node
  */
 export * as request from './request.ts';
 export * as serviceRequest from './service-request.ts';
 export * as response from './response.ts';
 export * as serviceResponse from './service-response.ts';
 export * as client from './client.ts';
+export * as node from './node.ts';
 export { pluginState, setPluginState } from './ctx.ts';

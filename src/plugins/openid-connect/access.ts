@@ -20,6 +20,7 @@ import type { CompiledOidc } from './compile.ts';
 import { mapConsumer, sanitizeConsumerHeaders, setAnonymous, setIdentity, type ClaimSources } from './consumer.ts';
 import { logNotice, noCache, realmOf, redirect, Rejection, sendRejection, sendUnexpected, TOKEN_EXPIRED_DESCRIPTION, unauthorized, Unexpected } from './errors.ts';
 import { recordIdpFailure } from './failures.ts';
+import { recordDecision, rejectionKind } from './metrics.ts';
 import { loginAction } from './flows/login-action.ts';
 import { isLogout, logoutLocation, mayBeLogout, revokeTokens } from './flows/logout.ts';
 import { refreshGrant } from './flows/refresh.ts';
@@ -46,13 +47,18 @@ export async function access(ctx: RequestContext, conf: CompiledOidc): Promise<v
   const a = new Attempt(ctx, conf, selectClient(ctx, conf.clients));
   pdk.setPluginState(ctx, STATE_KEY, a);
   try {
-    await run(a);
+    const done = await run(a);
+    if (done === 'proxy') recordDecision(ctx, 'allow', 0, a.method ?? 'unknown');
+    else recordDecision(ctx, done === 'logout' ? 'logout' : 'redirect', ctx.exitStatus, done);
   } catch (err) {
     await fail(a, err);
   }
 }
 
-async function run(a: Attempt): Promise<void> {
+/** How a request that passed every check ended: proxied, or answered on the way (a login redirect, a logout). */
+type Passed = 'proxy' | 'logout' | 'authorization_code' | 'login_action';
+
+async function run(a: Attempt): Promise<Passed> {
   const { ctx, conf } = a;
 
   if (conf.methods.session) {
@@ -66,13 +72,13 @@ async function run(a: Attempt): Promise<void> {
 
   if (mayBeLogout(ctx, conf.logout) && (await isLogout(ctx, conf.logout))) {
     await logout(a);
-    return;
+    return 'logout';
   }
 
   a.provider = providerNow(conf.issuer) ?? (await resolveProvider(conf.issuer));
   a.realm = realmOf(a.provider.issuer);
 
-  if ((await authenticate(a)) === 'answered') return;
+  if ((await authenticate(a)) === 'answered') return 'authorization_code';
 
   if (conf.pop !== null && a.method !== null && conf.pop.methods.has(a.method)) {
     await checkPossession(ctx, conf.pop, { token: a.tokens!.access_token, claims: a.introspection ?? a.accessClaims, viaDpopScheme: a.viaDpopScheme, url: currentUrl(ctx, conf.trusted) });
@@ -121,8 +127,9 @@ async function run(a: Attempt): Promise<void> {
   if (a.replay !== null) for (const [k, v] of Object.entries(a.replay)) a.addDownstream(k, v);
   ctx.shared.authenticated_oidc_method = a.method;
 
-  if (loginAction(a)) return;
+  if (loginAction(a)) return 'login_action';
   if (a.preservedArgs !== null) pdk.serviceRequest.setRawQuery(ctx, a.preservedArgs);
+  return 'proxy';
 }
 
 /**
@@ -241,24 +248,30 @@ async function fail(a: Attempt, err: unknown): Promise<void> {
         setAnonymous(ctx, conf.consumer.anonymous);
       } catch (e) {
         await fail(a, e);
+        return;
       }
+      recordDecision(ctx, 'anonymous', 0, rejectionKind(err));
       return;
     }
     const redirectUri = err.status === 401 ? a.client.unauthorizedRedirectUri : a.client.forbiddenRedirectUri;
     sendRejection(ctx, conf.errors, a.realm, err, redirectUri);
+    recordDecision(ctx, 'deny', ctx.exitStatus, rejectionKind(err));
     return;
   }
   ctx.errorCode = 'INTERNAL'; // the cause (IDP_UNAVAILABLE, OIDC_UNEXPECTED, SESSION_STORE_UNAVAILABLE) is logged
   if (err instanceof IdpUnavailable) {
     recordIdpFailure(conf.log, a.provider?.issuer ?? conf.issuer.configured, err);
     sendUnexpected(ctx, conf.errors, err.message, a.client.unexpectedRedirectUri);
+    recordDecision(ctx, 'error', ctx.exitStatus, 'idp_unavailable');
     return;
   }
   if (err instanceof Unexpected || (err instanceof Error && err.name === 'SessionStoreError')) {
     conf.log.error({ request_id: ctx.id, cause: (err as Error & { code?: string }).code }, `[openid-connect] ${(err as Error).message}`);
     sendUnexpected(ctx, conf.errors, (err as Error).message, a.client.unexpectedRedirectUri);
+    recordDecision(ctx, 'error', ctx.exitStatus, err instanceof Unexpected ? 'unexpected' : 'session_store');
     return;
   }
+  recordDecision(ctx, 'error', 500, 'unexpected');
   throw err;
 }
 

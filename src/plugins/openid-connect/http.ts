@@ -10,6 +10,7 @@
  */
 import { Agent, request, type Dispatcher } from 'undici';
 import { startClientSpan } from '../../core/tracing/trace.ts';
+import { recordIdpRequest } from './metrics.ts';
 
 /** What part of the IdP failed: used in metrics labels and logs. */
 export type IdpEndpoint = 'discovery' | 'jwks' | 'token' | 'introspection' | 'userinfo' | 'revocation';
@@ -76,6 +77,20 @@ export interface IdpRequest {
  * 5xx) are returned for the caller's `process` step to judge.
  */
 export async function send(endpoint: IdpEndpoint, policy: HttpPolicy, req: IdpRequest): Promise<IdpResponse> {
+  const startedAt = performance.now();
+  try {
+    const res = await traced(endpoint, policy, req);
+    recordIdpRequest(endpoint, origin(req.url), res.status, false, performance.now() - startedAt);
+    return res;
+  } catch (err) {
+    const f = err as IdpUnavailable;
+    recordIdpRequest(endpoint, origin(req.url), f.status ?? 0, f.timedOut === true, performance.now() - startedAt);
+    throw err;
+  }
+}
+
+/** The request under a tracing span when the request is traced. */
+async function traced(endpoint: IdpEndpoint, policy: HttpPolicy, req: IdpRequest): Promise<IdpResponse> {
   const headers: Record<string, string> = { 'user-agent': 'portcullis-openid-connect', ...req.headers };
   let body: string | undefined;
   if (req.form !== undefined) {

@@ -1,7 +1,8 @@
 /**
  * The request copy request-termination sends back with `echo`
- * (kong/plugins/request-termination/handler.lua: message, request{scheme,
- * host, port, headers, query, body, raw_body, method, path}, matched_route,
+ * (kong/plugins/request-termination/handler.lua, 3.9.3: message,
+ * kong{node_id, worker_pid, hostname}, request{scheme, host, port, headers,
+ * query, body, raw_body, method, path, uri_captures}, matched_route,
  * matched_service), with the shapes of Kong's PDK getters.
  */
 import type { RequestContext } from '../../core/context.ts';
@@ -34,6 +35,28 @@ export function requestQuery(ctx: RequestContext): Record<string, string | boole
   return out;
 }
 
+/**
+ * kong.request.get_uri_captures(): `unnamed` the numbered groups from 1 (an
+ * array; a group that did not take part is false, as ngx.re.match gives it),
+ * `named` the named ones; both empty without a regex path.
+ */
+export function uriCaptures(ctx: RequestContext): { unnamed: Array<string | false>; named: Record<string, string> } {
+  const unnamed: Array<string | false> = [];
+  const named: Record<string, string> = {};
+  const c = ctx.uriCaptures;
+  if (c === null) return { unnamed, named };
+  for (const [k, v] of Object.entries(c)) {
+    if (/^\d+$/.test(k)) {
+      const i = Number(k);
+      if (i === 0) continue; // the whole match: Kong's array starts at 1
+      while (unnamed.length < i - 1) unnamed.push(false);
+      unnamed[i - 1] = v;
+    } else named[k] = v;
+  }
+  for (let i = 0; i < unnamed.length; i++) if (unnamed[i] === undefined) unnamed[i] = false;
+  return { unnamed, named };
+}
+
 function decode(s: string): string {
   try {
     return decodeURIComponent(s.replace(/\+/g, ' '));
@@ -54,6 +77,11 @@ export async function echoDocument(ctx: RequestContext, message: string | undefi
   }
   return {
     message,
+    kong: {
+      node_id: pdk.node.getId(),
+      worker_pid: process.pid,
+      hostname: pdk.node.getHostname(),
+    },
     request: {
       scheme: ctx.scheme,
       host: ctx.host,
@@ -64,6 +92,7 @@ export async function echoDocument(ctx: RequestContext, message: string | undefi
       raw_body: raw,
       method: ctx.method,
       path: ctx.path,
+      uri_captures: uriCaptures(ctx),
     },
     matched_route: ctx.route ?? undefined,
     matched_service: ctx.service ?? undefined,

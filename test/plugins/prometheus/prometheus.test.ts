@@ -10,6 +10,8 @@ import assert from 'node:assert/strict';
 import { startGateway, type TestGateway } from '../../helpers/gateway.ts';
 import { startEcho, type Echo } from '../../helpers/echo.ts';
 import { KONG_NAME_LINT, promtoolAvailable, promtoolCheck } from '../../helpers/promtool.ts';
+import '../../../src/plugins/index.ts';
+import { parseDeclarative } from '../../../src/store/declarative/index.ts';
 
 let gw: TestGateway;
 let echo: Echo;
@@ -90,6 +92,25 @@ describe('schema', () => {
     assert.equal(t.status, 400);
     assert.deepEqual(t.body.fields, { config: { per_consumer: 'expected a boolean' } });
   });
+});
+
+test('a kong.yml with Kong\'s documented example loads (global, every option on, ai_metrics included)', () => {
+  const yml = [
+    '_format_version: "3.0"',
+    'plugins:',
+    '  - name: prometheus',
+    '    config:',
+    '      per_consumer: false',
+    '      status_code_metrics: true',
+    '      latency_metrics: true',
+    '      bandwidth_metrics: true',
+    '      upstream_health_metrics: true',
+    '      ai_metrics: false',
+    '',
+  ].join('\n');
+  const parsed = parseDeclarative(yml, { format: 'yaml' });
+  assert.ok(parsed.ok, parsed.ok ? '' : parsed.message);
+  assert.equal(parsed.config.plugins[0]!.name, 'prometheus');
 });
 
 describe('a route-scoped plugin with every option on', () => {
@@ -189,12 +210,14 @@ describe('upstream_health_metrics', () => {
 });
 
 describe('the status listener (status_listen)', () => {
-  test('GET /status: Kong\'s body (database, memory, server), no admin token asked', async () => {
+  test('GET /status: Kong\'s body (database, memory, server with the proxy\'s counters), no admin token asked', async () => {
     const res = await fetch(`${statusUrl}/status`);
     assert.equal(res.status, 200);
-    const body = (await res.json()) as Record<string, unknown>;
+    const body = (await res.json()) as { database: unknown; memory: unknown; server: Record<string, number> };
     assert.deepEqual(body.database, { reachable: true });
-    assert.ok(typeof body.memory === 'object' && typeof body.server === 'object');
+    assert.ok(typeof body.memory === 'object');
+    assert.deepEqual(Object.keys(body.server).sort(), ['connections_accepted', 'connections_active', 'connections_handled', 'connections_reading', 'connections_waiting', 'connections_writing', 'total_requests']);
+    assert.ok(body.server.total_requests > 0 && body.server.connections_accepted > 0, JSON.stringify(body.server));
   });
 
   test('only the status endpoints: the Admin API is not there', async () => {

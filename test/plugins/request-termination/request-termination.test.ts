@@ -55,10 +55,26 @@ test('echo returns the request; trigger gates it by header or query argument', a
   assert.equal(doc.request.raw_body, '{"k":"v"}');
   assert.equal(doc.matched_route.name, name);
   assert.equal(doc.matched_service.name, 'svc');
+  // handler.lua's `kong` section: the node (GET / node_id), the worker's pid, the host name.
+  const info = await fx.gw.admin('GET', '/');
+  assert.deepEqual(doc.kong, { node_id: info.body.node_id, worker_pid: process.pid, hostname: info.body.hostname });
+  // A plain path: no captures, Kong's empty shapes.
+  assert.deepEqual(doc.request.uri_captures, { unnamed: [], named: {} });
 
   const byQuery = await fetch(`${url}?X-Echo`);
   assert.equal(byQuery.status, 404);
   await byQuery.text();
+});
+
+test('echo on a regex route carries kong.request.get_uri_captures(): unnamed from group 1, named by name, a group that took no part false', async () => {
+  const name = 'rtcap';
+  const created = await fx.gw.admin('POST', '/services/svc/routes', { name, paths: ['~/rtcap/(?<kind>[a-z]+)(/x)?/(\\d+)$'] });
+  assert.equal(created.status, 201, JSON.stringify(created.body));
+  assert.equal((await fx.gw.admin('POST', `/routes/${name}/plugins`, { name: 'request-termination', config: { status_code: 200, echo: true } })).status, 201);
+  await fx.gw.settle();
+  const doc = (await (await fetch(`${fx.gw.proxyUrl}/rtcap/books/42`)).json()) as Record<string, any>;
+  // The optional group took no part: false, as ngx.re.match reports it.
+  assert.deepEqual(doc.request.uri_captures, { unnamed: ['books', false, '42'], named: { kind: 'books' } });
 });
 
 test('trigger gates a plain termination too (Kong: `if conf.trigger or conf.echo`)', async () => {

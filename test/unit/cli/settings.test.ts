@@ -63,6 +63,7 @@ test('status_listen opens the status listener (Kong syntax); off unless asked fo
   assert.deepEqual(resolveSettings({}, {}, '/', conf('status_listen = 0.0.0.0:8100\n')).statusListen, [{ host: '0.0.0.0', port: 8100, ssl: false }]);
   assert.deepEqual(resolveSettings({}, { KONG_STATUS_LISTEN: '127.0.0.1:8007 reuseport backlog=16384' }, '/').statusListen, [{ host: '127.0.0.1', port: 8007, ssl: false }]);
   assert.deepEqual(resolveSettings({}, {}, '/').statusListen, []);
+  assert.throws(() => resolveSettings({}, { KONG_STATUS_LISTEN: '127.0.0.1:8543 ssl' }, '/'), /status_listen: ssl is not supported/);
 });
 
 test('warnings: no-effect and unknown properties and KONG_* variables, each named once', () => {

@@ -14,7 +14,8 @@
  */
 import type { Attempt } from './attempt.ts';
 import { claimsOfIntrospected, claimsOfStoredTokens, decodeClaims } from './attempt.ts';
-import { clientByArg } from './clients.ts';
+import { clientByArg, type ClientConfig } from './clients.ts';
+import type { AuthorizationState } from './session-port.ts';
 import { redirect, Rejection, unauthorized } from './errors.ts';
 import { assertSingleAuthorization, findBearer, findCredentials, findParam, hideCredentials, hideFound } from './extract.ts';
 import { authorizationUrl, callbackParams, isApiCaller, newAuthorizationState, stripCallbackParams, verifyCallback } from './flows/authorization-code.ts';
@@ -22,6 +23,7 @@ import { clientCredentialsGrant } from './flows/client-credentials.ts';
 import { passwordGrant } from './flows/password.ts';
 import { refreshGrant } from './flows/refresh.ts';
 import { bindTokenEndpoint, requestTokens, type TokenSet } from './flows/token-endpoint.ts';
+import { pushAuthorizationRequest, usePar } from './flows/par.ts';
 import { checkTimes, conditionsHold, exchangeToken, type TokenExchangePlan } from './flows/token-exchange.ts';
 import { currentUrl } from './request-url.ts';
 import type { AuthMethod } from './schema.ts';
@@ -278,6 +280,12 @@ export async function reverify(a: Attempt): Promise<void> {
   }
 }
 
+/** Where to send the browser: the authorization request itself, or its pushed `request_uri` (RFC 9126). */
+async function authorizationLocation(a: Attempt, client: ClientConfig, st: AuthorizationState): Promise<string> {
+  const url = authorizationUrl(a.conf.codeFlow, a.provided, client, st);
+  return usePar(a.conf.tokenEndpoint, a.provided) ? pushAuthorizationRequest(a.conf.tokenEndpoint, a.provided, client, url) : url;
+}
+
 /** `redirect_api_callers: false`: script callers get a 401 challenge, not a redirect they cannot follow. */
 function refuseApiCaller(a: Attempt): void {
   if (!a.conf.codeFlow.redirectApiCallers && isApiCaller(a.ctx)) {
@@ -298,8 +306,9 @@ async function authorizationCode(a: Attempt): Promise<AuthOutcome> {
       refuseApiCaller(a);
       const client = clientByArg(conf.clients, String(stored.client)) ?? a.client;
       const st = newAuthorizationState(ctx, conf.codeFlow, provider, client, stored.redirect_uri, stored.uri, stored);
+      const location = await authorizationLocation(a, client, st);
       a.addCookies(await conf.sessions.saveAuthorization(ctx, st));
-      redirect(ctx, authorizationUrl(conf.codeFlow, provider, client, st));
+      redirect(ctx, location);
       return 'answered';
     }
     const client = clientByArg(conf.clients, String(stored.client)) ?? a.client;
@@ -323,7 +332,8 @@ async function authorizationCode(a: Attempt): Promise<AuthOutcome> {
   const redirectUri = a.client.redirectUri ?? currentUrl(ctx, conf.trusted);
   const original = currentUrl(ctx, conf.trusted) + (ctx.query !== '' ? `?${ctx.query}` : '');
   const st = newAuthorizationState(ctx, conf.codeFlow, provider, a.client, redirectUri, original, null);
+  const location = await authorizationLocation(a, a.client, st);
   a.addCookies(await conf.sessions.saveAuthorization(ctx, st));
-  redirect(ctx, authorizationUrl(conf.codeFlow, provider, a.client, st));
+  redirect(ctx, location);
   return 'answered';
 }

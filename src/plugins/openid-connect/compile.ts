@@ -154,6 +154,7 @@ export function compileOidc(raw: unknown, env: CompileEnv): CompiledOidc {
       userinfo_endpoint: c.userinfo_endpoint,
       end_session_endpoint: c.end_session_endpoint,
       jwks_uri: c.jwks_endpoint,
+      pushed_authorization_request_endpoint: c.pushed_authorization_request_endpoint,
     }),
     extraJwksUris: Object.freeze([...(c.extra_jwks_uris ?? [])]),
     key: `${discoveryUrl}\n${JSON.stringify(discoveryHeaders)}`,

@@ -11,7 +11,7 @@
 import { Agent, request, type Dispatcher } from 'undici';
 
 /** What part of the IdP failed: used in metrics labels and logs. */
-export type IdpEndpoint = 'discovery' | 'jwks' | 'token' | 'introspection' | 'userinfo' | 'revocation';
+export type IdpEndpoint = 'discovery' | 'jwks' | 'token' | 'introspection' | 'userinfo' | 'revocation' | 'pushed_authorization_request';
 
 export class IdpUnavailable extends Error {
   readonly endpoint: IdpEndpoint;

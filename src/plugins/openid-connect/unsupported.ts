@@ -62,7 +62,6 @@ export const UNSUPPORTED_RULES: readonly Rule[] = [
   ['cluster_cache_strategy', is('off'), 'a cluster-wide (redis) introspection cache'],
   ['introspection_accept', is('application/json'), 'JWT introspection responses'],
   ['userinfo_accept', is('application/json'), 'JWT user info responses'],
-  ['consumer_groups_claim', isNull, 'consumer groups'],
   ['proof_of_possession_mtls', is('off'), 'mTLS-bound tokens (RFC 8705)'],
   ['proof_of_possession_dpop', is('off'), 'DPoP (RFC 9449)'],
 ];

@@ -24,7 +24,7 @@ import { passwordGrant } from './flows/password.ts';
 import { refreshGrant } from './flows/refresh.ts';
 import { bindTokenEndpoint, requestTokens, type TokenSet } from './flows/token-endpoint.ts';
 import { pushAuthorizationRequest, usePar } from './flows/par.ts';
-import { checkTimes, conditionsHold, exchangeToken, type TokenExchangePlan } from './flows/token-exchange.ts';
+import { checkTimes, conditionsHold, exchangeToken, verifySubjectToken, type TokenExchangePlan } from './flows/token-exchange.ts';
 import { currentUrl } from './request-url.ts';
 import type { AuthMethod } from './schema.ts';
 import { verifyIdToken } from './validate/id-token.ts';
@@ -214,8 +214,13 @@ async function exchangeBearer(a: Attempt, token: string, plan: TokenExchangePlan
     subject = v.payload as Record<string, unknown>;
     if (!conditionsHold(plan.issuers.get(iss)!, subject)) return false;
   } else {
-    subject = claims!;
-    checkTimes(subject, conf.jwt.leewaySec);
+    const v = plan.verify.get(iss);
+    if (v !== undefined) {
+      subject = await verifySubjectToken(token, v);
+    } else {
+      subject = claims!;
+      checkTimes(subject, conf.jwt.leewaySec);
+    }
   }
   const exchanged = await exchangeToken(a.ctx, bindTokenEndpoint(conf.tokenEndpoint, provider, a.client), plan, token, typeof subject.exp === 'number' ? subject.exp : null);
   // The exchanged token is the one the upstream sees: it must be a token of config.issuer.

@@ -218,7 +218,7 @@ export function compileOidc(raw: unknown, env: CompileEnv): CompiledOidc {
     errors: compileErrorPolicy(c),
     caches: cachePolicy,
     tokenEndpoint: compileTokenEndpoint(c, http, cachePolicy),
-    tokenExchange: compileTokenExchange(c),
+    tokenExchange: compileTokenExchange(c, { http, leewaySec: c.leeway, cacheTtlMs: c.cache_ttl * 1000, rediscoveryMs: c.rediscovery_lifetime * 1000 }),
     introspection: compileIntrospection(c),
     userinfo: compileUserinfo(c),
     codeFlow: compileCodeFlow(c),

@@ -20,6 +20,8 @@ export interface ConsumerIndex {
   aclGroups?(consumerId: string): readonly string[];
   /** Names of the consumer groups the consumer is a member of (consumer_group_consumers); empty when none. */
   consumerGroupNames?(consumerId: string): readonly string[];
+  /** Is there a consumer group of this name (the `consumer_groups` entity)? */
+  hasConsumerGroup?(name: string): boolean;
 }
 
 /** Entities holding consumers' credentials, looked up by their endpoint key. */

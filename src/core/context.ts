@@ -130,6 +130,8 @@ export class RequestContext {
   consumer: ConsumerEntity | null;
   credential: Credential | null;
   authenticatedGroups: string[] | null;
+  /** Consumer groups an authentication established without a consumer (Kong's kong.client.set_authenticated_consumer_groups): names. */
+  authenticatedConsumerGroups: readonly string[] | null;
 
   // ---- plugin state (Kong's kong.ctx.shared / kong.ctx.plugin)
   private sharedBag: Record<string, unknown> | null;
@@ -202,6 +204,7 @@ export class RequestContext {
     this.consumer = null;
     this.credential = null;
     this.authenticatedGroups = null;
+    this.authenticatedConsumerGroups = null;
     this.sharedBag = null;
     this.pluginState = null;
     this.proxyLatency = 0;

@@ -103,9 +103,11 @@ function buildConsumerIndex(consumers: ConsumerEntity[], snapshot?: ConfigSnapsh
   const credentials = snapshot !== undefined ? buildCredentialIndex(snapshot, byId) : new Map<CredentialKind, Map<string, CredentialMatch>>();
   const aclGroups = snapshot !== undefined ? buildAclGroups(snapshot) : new Map<string, readonly string[]>();
   const groupNames = snapshot !== undefined ? buildConsumerGroupNames(snapshot) : new Map<string, readonly string[]>();
+  const groupSet = new Set((snapshot?.consumer_groups ?? []).map((g) => g.name));
   return {
     aclGroups: (id) => aclGroups.get(id) ?? NO_GROUPS,
     consumerGroupNames: (id) => groupNames.get(id) ?? NO_GROUPS,
+    hasConsumerGroup: (name) => groupSet.has(name),
     credential: (kind, secret) => {
       const match = credentials.get(kind)?.get(secret);
       return match === undefined || credentialExpired(match.credential) ? null : match;

@@ -46,6 +46,8 @@ export interface StartIdpOptions {
   clients?: Record<string, unknown>[];
   /** Access (and ID) token lifetime in seconds; default 300 (Keycloak's 5 minutes). */
   accessTokenTtl?: number;
+  /** Require pushed authorization requests (RFC 9126) from every client, advertised in discovery; default false. */
+  requirePar?: boolean;
   logger?: Logger;
 }
 
@@ -82,7 +84,7 @@ export interface Idp {
   /** `<issuer>/.well-known/openid-configuration` */
   discoveryUrl: string;
   /** Absolute endpoint URLs (Keycloak paths). */
-  endpoints: { authorization: string; token: string; introspection: string; revocation: string; userinfo: string; end_session: string; jwks: string };
+  endpoints: { authorization: string; token: string; introspection: string; revocation: string; userinfo: string; end_session: string; jwks: string; par: string };
   testClients: TestClients;
   /** kid of the key that signs new tokens. */
   currentKid(): string;
@@ -154,6 +156,16 @@ export async function startIdp(opts: StartIdpOptions = {}): Promise<Idp> {
       token_endpoint_auth_method: 'client_secret_basic',
     },
     {
+      // Like `kong`, but the IdP accepts its authorization requests only pushed (RFC 9126).
+      client_id: 'kong-par',
+      client_secret: 'kong-par-secret',
+      grant_types: ['authorization_code', 'refresh_token'],
+      response_types: ['code'],
+      redirect_uris: baseRedirects,
+      token_endpoint_auth_method: 'client_secret_basic',
+      require_pushed_authorization_requests: true,
+    },
+    {
       client_id: 'service-client',
       client_secret: 'service-secret',
       grant_types: ['client_credentials'],
@@ -213,7 +225,7 @@ export async function startIdp(opts: StartIdpOptions = {}): Promise<Idp> {
   const current = (): Provider => provider;
   const mod = await loadOidcProvider();
   const build = (): Provider => buildProvider(mod, {
-    issuer, realm, keys, minter, adapter, cookieKeys, clients, accessTokenTtl, log, current, claimOverrides,
+    issuer, realm, keys, minter, adapter, cookieKeys, clients, accessTokenTtl, log, current, claimOverrides, requirePar: opts.requirePar ?? false,
   });
   provider = build();
   let handler = provider.callback();
@@ -273,6 +285,7 @@ export async function startIdp(opts: StartIdpOptions = {}): Promise<Idp> {
     userinfo: `${issuer}${ROUTES.userinfo}`,
     end_session: `${issuer}${ROUTES.end_session}`,
     jwks: `${issuer}${ROUTES.jwks}`,
+    par: `${issuer}${ROUTES.pushed_authorization_request}`,
   };
 
   async function issueAccessToken(o: IssueAccessTokenOptions = {}): Promise<string> {

@@ -26,6 +26,16 @@ export function setAuthenticatedGroups(ctx: RequestContext, groups: string[] | n
   ctx.authenticatedGroups = groups;
 }
 
+/** Consumer groups established by an authentication, by name (Kong's kong.client.set_authenticated_consumer_groups). */
+export function setAuthenticatedConsumerGroups(ctx: RequestContext, groups: readonly string[] | null): void {
+  ctx.authenticatedConsumerGroups = groups;
+}
+
+/** Does a consumer group of this name exist? */
+export function consumerGroupExists(ctx: RequestContext, name: string): boolean {
+  return ctx.consumers.hasConsumerGroup?.(name) ?? false;
+}
+
 /** Find a consumer by id, username or custom_id (Kong's kong.client.load_consumer + consumer_by). */
 export function loadConsumer(ctx: RequestContext, by: 'id' | 'username' | 'custom_id', value: string, ignoreCase = false): ConsumerEntity | null {
   if (by === 'id') return ctx.consumers.byId(value);

@@ -27,6 +27,7 @@ export const ROUTES = {
   userinfo: '/protocol/openid-connect/userinfo',
   end_session: '/protocol/openid-connect/logout',
   jwks: '/protocol/openid-connect/certs',
+  pushed_authorization_request: '/protocol/openid-connect/ext/par/request',
 } as const;
 
 /** Where the login page lives, relative to the issuer. */
@@ -46,6 +47,8 @@ export interface ProviderDeps {
   current: () => Provider;
   /** Claims forced onto a token by `issueAccessToken` (merged over the computed ones). */
   claimOverrides: WeakMap<object, Record<string, unknown>>;
+  /** Every client must push its authorization requests (RFC 9126 §5). */
+  requirePar: boolean;
 }
 
 const LOOPBACK_HTTP = /^http:\/\/(localhost|127\.0\.0\.1|\[::1\])(:\d{1,5})?\//;
@@ -115,6 +118,8 @@ export function buildProvider(mod: typeof import('oidc-provider'), deps: Provide
       dPoP: { enabled: true },
       // Back-channel logout to clients registered with a backchannel_logout_uri (OIDC Back-Channel Logout 1.0).
       backchannelLogout: { enabled: true },
+      // RFC 9126, at Keycloak's path; required only for clients registered with require_pushed_authorization_requests.
+      pushedAuthorizationRequests: { enabled: true, requirePushedAuthorizationRequests: deps.requirePar },
       rpInitiatedLogout: {
         enabled: true,
         // Keycloak logs out without asking when the request is backed by a

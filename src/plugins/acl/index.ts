@@ -70,13 +70,26 @@ function consumerGroups(ctx: RequestContext, conf: CompiledAcl, consumerId: stri
   return out;
 }
 
+/**
+ * The authenticated groups, plus — with include_consumer_groups — the consumer
+ * groups an authentication established without a consumer (openid-connect's
+ * `consumer_groups_claim`, Kong Enterprise's authenticated consumer groups).
+ */
+function withConsumerGroups(conf: CompiledAcl, groups: string[] | null, consumerGroups: readonly string[] | null): readonly string[] | null {
+  if (!conf.includeConsumerGroups || consumerGroups === null || consumerGroups.length === 0) return groups;
+  if (groups === null || groups.length === 0) return consumerGroups;
+  const out = [...groups];
+  for (const g of consumerGroups) if (!out.includes(g)) out.push(g);
+  return out;
+}
+
 function access(ctx: RequestContext, conf: CompiledAcl): void {
   pdk.serviceRequest.clearHeader(ctx, HEADER_CONSUMER_GROUPS);
   pdk.serviceRequest.clearHeader(ctx, HEADER_AUTHENTICATED_GROUPS);
 
   const consumer = pdk.client.getConsumer(ctx);
   const credential = pdk.client.getCredential(ctx);
-  const authenticated = ctx.authenticatedGroups;
+  const authenticated = withConsumerGroups(conf, ctx.authenticatedGroups, ctx.authenticatedConsumerGroups);
 
   if (consumer === null) {
     if (authenticated === null) {

@@ -17,7 +17,7 @@ import { acceptGrantTokens, authenticate, reverify } from './authenticate.ts';
 import { Attempt, decodeClaims } from './attempt.ts';
 import { clientByArg, selectClient } from './clients.ts';
 import type { CompiledOidc } from './compile.ts';
-import { mapConsumer, sanitizeConsumerHeaders, setAnonymous, setIdentity, type ClaimSources } from './consumer.ts';
+import { mapConsumer, mapConsumerGroups, sanitizeConsumerHeaders, setAnonymous, setIdentity, type ClaimSources } from './consumer.ts';
 import { logNotice, noCache, realmOf, redirect, Rejection, sendRejection, sendUnexpected, TOKEN_EXPIRED_DESCRIPTION, unauthorized, Unexpected } from './errors.ts';
 import { recordIdpFailure } from './failures.ts';
 import { recordDecision, rejectionKind } from './metrics.ts';
@@ -103,6 +103,7 @@ async function run(a: Attempt): Promise<Passed> {
   };
   const consumer = conf.consumer.claims.length === 0 ? null : await mapConsumer(ctx, conf.consumer, sources);
   await setIdentity(ctx, conf.consumer, consumer, sources);
+  await mapConsumerGroups(ctx, conf.consumer, sources);
 
   if (conf.headers.needsIntrospection) await a.optionalIntrospection();
   if (conf.headers.needsUserinfo || conf.headers.upstreamClaims.length > 0 || conf.headers.downstreamClaims.length > 0) {

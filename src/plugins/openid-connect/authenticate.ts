@@ -14,7 +14,8 @@
  */
 import type { Attempt } from './attempt.ts';
 import { claimsOfIntrospected, claimsOfStoredTokens, decodeClaims } from './attempt.ts';
-import { clientByArg } from './clients.ts';
+import { clientByArg, type ClientConfig } from './clients.ts';
+import type { AuthorizationState } from './session/index.ts';
 import { redirect, Rejection, unauthorized } from './errors.ts';
 import { assertSingleAuthorization, findBearer, findCredentials, findParam, hideCredentials, hideFound } from './extract.ts';
 import { authorizationUrl, callbackParams, isApiCaller, newAuthorizationState, stripCallbackParams, verifyCallback } from './flows/authorization-code.ts';
@@ -22,7 +23,8 @@ import { clientCredentialsGrant } from './flows/client-credentials.ts';
 import { passwordGrant } from './flows/password.ts';
 import { refreshGrant } from './flows/refresh.ts';
 import { bindTokenEndpoint, requestTokens, type TokenSet } from './flows/token-endpoint.ts';
-import { checkTimes, conditionsHold, exchangeToken, type TokenExchangePlan } from './flows/token-exchange.ts';
+import { pushAuthorizationRequest, usePar } from './flows/par.ts';
+import { checkTimes, conditionsHold, exchangeToken, verifySubjectToken, type TokenExchangePlan } from './flows/token-exchange.ts';
 import { currentUrl } from './request-url.ts';
 import type { AuthMethod } from './schema.ts';
 import { verifyIdToken } from './validate/id-token.ts';
@@ -213,8 +215,13 @@ async function exchangeBearer(a: Attempt, token: string, plan: TokenExchangePlan
     subject = v.payload as Record<string, unknown>;
     if (!conditionsHold(plan.issuers.get(iss)!, subject)) return false;
   } else {
-    subject = claims!;
-    checkTimes(subject, conf.jwt.leewaySec);
+    const v = plan.verify.get(iss);
+    if (v !== undefined) {
+      subject = await verifySubjectToken(token, v);
+    } else {
+      subject = claims!;
+      checkTimes(subject, conf.jwt.leewaySec);
+    }
   }
   const exchanged = await exchangeToken(a.ctx, bindTokenEndpoint(conf.tokenEndpoint, provider, a.client), plan, token, typeof subject.exp === 'number' ? subject.exp : null);
   // The exchanged token is the one the upstream sees: it must be a token of config.issuer.
@@ -279,6 +286,12 @@ export async function reverify(a: Attempt): Promise<void> {
   }
 }
 
+/** Where to send the browser: the authorization request itself, or its pushed `request_uri` (RFC 9126). */
+async function authorizationLocation(a: Attempt, client: ClientConfig, st: AuthorizationState): Promise<string> {
+  const url = authorizationUrl(a.conf.codeFlow, a.provided, client, st);
+  return usePar(a.conf.tokenEndpoint, a.provided) ? pushAuthorizationRequest(a.conf.tokenEndpoint, a.provided, client, url) : url;
+}
+
 /** `redirect_api_callers: false`: script callers get a 401 challenge, not a redirect they cannot follow. */
 function refuseApiCaller(a: Attempt): void {
   if (!a.conf.codeFlow.redirectApiCallers && isApiCaller(a.ctx)) {
@@ -299,8 +312,9 @@ async function authorizationCode(a: Attempt): Promise<AuthOutcome> {
       refuseApiCaller(a);
       const client = clientByArg(conf.clients, String(stored.client)) ?? a.client;
       const st = newAuthorizationState(ctx, conf.codeFlow, provider, client, stored.redirect_uri, stored.uri, stored);
+      const location = await authorizationLocation(a, client, st);
       a.addCookies(await conf.sessions.saveAuthorization(ctx, st));
-      redirect(ctx, authorizationUrl(conf.codeFlow, provider, client, st));
+      redirect(ctx, location);
       return 'answered';
     }
     const client = clientByArg(conf.clients, String(stored.client)) ?? a.client;
@@ -324,7 +338,8 @@ async function authorizationCode(a: Attempt): Promise<AuthOutcome> {
   const redirectUri = a.client.redirectUri ?? currentUrl(ctx, conf.trusted);
   const original = currentUrl(ctx, conf.trusted) + (ctx.query !== '' ? `?${ctx.query}` : '');
   const st = newAuthorizationState(ctx, conf.codeFlow, provider, a.client, redirectUri, original, null);
+  const location = await authorizationLocation(a, a.client, st);
   a.addCookies(await conf.sessions.saveAuthorization(ctx, st));
-  redirect(ctx, authorizationUrl(conf.codeFlow, provider, a.client, st));
+  redirect(ctx, location);
   return 'answered';
 }

@@ -35,6 +35,9 @@ export interface ConsumerPlan {
   readonly anonymous: string | null;
   readonly credentialClaim: readonly string[] | null;
   readonly groupsClaim: readonly string[] | null;
+  /** `consumer_groups_claim`: claim path whose values name consumer groups; null = off. */
+  readonly consumerGroupsClaim: readonly string[] | null;
+  readonly consumerGroupsOptional: boolean;
   readonly searchUserinfo: boolean;
 }
 
@@ -50,6 +53,8 @@ export function compileConsumer(c: {
   anonymous: string | null;
   credential_claim: string[];
   authenticated_groups_claim: string[] | null;
+  consumer_groups_claim: string[] | null;
+  consumer_groups_optional: boolean;
   search_user_info: boolean;
 }): ConsumerPlan {
   // The 3.13 shorthand wins when it was sent (Kong translates it into consumer_claims on input).
@@ -64,6 +69,8 @@ export function compileConsumer(c: {
     anonymous: c.anonymous,
     credentialClaim: c.credential_claim.length > 0 ? Object.freeze([...c.credential_claim]) : null,
     groupsClaim: c.authenticated_groups_claim !== null && c.authenticated_groups_claim.length > 0 ? Object.freeze([...c.authenticated_groups_claim]) : null,
+    consumerGroupsClaim: c.consumer_groups_claim !== null && c.consumer_groups_claim.length > 0 ? Object.freeze([...c.consumer_groups_claim]) : null,
+    consumerGroupsOptional: c.consumer_groups_optional,
     searchUserinfo: c.search_user_info,
   });
 }
@@ -158,6 +165,24 @@ export async function setIdentity(ctx: RequestContext, plan: ConsumerPlan, consu
       pdk.serviceRequest.setHeader(ctx, 'x-authenticated-groups', groups.join(', '));
     }
   }
+}
+
+/**
+ * `consumer_groups_claim` (Kong Enterprise): the claim's values that name an
+ * existing consumer group (the `consumer_groups` entity) become the request's
+ * consumer groups — no consumer needs to exist. acl (`include_consumer_groups`)
+ * judges by them. None found: 403 "consumer group was not found" unless
+ * `consumer_groups_optional`.
+ */
+export async function mapConsumerGroups(ctx: RequestContext, plan: ConsumerPlan, sources: ClaimSources): Promise<void> {
+  if (plan.consumerGroupsClaim === null) return;
+  const values = await firstValues(sources, plan.consumerGroupsClaim, plan.searchUserinfo);
+  const found = values === null ? [] : [...new Set(values)].filter((v) => pdk.client.consumerGroupExists(ctx, v));
+  if (found.length === 0) {
+    if (plan.consumerGroupsOptional) return;
+    throw forbidden(values === null ? `consumer group was not found (claim (${plan.consumerGroupsClaim.join(',')}) was not found for consumer group mapping)` : 'consumer group was not found');
+  }
+  pdk.client.setAuthenticatedConsumerGroups(ctx, found);
 }
 
 /** Go on as the anonymous consumer (Kong's consumers.anonymous). */

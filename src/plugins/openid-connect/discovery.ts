@@ -48,6 +48,7 @@ export interface EndpointOverrides {
   readonly end_session_endpoint: string | null;
   /** `jwks_endpoint` (3.14+): replaces the discovered `jwks_uri`. */
   readonly jwks_uri: string | null;
+  readonly pushed_authorization_request_endpoint: string | null;
 }
 
 export interface IssuerPlan {

@@ -13,7 +13,7 @@ import { startClientSpan } from '../../core/tracing/trace.ts';
 import { recordIdpRequest } from './metrics.ts';
 
 /** What part of the IdP failed: used in metrics labels and logs. */
-export type IdpEndpoint = 'discovery' | 'jwks' | 'token' | 'introspection' | 'userinfo' | 'revocation';
+export type IdpEndpoint = 'discovery' | 'jwks' | 'token' | 'introspection' | 'userinfo' | 'revocation' | 'pushed_authorization_request';
 
 export class IdpUnavailable extends Error {
   readonly code = 'IDP_UNAVAILABLE';

@@ -16,6 +16,8 @@ export interface Endpoints {
   readonly userinfo: string | null;
   readonly endSession: string | null;
   readonly jwks: string | null;
+  /** RFC 9126 pushed authorization request endpoint. */
+  readonly par: string | null;
 }
 
 export interface Provider {
@@ -28,6 +30,8 @@ export interface Provider {
   readonly asymmetricAlgs: ReadonlySet<string>;
   /** PKCE S256 advertised (`code_challenge_methods_supported`, RFC 8414 §2). */
   readonly pkceS256: boolean;
+  /** The IdP requires pushed authorization requests (RFC 9126 §5 `require_pushed_authorization_requests`). */
+  readonly parRequired: boolean;
 }
 
 /** Every asymmetric JWS algorithm (RFC 7518 §3.1, RFC 8037). */
@@ -64,6 +68,7 @@ export function buildProvider(plan: IssuerPlan, metadata: ProviderMetadata): Pro
     userinfo: pick(o.userinfo_endpoint, metadata.userinfo_endpoint),
     endSession: pick(o.end_session_endpoint, metadata.end_session_endpoint),
     jwks: pick(o.jwks_uri, metadata.jwks_uri),
+    par: pick(o.pushed_authorization_request_endpoint, metadata.pushed_authorization_request_endpoint),
   });
   const urls = new Set<string>();
   if (endpoints.jwks !== null) urls.add(endpoints.jwks);
@@ -76,6 +81,7 @@ export function buildProvider(plan: IssuerPlan, metadata: ProviderMetadata): Pro
     keySets: [...urls].map(keySet),
     asymmetricAlgs: allowedAsymmetricAlgs(metadata),
     pkceS256: Array.isArray(methods) && methods.includes('S256'),
+    parRequired: metadata.require_pushed_authorization_requests === true,
   });
 }
 

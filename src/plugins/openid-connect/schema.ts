@@ -215,6 +215,9 @@ const TokenExchange = () =>
           requireOnly(Type.Object(
             {
               issuer: Str(),
+              // Kong 3.15: verify a foreign subject token's signature before asking the IdP to exchange it.
+              verify_signature: Bool(false),
+              jwks_uri: opt(Url()),
               conditions: opt(
                 requireOnly(Type.Object(
                   {

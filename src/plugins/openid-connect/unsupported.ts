@@ -29,9 +29,6 @@ export const UNSUPPORTED_RULES: readonly Rule[] = [
   ['using_pseudo_issuer', isFalse, 'pseudo issuers (no discovery)'],
   ['verify_parameters', isFalse, 'verifying the configuration against discovery'],
   ['token_exchange_endpoint', isNull, 'the legacy token exchange'],
-  ['pushed_authorization_request_endpoint', isNull, 'pushed authorization requests (RFC 9126)'],
-  ['pushed_authorization_request_endpoint_auth_method', isNull, 'pushed authorization requests (RFC 9126)'],
-  ['require_pushed_authorization_requests', isFalse, 'pushed authorization requests (RFC 9126)'],
   ['require_signed_request_object', isFalse, 'signed request objects (JAR, RFC 9101)'],
   ['mtls_token_endpoint', isNull, 'mutual-TLS client authentication (RFC 8705)'],
   ['mtls_introspection_endpoint', isNull, 'mutual-TLS client authentication (RFC 8705)'],
@@ -41,6 +38,7 @@ export const UNSUPPORTED_RULES: readonly Rule[] = [
   ['token_endpoint_auth_method', noTlsAuth, 'tls_client_auth / self_signed_tls_client_auth (RFC 8705)'],
   ['introspection_endpoint_auth_method', noTlsAuth, 'tls_client_auth / self_signed_tls_client_auth (RFC 8705)'],
   ['revocation_endpoint_auth_method', noTlsAuth, 'tls_client_auth / self_signed_tls_client_auth (RFC 8705)'],
+  ['pushed_authorization_request_endpoint_auth_method', noTlsAuth, 'tls_client_auth / self_signed_tls_client_auth (RFC 8705)'],
   ['response_mode', (v) => isNull(v) || v === 'query' || v === 'form_post', "response modes other than 'query' and 'form_post' (JARM, fragment)"],
   ['response_type', (v) => isNull(v) || (Array.isArray(v) && v.length === 1 && v[0] === 'code'), "response types other than 'code'"],
   ['http_version', is(1.1), 'HTTP/1.0 towards the identity provider'],
@@ -65,7 +63,6 @@ export const UNSUPPORTED_RULES: readonly Rule[] = [
   ['cluster_cache_strategy', is('off'), 'a cluster-wide (redis) introspection cache'],
   ['introspection_accept', is('application/json'), 'JWT introspection responses'],
   ['userinfo_accept', is('application/json'), 'JWT user info responses'],
-  ['consumer_groups_claim', isNull, 'consumer groups'],
   ['proof_of_possession_mtls', is('off'), 'mTLS-bound tokens (RFC 8705)'],
 ];
 

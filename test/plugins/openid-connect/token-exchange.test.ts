@@ -26,6 +26,14 @@ before(async () => {
       request: { audience: ['orders-api'], scopes: ['openid', 'email'] },
     },
   });
+  await env.protect('te-verify', {
+    ...client,
+    token_exchange: { subject_token_issuers: [{ issuer: partner.issuer, verify_signature: true }] },
+  });
+  await env.protect('te-verify-jwks', {
+    ...client,
+    token_exchange: { subject_token_issuers: [{ issuer: partner.issuer, verify_signature: true, jwks_uri: partner.endpoints.jwks }] },
+  });
   await env.protect('te-nocache', {
     ...client,
     token_exchange: { subject_token_issuers: [{ issuer: env.idp.issuer }], request: { audience: ['billing'] }, cache: { enabled: false } },
@@ -115,6 +123,25 @@ describe('token exchange (RFC 8693)', () => {
     assert.equal(env.idp.requestCount(TOKEN), calls + 1, 'the exchange was asked for');
     assert.equal(env.echo.requestCount(), upstream);
   });
+
+  for (const path of ['/te-verify', '/te-verify-jwks']) {
+    test(`verify_signature (${path === '/te-verify' ? 'keys by discovery' : 'jwks_uri'}): forged and alg=none foreign tokens never reach the IdP; a genuine one is exchanged`, async () => {
+      const genuine = (await passwordGrant(partner, 'Blog_with_scope', DEMO_PASSWORD)).access_token;
+      const [h, p] = genuine.split('.');
+      const forgedPayload = Buffer.from(JSON.stringify({ ...decodeJwtPayload(genuine), sub: 'someone-else' })).toString('base64url');
+      const none = `${Buffer.from(JSON.stringify({ alg: 'none', typ: 'JWT' })).toString('base64url')}.${p}.`;
+      const calls = env.idp.requestCount(TOKEN);
+      const upstream = env.echo.requestCount();
+      for (const hostile of [`${h}.${forgedPayload}.${genuine.split('.')[2]}`, none, `${h}.${p}.${'A'.repeat(342)}`]) {
+        assert.equal((await env.call(path, bearer(hostile))).status, 401);
+      }
+      assert.equal(env.idp.requestCount(TOKEN), calls, 'no hostile token was sent to the IdP');
+      // The genuine token passes the gateway's check and is sent; this IdP does not know it: 401.
+      assert.equal((await env.call(path, bearer(genuine))).status, 401);
+      assert.equal(env.idp.requestCount(TOKEN), calls + 1);
+      assert.equal(env.echo.requestCount(), upstream);
+    });
+  }
 
   test('an expired token of a listed foreign issuer is refused without asking the IdP', async () => {
     const expired = await partner.issueAccessToken({ username: 'Blog_with_scope', expiresIn: -120 });

@@ -53,6 +53,10 @@ export interface TokenEndpoint {
   readonly cache: CachePolicy;
   /** `token_endpoint_auth_method`, or null for the client's own / the IdP's advertised method. */
   readonly authMethod: ClientAuthMethod | null;
+  /** `require_pushed_authorization_requests` (RFC 9126): true/false forces, null follows the IdP. */
+  readonly par: boolean | null;
+  /** `pushed_authorization_request_endpoint_auth_method`, or null for `authMethod`. */
+  readonly parAuthMethod: ClientAuthMethod | null;
   readonly scope: string | null;
   readonly postArgs: ReadonlyArray<readonly [string, string]>;
   readonly postArgsClient: readonly string[];
@@ -66,6 +70,8 @@ export interface TokenEndpoint {
 export function compileTokenEndpoint(
   c: {
     token_endpoint_auth_method: ClientAuthMethod | null;
+    require_pushed_authorization_requests: boolean | null;
+    pushed_authorization_request_endpoint_auth_method: ClientAuthMethod | null;
     scopes: string[] | null;
     token_post_args_names: string[] | null;
     token_post_args_values: string[] | null;
@@ -84,6 +90,8 @@ export function compileTokenEndpoint(
     http,
     cache,
     authMethod: c.token_endpoint_auth_method,
+    par: c.require_pushed_authorization_requests,
+    parAuthMethod: c.pushed_authorization_request_endpoint_auth_method,
     scope: c.scopes !== null && c.scopes.length > 0 ? c.scopes.join(' ') : null,
     postArgs: Object.freeze(pairs(c.token_post_args_names, c.token_post_args_values)),
     postArgsClient: Object.freeze([...(c.token_post_args_client ?? [])]),

@@ -9,9 +9,12 @@
  *   `token_exchange.subject_token_issuers`; any other token takes the normal
  *   bearer path;
  * - issued by another issuer than `config.issuer`: always exchanged. Its
- *   `exp`/`nbf` are checked here (with `leeway`); its signature is the
- *   exchanging IdP's to check (Kong 3.14 does the same; 3.15's
- *   `verify_signature` is not in our schema);
+ *   `exp`/`nbf` are checked here (with `leeway`); with the issuer's
+ *   `verify_signature` (Kong 3.15) its signature too — against `jwks_uri`,
+ *   else the keys the issuer's discovery document names — with every check
+ *   a bearer token gets (alg allow-list, forbidden headers, `iss`), so a
+ *   forged token never reaches the IdP. Without it (Kong's default) the
+ *   signature is the exchanging IdP's to check;
  * - issued by `config.issuer`: verified like any bearer token first, then
  *   exchanged only when the issuer's `conditions` hold — every
  *   `has_audience` / `has_scopes` value present, no `missing_audience` /
@@ -38,6 +41,10 @@ import type { RequestContext } from '../../../core/context.ts';
 import { getRetry, nodeDatabase, runRetry } from '../../../core/node-state/database.ts';
 import { cacheKey, type CachePolicy } from '../cache.ts';
 import { claimWords } from '../claims.ts';
+import { discoveryUrlFor, type IssuerPlan } from '../discovery.ts';
+import type { HttpPolicy } from '../http.ts';
+import { buildProvider, resolveProvider, type Provider } from '../provider.ts';
+import { verifyJwt, type JwtPolicy } from '../validate/jwt.ts';
 import { unauthorized } from '../errors.ts';
 import { requestTokens, type BoundTokenEndpoint, type TokenSet } from './token-endpoint.ts';
 
@@ -51,9 +58,19 @@ export interface ExchangeConditions {
   readonly missingScopes: readonly string[];
 }
 
+/** How a foreign subject token's signature is verified (`verify_signature`). */
+export interface SubjectVerification {
+  readonly plan: IssuerPlan;
+  readonly policy: JwtPolicy;
+  /** `jwks_uri` given: the keys are known without discovery. */
+  readonly provider: Provider | null;
+}
+
 export interface TokenExchangePlan {
   /** issuer → conditions (null: none, always exchange). */
   readonly issuers: ReadonlyMap<string, ExchangeConditions | null>;
+  /** issuer → signature verification, for issuers with `verify_signature`. */
+  readonly verify: ReadonlyMap<string, SubjectVerification>;
   /** Space-joined scope to request, or null for none. */
   readonly scope: string | null;
   /** Audiences to request (each an `audience` parameter). */
@@ -66,22 +83,73 @@ export interface TokenExchangePlan {
 interface TokenExchangeConfig {
   subject_token_issuers: Array<{
     issuer: string;
+    verify_signature?: boolean;
+    jwks_uri?: string | null;
     conditions?: { has_audience?: string[] | null; missing_audience?: string[] | null; has_scopes?: string[] | null; missing_scopes?: string[] | null } | null;
   }>;
   request?: { scopes?: string[] | null; empty_scopes?: boolean; audience?: string[] | null; empty_audience?: boolean } | null;
   cache?: { enabled?: boolean; ttl?: number | null } | null;
 }
 
-export function compileTokenExchange(c: {
-  token_exchange: unknown;
-  cache_token_exchange: boolean;
-  scopes: string[] | null;
-  audience: string[] | null;
-}): TokenExchangePlan | null {
+/** What verifying a foreign subject token needs from the plugin's configuration. */
+export interface SubjectVerificationEnv {
+  readonly http: HttpPolicy;
+  readonly leewaySec: number;
+  readonly cacheTtlMs: number;
+  readonly rediscoveryMs: number;
+}
+
+function subjectVerification(issuer: string, jwksUri: string | null, env: SubjectVerificationEnv): SubjectVerification {
+  const discoveryUrl = discoveryUrlFor(issuer);
+  const plan: IssuerPlan = Object.freeze({
+    configured: issuer,
+    discoveryUrl,
+    headers: Object.freeze({}),
+    cacheTtlMs: env.cacheTtlMs,
+    rediscoveryMs: env.rediscoveryMs,
+    http: env.http,
+    overrides: Object.freeze({
+      authorization_endpoint: null, token_endpoint: null, introspection_endpoint: null, revocation_endpoint: null,
+      userinfo_endpoint: null, end_session_endpoint: null, jwks_uri: jwksUri, pushed_authorization_request_endpoint: null,
+    }),
+    extraJwksUris: Object.freeze([]),
+    key: `${discoveryUrl}\n{}`,
+  });
+  const policy: JwtPolicy = Object.freeze({
+    id: cacheKey('subject-token', issuer, jwksUri ?? '', String(env.leewaySec)),
+    leewaySec: env.leewaySec,
+    enableHs: false,
+    hmacSecrets: Object.freeze([]),
+    issuersAllowed: Object.freeze([]),
+    http: env.http,
+    cooldownMs: Math.max(env.rediscoveryMs, 1000),
+  });
+  // With jwks_uri the issuer is known from the configuration: no discovery document is needed.
+  const provider = jwksUri !== null ? buildProvider(plan, { issuer, jwks_uri: jwksUri }) : null;
+  return Object.freeze({ plan, policy, provider });
+}
+
+/** Verify a foreign subject token's signature and claims (verify_signature). Throws a 401 Rejection, or IdpUnavailable. */
+export async function verifySubjectToken(token: string, v: SubjectVerification): Promise<Record<string, unknown>> {
+  const provider = v.provider ?? (await resolveProvider(v.plan));
+  return (await verifyJwt(token, v.policy, provider, null)).payload as Record<string, unknown>;
+}
+
+export function compileTokenExchange(
+  c: {
+    token_exchange: unknown;
+    cache_token_exchange: boolean;
+    scopes: string[] | null;
+    audience: string[] | null;
+  },
+  env: SubjectVerificationEnv,
+): TokenExchangePlan | null {
   const te = c.token_exchange as TokenExchangeConfig | null | undefined;
   if (te === null || te === undefined) return null;
   const issuers = new Map<string, ExchangeConditions | null>();
+  const verify = new Map<string, SubjectVerification>();
   for (const entry of te.subject_token_issuers) {
+    if (entry.verify_signature === true) verify.set(entry.issuer, subjectVerification(entry.issuer, entry.jwks_uri ?? null, env));
     const cond = entry.conditions ?? null;
     issuers.set(
       entry.issuer,
@@ -101,6 +169,7 @@ export function compileTokenExchange(c: {
   const ttl = te.cache?.ttl ?? null;
   return Object.freeze({
     issuers,
+    verify,
     scope: scopes !== null && scopes.length > 0 ? scopes.join(' ') : null,
     audience: Object.freeze([...(audience ?? [])]),
     cache: (te.cache?.enabled ?? true) && c.cache_token_exchange,

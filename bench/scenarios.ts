@@ -10,6 +10,7 @@ import { apacheBearer, apacheIntrospection, apacheSession } from './systems/apac
 import {
   portcullisBearer,
   portcullisIntrospection,
+  portcullisKongPdk,
   portcullisPlainProxy,
   portcullisProxyCache,
   portcullisRateLimitReached,
@@ -91,6 +92,14 @@ export const SCENARIOS: Scenario[] = [
     description: 'The plain route (a) to a service host naming an upstream of 3 targets (one server behind three addresses), without and with active health checks at 1 s; compare with the single-target gateway (budget: ≤ 5% slower, checks not measurable).',
     peer: null,
     systems: [directUpstream(), portcullisPlainProxy(), portcullisUpstream(false), portcullisUpstream(true)],
+  },
+  {
+    id: 'j',
+    title: '(j) one in-process kong-pdk plugin in access (issue 18)',
+    description:
+      "The plain route (a) with kong-pdk's js-hello example in access, loaded from a kong-js-pluginserver plugins directory and run in-process (3 PDK calls per request); compare with the same route without it (budget: ≥ 0.8×).",
+    peer: null,
+    systems: [directUpstream(), portcullisPlainProxy(), portcullisKongPdk()],
   },
 ];
 

@@ -6,7 +6,8 @@
  *   - none (the empty plan every plugin-less route shares),
  *   - correlation-id + request-transformer + cors,
  *   - the same + rate-limiting (local policy),
- *   - openid-connect bearer (verified-token cache hit, IdP in this process).
+ *   - openid-connect bearer (verified-token cache hit, IdP in this process),
+ *   - kong-pdk's js-hello example, in-process (issue 18: 3 PDK calls, each a Promise).
  *
  *   node bench/micro/plugin-chain.ts [--json]
  */
@@ -21,6 +22,12 @@ import { parseDeclarative } from '../../src/store/declarative/index.ts';
 import { createLogger } from '../../src/shared/log.ts';
 import { startIdp } from '../../src/dev/idp.ts';
 import { benchAsync, printResults, type MicroResult } from './harness.ts';
+import { copyFileSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { registerCustomPlugin } from '../../src/plugins/index.ts';
+import { fromKongPdk, type KongPdkModule } from '../../src/plugins/custom/js-plugin.ts';
 
 const log = createLogger('silent');
 const settings = { sessionSecret: 'bench-session-secret-0123456789abcdef', sessionSecretGenerated: false, redisUrl: null, trustedIps: [] };
@@ -101,7 +108,15 @@ export async function runPluginChain(minMs = 1000): Promise<MicroResult[]> {
   } finally {
     await idp.close();
   }
-  for (const r of [none, three, four]) await r.runtime.dispose();
+  // kong-pdk's js-hello, unmodified (CommonJS: copied out of this "type": "module" package to load as it would from a plugins directory).
+  const dir = mkdtempSync(join(tmpdir(), 'bench-js-plugins-'));
+  const file = join(dir, 'js-hello.js');
+  copyFileSync(new URL('../../test/fixtures/kong-js-pdk/js-hello.js', import.meta.url), file);
+  const mod = ((await import(pathToFileURL(file).href)) as { default: KongPdkModule }).default;
+  registerCustomPlugin(fromKongPdk(mod, file), file);
+  const js = runtimeFor([{ name: 'js-hello', config: { message: 'bench' } }]);
+  results.push(await chain("kong-pdk js-hello (in-process, 3 PDK calls)", js.runtime, js.plan, headers, minMs));
+  for (const r of [none, three, four, js]) await r.runtime.dispose();
   return results;
 }
 

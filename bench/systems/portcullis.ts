@@ -3,7 +3,7 @@
  * mode with a generated declarative file, `--workers` processes, proxy and
  * Admin API on loopback ports — configured per scenario.
  */
-import { existsSync, writeFileSync, mkdirSync } from 'node:fs';
+import { copyFileSync, existsSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
@@ -28,6 +28,8 @@ export interface PortcullisOptions {
   name: string;
   document: Record<string, unknown>;
   extraArgs?: string[];
+  /** Extra environment (KONG_* settings) for the node. */
+  env?: Record<string, string>;
 }
 
 export interface RunningPortcullis {
@@ -57,7 +59,7 @@ export async function startPortcullis(env: BenchEnv, opts: PortcullisOptions): P
     '--session-secret', randomBytes(32).toString('base64url'),
     ...(opts.extraArgs ?? []),
   ];
-  const childEnv: NodeJS.ProcessEnv = { ...process.env, NODE_ENV: 'production' };
+  const childEnv: NodeJS.ProcessEnv = { ...process.env, NODE_ENV: 'production', ...opts.env };
   let profileDir: string | undefined;
   if (env.cpuProfDir !== null) {
     // Inherited by the cluster workers: one profile per process, written when it exits.
@@ -264,5 +266,30 @@ export function portcullisProxyCache(): SystemSpec {
       ]),
       caches: true,
     };
+  });
+}
+
+/**
+ * Scenario (j), issue 18: the plain route with kong-pdk's js-hello example
+ * (unmodified, test/fixtures/kong-js-pdk) in access, run in-process from a
+ * kong-js-pluginserver plugins directory: a Kong user's plugin-server settings.
+ */
+export function portcullisKongPdk(): SystemSpec {
+  return spec('portcullis + kong-pdk js-hello', async (env) => {
+    const dir = join(env.tmp, 'js-plugins');
+    mkdirSync(dir, { recursive: true });
+    copyFileSync(join(env.root, 'test/fixtures/kong-js-pdk/js-hello.js'), join(dir, 'js-hello.js'));
+    const p = await startPortcullis(env, {
+      name: 'portcullis-kong-pdk',
+      document: service(env, [{ name: 'all', paths: ['/'], plugins: [{ name: 'js-hello', config: { message: 'bench' } }] }]),
+      env: {
+        KONG_PLUGINS: 'bundled,js-hello',
+        KONG_PLUGINSERVER_NAMES: 'js',
+        KONG_PLUGINSERVER_JS_START_CMD: `/usr/local/bin/kong-js-pluginserver --plugins-directory ${dir}`,
+      },
+    });
+    return portcullisTarget(p, 'portcullis + kong-pdk js-hello', [{ path: '/' }], [
+      `${env.workers} workers, one route, kong-pdk's js-hello in access (3 PDK calls: request.getHeader, 2 × response.setHeader), in-process`,
+    ]);
   });
 }

@@ -160,6 +160,30 @@ function logLine(args: readonly unknown[]): string {
   return s;
 }
 
+/** Kong's query table: repeated names → arrays, a name without `=` → true. */
+function queryTable(raw: string): Record<string, string | boolean | Array<string | boolean>> {
+  const out: Record<string, string | boolean | Array<string | boolean>> = {};
+  if (raw === '') return out;
+  for (const part of raw.split('&')) {
+    if (part === '') continue;
+    const eq = part.indexOf('=');
+    const dec = (x: string): string => {
+      try {
+        return decodeURIComponent(x.replace(/\+/g, ' '));
+      } catch {
+        return x;
+      }
+    };
+    const k = dec(eq === -1 ? part : part.slice(0, eq));
+    const v: string | boolean = eq === -1 ? true : dec(part.slice(eq + 1));
+    const cur = out[k];
+    if (cur === undefined) out[k] = v;
+    else if (Array.isArray(cur)) cur.push(v);
+    else out[k] = [cur, v];
+  }
+  return out;
+}
+
 // ---------------------------------------------------------------- namespaces
 
 /** Per-call state shared by the namespaces: the request and the plugin. */
@@ -233,20 +257,11 @@ const Request = ns(
     }
     async getQueryArg(name: unknown): Promise<string | boolean | null> {
       if (typeof name !== 'string') throw new PDKError('query argument name must be a string');
-      const q = pdk.request.getQuery(this.c.touch());
-      if (!q.has(name)) return null;
-      const v = q.get(name)!;
-      return v === '' && !this.c.ctx.query.split('&').includes(`${name}=`) ? true : v; // Kong: `?flag` is true
+      const v = queryTable(this.c.touch().query)[name];
+      return v === undefined ? null : Array.isArray(v) ? v[0]! : v;
     }
-    async getQuery(): Promise<Record<string, string | string[]>> {
-      const out: Record<string, string | string[]> = {};
-      for (const [k, v] of pdk.request.getQuery(this.c.touch())) {
-        const cur = out[k];
-        if (cur === undefined) out[k] = v;
-        else if (Array.isArray(cur)) cur.push(v);
-        else out[k] = [cur, v];
-      }
-      return out;
+    async getQuery(): Promise<Record<string, string | boolean | Array<string | boolean>>> {
+      return queryTable(this.c.touch().query);
     }
     async getHeader(name: unknown): Promise<string | null> {
       return lookup(this.c.touch().req.headers as Record<string, string | string[] | undefined>, name);

@@ -22,6 +22,8 @@ import { pathToFileURL } from 'node:url';
 import type { PluginModule } from '../types.ts';
 import { fromKongPdk, isKongPdkModule, kongPdkName } from './js-plugin.ts';
 import { configSchemaFromKong } from './kong-schema.ts';
+import { mark, startWatchdog } from './watchdog.ts';
+import type { Logger } from 'pino';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type AnyPlugin = PluginModule<any, any>;
@@ -125,6 +127,22 @@ function ownPlugin(ns: Record<string, unknown>, name: string, file: string): Any
   if (p.compile === undefined) p.compile = (config: unknown) => Object.freeze(config);
   for (const phase of ['rewrite', 'access', 'response', 'header_filter', 'body_filter', 'log', 'compile', 'close', 'check']) {
     if (p[phase] !== undefined && typeof p[phase] !== 'function') throw new Error(`plugin '${name}' (${file}): ${phase} must be a function`);
+  }
+  // The watchdog names a custom plugin that holds the event loop (watchdog.ts): mark entry and return of every phase.
+  const compile = p.compile as (config: unknown, env: { log: Logger }) => unknown;
+  p.compile = (config: unknown, env: { log: Logger }) => {
+    startWatchdog(env.log);
+    return compile.call(p, config, env);
+  };
+  for (const phase of ['rewrite', 'access', 'response', 'header_filter', 'body_filter', 'log']) {
+    const fn = p[phase] as ((...args: unknown[]) => unknown) | undefined;
+    if (fn === undefined) continue;
+    p[phase] = (...args: unknown[]) => {
+      mark(name);
+      const r = fn.apply(p, args);
+      mark(name);
+      return r;
+    };
   }
   return p as unknown as AnyPlugin;
 }

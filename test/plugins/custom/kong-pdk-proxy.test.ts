@@ -87,6 +87,16 @@ before(async () => {
   await gw.settle();
 });
 
+/** The first log line of the node matching `pred` (workers write their logs asynchronously). */
+async function logLine(pred: (line: string) => boolean): Promise<string | undefined> {
+  const deadline = Date.now() + 5000;
+  for (;;) {
+    const line = gw.output().split('\n').find(pred);
+    if (line !== undefined || Date.now() > deadline) return line;
+    await new Promise((res) => setTimeout(res, 50));
+  }
+}
+
 after(async () => {
   await gw?.close();
   await echo?.close();
@@ -162,7 +172,7 @@ test('a plugin that throws: Kong\'s 500, logged with its name; the workers keep 
   const r = await gw.get('/throw', { accept: 'application/json' });
   assert.equal(r.status, 500);
   assert.deepEqual(JSON.parse(r.body).message, 'An unexpected error occurred');
-  const line = gw.output().split('\n').find((l) => l.includes('plugin failed') && l.includes('js-throw'));
+  const line = await logLine((l) => l.includes('plugin failed') && l.includes('js-throw'));
   assert.ok(line !== undefined, 'no log line names js-throw');
   assert.ok(line.includes('boom from js-throw'));
   for (let i = 0; i < 6; i++) assert.equal((await gw.get('/hello', { host: 'a' })).status, 200);
@@ -178,12 +188,7 @@ test('a plugin that blocks the event loop is reported by name', async () => {
   const r = await gw.get('/block');
   assert.equal(r.status, 200);
   assert.equal(r.headers['x-blocked'], '300');
-  const deadline = Date.now() + 5000;
-  let line: string | undefined;
-  while (line === undefined && Date.now() < deadline) {
-    line = gw.output().split('\n').find((l) => l.includes("plugin 'js-block' blocked the event loop"));
-    if (line === undefined) await new Promise((res) => setTimeout(res, 50));
-  }
+  const line = await logLine((l) => l.includes("plugin 'js-block' blocked the event loop"));
   assert.ok(line !== undefined, 'no report names js-block');
   const ms = (JSON.parse(line) as { blocked_ms: number }).blocked_ms;
   assert.ok(ms >= 250 && ms < 2000, String(ms));

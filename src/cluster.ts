@@ -168,7 +168,7 @@ export async function startPrimary(settings: Settings, log: Logger): Promise<Clu
   // by every worker, replacements included, and removed when this process exits (src/core/node-state).
   const stateDir = nodeStateDir();
   const fork = (): Worker => {
-    const w = cluster.fork({ PORTCULLIS_WORKER: '1', PORTCULLIS_INHERITED_SESSION_SECRET: secret, [NODE_STATE_ENV]: stateDir, ...workerMallocEnv() });
+    const w = cluster.fork({ PORTCULLIS_WORKER: '1', PORTCULLIS_INHERITED_SESSION_SECRET: secret, PORTCULLIS_NODE_ID: gateway.nodeId, [NODE_STATE_ENV]: stateDir, ...workerMallocEnv() });
     w.on('online', () => send(w));
     return w;
   };
@@ -238,6 +238,7 @@ export async function runWorker(settings: Settings, log: Logger): Promise<void> 
   // primary's GET /metrics can collect this worker's registry.
   new AggregatorRegistry();
   const gatewaySettings = gatewaySettingsFrom(settings, log, process.env.PORTCULLIS_INHERITED_SESSION_SECRET);
+  gatewaySettings.nodeId = process.env.PORTCULLIS_NODE_ID; // the primary's (Kong's node id: one per node)
   // Listening from the start: the primary sends the health state right behind the first configuration.
   addReportSink((key, obs) => process.send?.({ type: 'portcullis:health-report', key, obs } satisfies HealthReportMessage));
   process.on('message', (m: unknown) => {

@@ -105,6 +105,8 @@ export async function startGateway(settings: Settings, options: StartOptions = {
   const log = options.logger ?? configureLogger(settings.logLevel as LogLevel);
   const store = await openConfiguredStore(settings, log);
   const gatewaySettings = gatewaySettingsFrom(settings, log, options.sessionSecret);
+  const nodeId = randomUUID();
+  gatewaySettings.nodeId = nodeId;
   let runtime: RuntimeManager;
   try {
     runtime = await RuntimeManager.create(() => store.snapshot(), { settings: gatewaySettings, log });
@@ -120,7 +122,6 @@ export async function startGateway(settings: Settings, options: StartOptions = {
   runtime.onSwap((rt) => health.sync(rt.upstreams.values()));
   const healthApi = upstreamHealthApi(health);
 
-  const nodeId = randomUUID();
   let proxy: ProxyHandle | null = null;
   const closers: Array<() => Promise<void>> = [];
   try {

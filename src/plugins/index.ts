@@ -43,6 +43,7 @@ const BUNDLED: ReadonlyArray<readonly [string, string, string]> = [
   ['jwt', './jwt/index.ts', 'jwt'],
   ['hmac-auth', './hmac-auth/index.ts', 'hmacAuth'],
   ['bot-detection', './bot-detection/index.ts', 'botDetection'],
+  ['opentelemetry', './opentelemetry/index.ts', 'opentelemetry'],
 ];
 
 const load = createRequire(import.meta.url);

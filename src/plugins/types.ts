@@ -53,6 +53,8 @@ export interface GatewaySettings {
   memCacheSize?: number;
   /** Node-wide dictionaries declared by the operator (Kong's lua_shared_dict): name → bytes. */
   sharedDicts?: Readonly<Record<string, number>>;
+  /** The node's id (Kong's kong.node.get_id(); the Admin API's node_id), the same in every worker. */
+  nodeId?: string;
   /** Kong's tracing_instrumentations as a mask (src/core/tracing/instrumentations.ts); 0 or absent = off. */
   tracingInstrumentations?: number;
   /** Kong's tracing_sampling_rate (default 0.01). */

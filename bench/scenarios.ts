@@ -10,6 +10,7 @@ import { apacheBearer, apacheIntrospection, apacheSession } from './systems/apac
 import {
   portcullisBearer,
   portcullisIntrospection,
+  portcullisOpenTelemetry,
   portcullisPlainProxy,
   portcullisProxyCache,
   portcullisRateLimitReached,
@@ -91,6 +92,14 @@ export const SCENARIOS: Scenario[] = [
     description: 'The plain route (a) to a service host naming an upstream of 3 targets (one server behind three addresses), without and with active health checks at 1 s; compare with the single-target gateway (budget: ≤ 5% slower, checks not measurable).',
     peer: null,
     systems: [directUpstream(), portcullisPlainProxy(), portcullisUpstream(false), portcullisUpstream(true)],
+  },
+  {
+    id: 'j',
+    title: '(j) opentelemetry: propagation only, and every span exported',
+    description:
+      "The plain route (a) with a global opentelemetry plugin: with Kong's default tracing_instrumentations = off (trace headers only), and with all instrumentations and sampling 1 exporting every request's spans over OTLP/HTTP to a local sink.",
+    peer: null,
+    systems: [directUpstream(), portcullisPlainProxy(), portcullisOpenTelemetry('propagation'), portcullisOpenTelemetry('traced')],
   },
 ];
 

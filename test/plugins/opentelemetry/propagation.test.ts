@@ -163,6 +163,26 @@ describe('sampling and export (tracing_instrumentations = router,balancer, traci
     assert.equal(otlp.spans().filter((s) => s.traceId === trace).length, 0);
   });
 
+  test('an upstream that refuses connections: one kong.balancer span per try, each an error, and the request span says 502', async () => {
+    assert.equal((await traced.admin('POST', '/services', { name: 'dead', url: 'http://127.0.0.1:1', retries: 2 })).status, 201);
+    assert.equal((await traced.admin('POST', '/services/dead/routes', { name: 'deadroute', paths: ['/dead'] })).status, 201);
+    const p = await traced.admin('POST', '/routes/deadroute/plugins', { name: 'opentelemetry', config: { traces_endpoint: otlp.url, sampling_rate: 1, queue: { max_batch_size: 50, max_coalescing_delay: 0.01 } } });
+    assert.equal(p.status, 201, JSON.stringify(p.body));
+    await traced.settle();
+    const trace = '7bf92f3577b34da6a3ce929d0e0e4736';
+    const res = await fetch(`${traced.proxyUrl}/dead`, { headers: { traceparent: `00-${trace}-${SPAN}-01` } });
+    assert.equal(res.status, 502);
+    const spans = (await otlp.waitFor((all) => all.filter((s) => s.traceId === trace).length >= 5)).filter((s) => s.traceId === trace);
+    const tries = spans.filter((s) => s.name === 'kong.balancer').sort((a, b) => Number(a.attributes['try_count']) - Number(b.attributes['try_count']));
+    assert.deepEqual(tries.map((t) => t.attributes['try_count']), [1, 2, 3]);
+    for (const t of tries) {
+      assert.equal(t.status, 2, 'a failed try is an error');
+      assert.equal(t.attributes['net.peer.port'], 1);
+      assert.equal(t.attributes['http.status_code'], 502n);
+    }
+    assert.equal(spans.find((s) => s.name === 'kong')!.attributes['http.status_code'], 502n);
+  });
+
   test('a collector answering 500 gets the batch again (queue retry) and the spans arrive once it accepts', async () => {
     const url = await route(traced, { sampling_rate: 1, queue: { max_batch_size: 50, max_coalescing_delay: 0.01, initial_retry_delay: 0.05 } });
     const trace = '6bf92f3577b34da6a3ce929d0e0e4736';

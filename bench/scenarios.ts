@@ -11,6 +11,7 @@ import {
   portcullisBearer,
   portcullisIntrospection,
   portcullisKongPdk,
+  portcullisOpenTelemetry,
   portcullisPlainProxy,
   portcullisProxyCache,
   portcullisRateLimitReached,
@@ -100,6 +101,14 @@ export const SCENARIOS: Scenario[] = [
       "The plain route (a) with kong-pdk's js-hello example in access, loaded from a kong-js-pluginserver plugins directory and run in-process (3 PDK calls per request); compare with the same route without it (budget: ≥ 0.8×).",
     peer: null,
     systems: [directUpstream(), portcullisPlainProxy(), portcullisKongPdk()],
+  },
+  {
+    id: 'k',
+    title: '(k) opentelemetry: propagation only, and every span exported',
+    description:
+      "The plain route (a) with a global opentelemetry plugin: with Kong's default tracing_instrumentations = off (trace headers only), and with all instrumentations and sampling 1 exporting every request's spans over OTLP/HTTP to a local sink.",
+    peer: null,
+    systems: [directUpstream(), portcullisPlainProxy(), portcullisOpenTelemetry('propagation'), portcullisOpenTelemetry('traced')],
   },
 ];
 

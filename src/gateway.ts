@@ -118,6 +118,8 @@ export async function startGateway(settings: Settings, options: StartOptions = {
   const log = options.logger ?? configureLogger(settings.logLevel as LogLevel);
   const store = await openConfiguredStore(settings, log);
   const gatewaySettings = gatewaySettingsFrom(settings, log, options.sessionSecret);
+  const nodeId = options.nodeId ?? randomUUID();
+  setNodeId(nodeId);
   let runtime: RuntimeManager;
   try {
     runtime = await RuntimeManager.create(() => store.snapshot(), { settings: gatewaySettings, log });
@@ -133,8 +135,6 @@ export async function startGateway(settings: Settings, options: StartOptions = {
   runtime.onSwap((rt) => health.sync(rt.upstreams.values()));
   const healthApi = upstreamHealthApi(health);
 
-  const nodeId = options.nodeId ?? randomUUID();
-  setNodeId(nodeId);
   let proxy: ProxyHandle | null = null;
   let statusServer: { addresses(): Array<{ host: string; port: number }> } | null = null;
   const closers: Array<() => Promise<void>> = [];

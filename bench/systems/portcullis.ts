@@ -7,6 +7,7 @@ import { copyFileSync, existsSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
+import { createServer } from 'node:http';
 import { freePort, spawnService, waitForHttp } from '../lib/proc.ts';
 import type { BenchEnv, SystemSpec, Target } from '../lib/types.ts';
 import type { BenchIdp } from '../lib/idp.ts';
@@ -291,5 +292,42 @@ export function portcullisKongPdk(): SystemSpec {
     return portcullisTarget(p, 'portcullis + kong-pdk js-hello', [{ path: '/' }], [
       `${env.workers} workers, one route, kong-pdk's js-hello in access (3 PDK calls: request.getHeader, 2 × response.setHeader), in-process`,
     ]);
+  });
+}
+
+/**
+ * Scenario (k): the plain route with a global opentelemetry plugin.
+ * `propagation`: Kong's default tracing_instrumentations = off — trace
+ * headers injected upstream, no span recorded. `traced`: every span
+ * recorded and exported (tracing_instrumentations all, sampling 1) to an
+ * OTLP/HTTP sink in this process that answers 200 and counts the bytes.
+ */
+export function portcullisOpenTelemetry(mode: 'propagation' | 'traced'): SystemSpec {
+  const label = `portcullis opentelemetry ${mode === 'traced' ? 'all spans exported' : 'propagation only'}`;
+  return spec(label, async (env) => {
+    let received = 0;
+    const sink = createServer((req, res) => {
+      req.on('data', (c: Buffer) => (received += c.length));
+      req.on('end', () => res.writeHead(200).end());
+    });
+    await new Promise<void>((r) => sink.listen(0, '127.0.0.1', r));
+    const sinkUrl = `http://127.0.0.1:${(sink.address() as { port: number }).port}/v1/traces`;
+    const document = service(env, [{ name: 'all', paths: ['/'] }], [{ name: 'opentelemetry', config: { traces_endpoint: sinkUrl } }]);
+    const extraArgs = mode === 'traced' ? ['--tracing-instrumentations', 'all', '--tracing-sampling-rate', '1'] : [];
+    const p = await startPortcullis(env, { name: `portcullis-otel-${mode}`, document, extraArgs });
+    const t = portcullisTarget(p, label, [{ path: '/' }], [
+      mode === 'traced'
+        ? `${env.workers} workers, global opentelemetry, tracing_instrumentations all, sampling 1: 6 spans per request encoded and sent in batches of 200 to a local OTLP sink`
+        : `${env.workers} workers, global opentelemetry with Kong's default tracing_instrumentations off: traceparent injected, no spans`,
+    ]);
+    return {
+      ...t,
+      stop: async () => {
+        await t.stop();
+        sink.closeAllConnections();
+        await new Promise((r) => sink.close(r));
+        if (mode === 'traced') process.stdout.write(`  ${label}: the sink received ${(received / 1048576).toFixed(1)} MiB of OTLP\n`);
+      },
+    };
   });
 }

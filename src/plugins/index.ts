@@ -44,6 +44,7 @@ const BUNDLED: ReadonlyArray<readonly [string, string, string]> = [
   ['hmac-auth', './hmac-auth/index.ts', 'hmacAuth'],
   ['bot-detection', './bot-detection/index.ts', 'botDetection'],
   ['prometheus', './prometheus/index.ts', 'prometheus'],
+  ['opentelemetry', './opentelemetry/index.ts', 'opentelemetry'],
 ];
 
 const load = createRequire(import.meta.url);

@@ -22,6 +22,7 @@ import type { ConsumerEntity } from '../../schema/entities/types.ts';
 import type { IpMatcher } from '../../shared/ip.ts';
 import * as pdk from '../../pdk/index.ts';
 import { mark } from './watchdog.ts';
+import { nodeId } from '../../core/node-id.ts';
 
 /** kong-pdk's error class name (pdk.js PDKError). */
 export class PDKError extends Error {
@@ -38,15 +39,6 @@ export interface BridgeEnv {
   readonly trusted: IpMatcher;
 }
 
-const NODE_ID = nodeId();
-
-function nodeId(): string {
-  // Workers of one node share PORTCULLIS_NODE_STATE (their node's directory), so they share the id.
-  const seed = process.env.PORTCULLIS_NODE_STATE;
-  if (seed === undefined) return randomUUID();
-  const h = createHash('sha256').update(`${hostname()}\0${seed}`).digest('hex');
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-a${h.slice(17, 20)}-${h.slice(20, 32)}`;
-}
 
 const snake = (name: string): string => name.replace(/[a-z][A-Z]/g, (s) => `${s[0]}_${s[1]!.toLowerCase()}`);
 const camel = (name: string): string => name.replace(/_([a-z])/g, (_m, c: string) => c.toUpperCase());
@@ -629,7 +621,7 @@ const Node = ns(
     }
     async getId(): Promise<string> {
       this.c.touch();
-      return NODE_ID;
+      return nodeId();
     }
     async getHostname(): Promise<string> {
       this.c.touch();

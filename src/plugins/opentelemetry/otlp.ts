@@ -18,9 +18,9 @@ const INT_ATTRIBUTES = new Set(['http.status_code']);
 
 const writer = new ProtoWriter(8192);
 
-/** performance.now() milliseconds → Unix nanoseconds (microsecond precision). */
-function unixNanos(ms: number): bigint {
-  return BigInt(Math.round((performance.timeOrigin + ms) * 1000)) * 1000n;
+/** performance.now() milliseconds → whole Unix microseconds (written as nanoseconds by fixed64Nanos). */
+function unixMicros(ms: number): number {
+  return Math.round((performance.timeOrigin + ms) * 1000);
 }
 
 function anyValue(w: ProtoWriter, field: number, key: string, value: AttributeValue): void {
@@ -51,13 +51,13 @@ export function encodeSpan(span: Span): Buffer {
   if (span.parentId !== null) w.hexBytes(4, span.parentId);
   w.string(5, span.name);
   if (span.kind !== 0) w.uint(6, span.kind);
-  w.fixed64(7, unixNanos(span.start));
-  w.fixed64(8, unixNanos(span.end));
+  w.fixed64Nanos(7, unixMicros(span.start));
+  w.fixed64Nanos(8, unixMicros(span.end));
   if (span.attributes !== null) keyValues(w, 9, span.attributes);
   if (span.events !== null) {
     for (const e of span.events) {
       const m = w.fork(11);
-      w.fixed64(1, unixNanos(e.time));
+      w.fixed64Nanos(1, unixMicros(e.time));
       w.string(2, e.name);
       if (e.attributes !== null) keyValues(w, 3, e.attributes);
       w.join(m);

@@ -108,11 +108,19 @@ export class ProtoWriter {
     this.pos += 8;
   }
 
-  /** A fixed64 field from a BigInt. */
-  fixed64(field: number, value: bigint): void {
+  /**
+   * A fixed64 field holding `micros` × 1000 (Unix nanoseconds from whole
+   * microseconds, which stay exact as a double below 2^53): written as two
+   * 32-bit halves, exact, without a BigInt per timestamp.
+   */
+  fixed64Nanos(field: number, micros: number): void {
     this.tag(field, 1);
     this.ensure(8);
-    this.buf.writeBigUInt64LE(value, this.pos);
+    const hi = Math.floor(micros / 4294967296);
+    const lo = (micros - hi * 4294967296) * 1000; // < 2^42: exact
+    const carry = Math.floor(lo / 4294967296);
+    this.buf.writeUInt32LE(lo - carry * 4294967296, this.pos);
+    this.buf.writeUInt32LE(hi * 1000 + carry, this.pos + 4);
     this.pos += 8;
   }
 

@@ -110,7 +110,8 @@ function entitySources(entity: string): string[] {
 }
 
 function pluginSources(plugin: string): string[] {
-  return ALL.filter((f) => f.startsWith(join(SRC, 'plugins', plugin) + '/') || f.startsWith(join(SRC, 'redis') + '/'));
+  // src/core/queue.ts reads the `queue` record that the log and tracing plugins hand it whole.
+  return ALL.filter((f) => f.startsWith(join(SRC, 'plugins', plugin) + '/') || f.startsWith(join(SRC, 'redis') + '/') || f === join(SRC, 'core', 'queue.ts'));
 }
 
 loadAllPlugins();

@@ -25,6 +25,7 @@ import { isLogout, logoutLocation, mayBeLogout, revokeTokens } from './flows/log
 import { refreshGrant } from './flows/refresh.ts';
 import { injectHeaders, sanitizeHeaders } from './headers.ts';
 import { IdpUnavailable } from './http.ts';
+import { backchannelLogout, isBackchannelLogout } from './backchannel-logout.ts';
 import { checkPossession } from './pop/index.ts';
 import { providerNow, resolveProvider } from './provider.ts';
 import { currentUrl } from './request-url.ts';
@@ -53,6 +54,11 @@ export async function access(ctx: RequestContext, conf: CompiledOidc): Promise<v
 
 async function run(a: Attempt): Promise<void> {
   const { ctx, conf } = a;
+
+  if (conf.backchannel !== null && isBackchannelLogout(ctx, conf.backchannel)) {
+    await backchannelLogout(ctx, { plan: conf.backchannel, issuer: conf.issuer, jwt: conf.jwt, clients: conf.clients, sessions: conf.sessions }, conf.log);
+    return;
+  }
 
   if (conf.methods.session) {
     a.session = await conf.sessions.open(ctx);
@@ -191,7 +197,9 @@ async function writeSession(a: Attempt, consumer: { id: string; username: string
     let subject: string | null = null;
     if (consumer !== null) subject = consumer.username ?? consumer.custom_id ?? consumer.id;
     else if (ctx.credential !== null) subject = ctx.credential.id;
-    const saved = await conf.sessions.save(ctx, a.session, { client: a.client.index, tokens: a.tokens!, expires: a.exp }, subject);
+    const idp = a.idClaims ?? a.accessClaims;
+    const identity = idp === null ? null : { sid: typeof idp.sid === 'string' ? idp.sid : null, sub: typeof idp.sub === 'string' ? idp.sub : null };
+    const saved = await conf.sessions.save(ctx, a.session, { client: a.client.index, tokens: a.tokens!, expires: a.exp }, subject, identity);
     a.session = saved.handle;
     a.addCookies(saved.cookies);
   } else if (a.session.present) {

@@ -41,9 +41,6 @@ export const NO_EFFECT: readonly NoEffectEntry[] = [
   { schema: 'plugins/openid-connect', field: 'session_memcached_ssl', reason: 'read only with session_storage = memcached, which is refused' },
   { schema: 'plugins/openid-connect', field: 'session_memcached_ssl_verify', reason: 'read only with session_storage = memcached, which is refused' },
   { schema: 'plugins/openid-connect', field: 'consumer_groups_optional', reason: 'read only with consumer_groups_claim, which is refused' },
-  { schema: 'plugins/openid-connect', field: 'proof_of_possession_auth_methods_validation', reason: 'read only with proof_of_possession_mtls / _dpop, which are refused' },
-  { schema: 'plugins/openid-connect', field: 'dpop_use_nonce', reason: 'read only with proof_of_possession_dpop, which is refused' },
-  { schema: 'plugins/openid-connect', field: 'dpop_proof_lifetime', reason: 'read only with proof_of_possession_dpop, which is refused' },
 ];
 
 /** Does an entry cover this field path? */

@@ -62,7 +62,7 @@ export function compileDpop(c: { proof_of_possession_dpop: string; dpop_proof_li
 }
 
 function reject(error: 'invalid_dpop_proof' | 'invalid_token' | 'use_dpop_nonce', reason: string, headers: Record<string, string> | null = null): Rejection {
-  return new Rejection(401, reason, null, { scheme: 'DPoP', error, params: ALGS_PARAM, headers });
+  return new Rejection(401, reason, reason, { scheme: 'DPoP', error, params: ALGS_PARAM, headers });
 }
 
 /** A nonce: base64url(issued-at seconds, 8 bytes BE ‖ first 16 bytes of HMAC-SHA256(key, those 8 bytes)). */

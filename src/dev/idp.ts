@@ -228,6 +228,12 @@ export async function startIdp(opts: StartIdpOptions = {}): Promise<Idp> {
     issuer, realm, keys, minter, adapter, cookieKeys, clients, accessTokenTtl, log, current, claimOverrides, requirePar: opts.requirePar ?? false,
   });
   provider = build();
+  const watch = (p: Provider): void => {
+    p.on('backchannel.error', (_ctx: unknown, err: Error, client: { clientId: string }) => {
+      log?.warn({ client: client.clientId, err: err.message }, 'demo IdP: back-channel logout failed');
+    });
+  };
+  watch(provider);
   let handler = provider.callback();
 
   let down: false | 'http-503' | 'refuse' = false;

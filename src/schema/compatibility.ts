@@ -38,9 +38,6 @@ export const NO_EFFECT: readonly NoEffectEntry[] = [
   { schema: 'plugins/openid-connect', field: 'session_memcached_port', reason: 'read only with session_storage = memcached, which is refused' },
   { schema: 'plugins/openid-connect', field: 'session_memcached_ssl', reason: 'read only with session_storage = memcached, which is refused' },
   { schema: 'plugins/openid-connect', field: 'session_memcached_ssl_verify', reason: 'read only with session_storage = memcached, which is refused' },
-  { schema: 'plugins/openid-connect', field: 'proof_of_possession_auth_methods_validation', reason: 'read only with proof_of_possession_mtls / _dpop, which are refused' },
-  { schema: 'plugins/openid-connect', field: 'dpop_use_nonce', reason: 'read only with proof_of_possession_dpop, which is refused' },
-  { schema: 'plugins/openid-connect', field: 'dpop_proof_lifetime', reason: 'read only with proof_of_possession_dpop, which is refused' },
   { schema: 'plugins/prometheus', field: 'ai_metrics', reason: "no Portcullis plugin produces AI data (Kong's ai-proxy family is not shipped), so there is nothing to count; Kong exports no ai_llm_* series then either" },
 ];
 

@@ -31,6 +31,22 @@ export async function assertPortFree(host: string, port: number, what: string): 
   });
 }
 
+/**
+ * The demo IdP's client for back-channel logout (tutorial 10): the IdP calls
+ * `<proxy>/app/backchannel-logout` with a logout token when a user signs out.
+ */
+export function demoClients(proxyPort: number): Record<string, unknown>[] {
+  return [{
+    client_id: 'kong-bcl',
+    client_secret: 'kong-bcl-secret',
+    grant_types: ['authorization_code', 'refresh_token'],
+    response_types: ['code'],
+    redirect_uris: [`http://127.0.0.1:${proxyPort}/app`, `http://localhost:${proxyPort}/app`],
+    backchannel_logout_uri: `http://127.0.0.1:${proxyPort}/app/backchannel-logout`,
+    backchannel_logout_session_required: true,
+  }];
+}
+
 export function demoConfig(echoUrl: string, issuer: string, proxyPort: number): string {
   return JSON.stringify({
     _format_version: '3.0',
@@ -115,7 +131,7 @@ export async function demo(flags: FlagMap): Promise<number> {
   let idp: Idp;
   let echo: Echo;
   try {
-    idp = await startIdp({ host: '127.0.0.1', port: idpPort });
+    idp = await startIdp({ host: '127.0.0.1', port: idpPort, clients: demoClients(proxyPort) });
     started.push(idp);
     echo = await startEcho({ host: '127.0.0.1', port: echoPort });
     started.push(echo);

@@ -53,6 +53,8 @@ export interface ProviderDeps {
 
 const LOOPBACK_HTTP = /^http:\/\/(localhost|127\.0\.0\.1|\[::1\])(:\d{1,5})?\//;
 
+const LOOPBACK_NAMES = new Set(['127.0.0.1', 'localhost', '[::1]']);
+
 function isLoopbackHttp(uri: string): boolean {
   try {
     const u = new URL(uri);
@@ -105,6 +107,12 @@ export function buildProvider(mod: typeof import('oidc-provider'), deps: Provide
     // Keycloak puts profile/email claims in ID tokens for the code flow too.
     conformIdTokenClaims: false,
     pkce: { required: (_ctx: KoaContext, client: { clientAuthMethod: string }) => client.clientAuthMethod === 'none' },
+    // oidc-provider's outgoing requests (back-channel logout) refuse special-use addresses (SSRF guard);
+    // the demo IdP and the gateways it calls back all live on loopback, so loopback targets go without it.
+    fetch: (url: URL | string, options: RequestInit & { dispatcher?: unknown }) => {
+      if (LOOPBACK_NAMES.has(new URL(String(url)).hostname)) delete options.dispatcher;
+      return fetch(url, options);
+    },
     features: {
       devInteractions: { enabled: false },
       introspection: { enabled: true, allowedPolicy: async () => true },

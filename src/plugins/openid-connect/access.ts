@@ -27,6 +27,7 @@ import { refreshGrant } from './flows/refresh.ts';
 import { bindTokenEndpoint } from './flows/token-endpoint.ts';
 import { injectHeaders, sanitizeHeaders } from './headers.ts';
 import { IdpUnavailable } from './http.ts';
+import { backchannelLogout, isBackchannelLogout } from './backchannel-logout.ts';
 import { checkPossession } from './pop/index.ts';
 import { providerNow, resolveProvider } from './provider.ts';
 import { currentUrl } from './request-url.ts';
@@ -49,17 +50,22 @@ export async function access(ctx: RequestContext, conf: CompiledOidc): Promise<v
   try {
     const done = await run(a);
     if (done === 'proxy') recordDecision(ctx, 'allow', 0, a.method ?? 'unknown');
-    else recordDecision(ctx, done === 'logout' ? 'logout' : 'redirect', ctx.exitStatus, done);
+    else recordDecision(ctx, done === 'logout' || done === 'backchannel_logout' ? 'logout' : 'redirect', ctx.exitStatus, done);
   } catch (err) {
     await fail(a, err);
   }
 }
 
 /** How a request that passed every check ended: proxied, or answered on the way (a login redirect, a logout). */
-type Passed = 'proxy' | 'logout' | 'authorization_code' | 'login_action';
+type Passed = 'proxy' | 'logout' | 'backchannel_logout' | 'authorization_code' | 'login_action';
 
 async function run(a: Attempt): Promise<Passed> {
   const { ctx, conf } = a;
+
+  if (conf.backchannel !== null && isBackchannelLogout(ctx, conf.backchannel)) {
+    await backchannelLogout(ctx, { plan: conf.backchannel, issuer: conf.issuer, jwt: conf.jwt, clients: conf.clients, sessions: conf.sessions }, conf.log);
+    return 'backchannel_logout';
+  }
 
   if (conf.methods.session) {
     a.session = await conf.sessions.open(ctx);
@@ -200,7 +206,9 @@ async function writeSession(a: Attempt, consumer: { id: string; username: string
     let subject: string | null = null;
     if (consumer !== null) subject = consumer.username ?? consumer.custom_id ?? consumer.id;
     else if (ctx.credential !== null) subject = ctx.credential.id;
-    const saved = await conf.sessions.save(ctx, a.session, { client: a.client.index, tokens: a.tokens!, expires: a.exp }, subject);
+    const idp = a.idClaims ?? a.accessClaims;
+    const identity = idp === null ? null : { sid: typeof idp.sid === 'string' ? idp.sid : null, sub: typeof idp.sub === 'string' ? idp.sub : null };
+    const saved = await conf.sessions.save(ctx, a.session, { client: a.client.index, tokens: a.tokens!, expires: a.exp }, subject, identity);
     a.session = saved.handle;
     a.addCookies(saved.cookies);
   } else if (a.session.present) {

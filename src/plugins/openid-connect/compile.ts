@@ -23,7 +23,8 @@ import { compileTokenExchange, type TokenExchangePlan } from './flows/token-exch
 import { compileHeaders, type HeaderPlan } from './headers.ts';
 import type { HttpPolicy } from './http.ts';
 import { normalizeConfig, type AuthMethod, type OidcConfig } from './schema.ts';
-import { OidcSessions } from './session/index.ts';
+import { OidcSessions, sessionOptionsFromKong } from './session/index.ts';
+import { compileBackchannel, type BackchannelPlan } from './backchannel-logout.ts';
 import { compilePossession, type PossessionPolicy } from './pop/index.ts';
 import { NO_EFFECT_LEGACY } from './unsupported.ts';
 import { compileIntrospection, type IntrospectionPlan } from './validate/introspection.ts';
@@ -87,6 +88,8 @@ export interface CompiledOidc {
   readonly login: LoginPlan;
   readonly logout: LogoutPlan;
   readonly sessions: OidcSessions;
+  /** Back-channel logout endpoint (backchannel_logout_uri_suffix); null when off. */
+  readonly backchannel: BackchannelPlan | null;
   /** Sender-constrained tokens (DPoP); null when off. */
   readonly pop: PossessionPolicy | null;
   readonly hideCredentials: boolean;
@@ -194,7 +197,8 @@ export function compileOidc(raw: unknown, env: CompileEnv): CompiledOidc {
 
   const cachePolicy = compileCachePolicy(c);
   const trusted = new IpMatcher(env.settings.trustedIps);
-  const sessions = OidcSessions.fromConfig(c, env, trusted, methods.session || methods.authorizationCode);
+  const backchannel = compileBackchannel(c, sessionOptionsFromKong(c as unknown as Record<string, unknown>, env.settings.sessionSecret).redis ?? null);
+  const sessions = OidcSessions.fromConfig(c, env, trusted, methods.session || methods.authorizationCode, backchannel === null ? null : { registry: backchannel.registry, issuer: backchannel.issuer });
 
   const compiled: CompiledOidc = Object.freeze({
     pluginId: env.pluginId,
@@ -227,6 +231,7 @@ export function compileOidc(raw: unknown, env: CompileEnv): CompiledOidc {
     login: Object.freeze({ action: c.login_action, tokens: Object.freeze([...c.login_tokens]), redirectMode: c.login_redirect_mode }),
     logout: compileLogout(c),
     sessions,
+    backchannel,
     pop: compilePossession(c, env.settings.sessionSecret),
     hideCredentials: c.hide_credentials,
     runOnPreflight: c.run_on_preflight,

@@ -502,6 +502,9 @@ export const configSchema = requireOnly(Type.Object(
     logout_revoke_access_token: Bool(true),
     logout_revoke_refresh_token: Bool(true),
     logout_redirect_uri: opt(UrlArray()),
+    // Portcullis' own (Kong has no back-channel logout): POSTs to a path ending with this suffix
+    // are OpenID Connect Back-Channel Logout 1.0 requests from the IdP.
+    backchannel_logout_uri_suffix: opt(Type.String({ minLength: 1, pattern: '^/' })),
 
     // -- proof of possession (RFC 8705 / RFC 9449)
     proof_of_possession_mtls: strEnum(['off', 'strict', 'optional'] as const, 'off'),

@@ -159,3 +159,14 @@ describe('DPoP nonces (dpop_use_nonce)', () => {
     assert.equal(r.status, 200, r.text);
   });
 });
+
+describe('DPoP configuration', () => {
+  test('with proof_of_possession_auth_methods_validation (default), methods DPoP cannot check are refused by name', async () => {
+    const r = await env.gw.admin('POST', '/plugins', { name: 'openid-connect', config: { issuer: env.idp.issuer, auth_methods: ['bearer', 'password'], proof_of_possession_dpop: 'strict' } });
+    assert.equal(r.status, 400);
+    assert.match(JSON.stringify(r.body), /auth_methods.*password/);
+    const off = await env.gw.admin('POST', '/plugins', { name: 'openid-connect', config: { issuer: env.idp.issuer, auth_methods: ['bearer', 'password'], proof_of_possession_dpop: 'strict', proof_of_possession_auth_methods_validation: false } });
+    assert.equal(off.status, 201, JSON.stringify(off.body));
+    await env.gw.admin('DELETE', `/plugins/${(off.body as { id: string }).id}`);
+  });
+});

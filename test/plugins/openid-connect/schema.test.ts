@@ -107,7 +107,6 @@ describe('unsupported Kong parameters are refused by name', () => {
       token_exchange_endpoint: 'https://x/exchange',
       response_mode: 'query.jwt',
       client_auth: ['tls_client_auth'],
-      proof_of_possession_dpop: 'strict',
       session_storage: 'memcached',
       introspection_accept: 'application/jwt',
       ignore_signature: ['session'],

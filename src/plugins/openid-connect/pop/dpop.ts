@@ -24,8 +24,8 @@
  * hits; a missing or stale nonce is `error="use_dpop_nonce"` with a fresh
  * `DPoP-Nonce` header (RFC 9449 §8, §9).
  */
-import { createHmac, hash, hkdfSync, timingSafeEqual } from 'node:crypto';
-import { calculateJwkThumbprint, decodeProtectedHeader, EmbeddedJWK, jwtVerify, type JWK } from 'jose';
+import { createHmac, createPublicKey, hash, hkdfSync, timingSafeEqual, type JsonWebKey, type KeyObject } from 'node:crypto';
+import { calculateJwkThumbprint, decodeProtectedHeader, jwtVerify, type JWK } from 'jose';
 import type { RequestContext } from '../../../core/context.ts';
 import * as pdk from '../../../pdk/index.ts';
 import { Rejection } from '../errors.ts';
@@ -62,7 +62,7 @@ export function compileDpop(c: { proof_of_possession_dpop: string; dpop_proof_li
 }
 
 function reject(error: 'invalid_dpop_proof' | 'invalid_token' | 'use_dpop_nonce', reason: string, headers: Record<string, string> | null = null): Rejection {
-  return new Rejection(401, reason, null, { scheme: 'DPoP', error, params: ALGS_PARAM, headers });
+  return new Rejection(401, reason, reason, { scheme: 'DPoP', error, params: ALGS_PARAM, headers });
 }
 
 /** A nonce: base64url(issued-at seconds, 8 bytes BE ‖ first 16 bytes of HMAC-SHA256(key, those 8 bytes)). */
@@ -70,6 +70,32 @@ export function issueNonce(p: DpopPolicy, now: number): string {
   const t = Buffer.alloc(8);
   t.writeBigUInt64BE(BigInt(now));
   return Buffer.concat([t, createHmac('sha256', p.nonceKey).update(t).digest().subarray(0, 16)]).toString('base64url');
+}
+
+/**
+ * A client sends the same public key with every proof: its import and RFC 7638
+ * thumbprint are computed once (bounded cache keyed by the key's public members).
+ */
+const keys = new Map<string, { key: KeyObject; jkt: string }>();
+const MAX_KEYS = 4096;
+
+async function publicKeyOf(jwk: JWK): Promise<{ key: KeyObject; jkt: string } | null> {
+  const id = `${jwk.kty}|${jwk.crv}|${jwk.x}|${jwk.y}|${jwk.n}|${jwk.e}`;
+  const hit = keys.get(id);
+  if (hit !== undefined) return hit;
+  let key: KeyObject;
+  let jkt: string;
+  try {
+    key = createPublicKey({ key: jwk as JsonWebKey, format: 'jwk' });
+    jkt = await calculateJwkThumbprint(jwk, 'sha256');
+  } catch {
+    return null;
+  }
+  if (key.type !== 'public') return null;
+  if (keys.size >= MAX_KEYS) keys.clear();
+  const entry = { key, jkt };
+  keys.set(id, entry);
+  return entry;
 }
 
 /** When the nonce was issued, or null when it is not one of ours. */
@@ -134,15 +160,17 @@ export async function checkDpop(ctx: RequestContext, p: DpopPolicy, token: strin
   const jwk = header.jwk as JWK;
   if ('d' in jwk || 'p' in jwk || 'k' in jwk) throw reject('invalid_dpop_proof', 'DPoP proof jwk is not a public key');
 
+  const pk = await publicKeyOf(jwk);
+  if (pk === null) throw reject('invalid_dpop_proof', 'DPoP proof jwk is not a usable public key');
   let payload: Record<string, unknown>;
   try {
-    const v = await jwtVerify(proof, EmbeddedJWK, { typ: 'dpop+jwt', algorithms: [...DPOP_ALGS] });
+    const v = await jwtVerify(proof, pk.key, { typ: 'dpop+jwt', algorithms: [...DPOP_ALGS] });
     payload = v.payload as Record<string, unknown>;
   } catch {
     throw reject('invalid_dpop_proof', 'DPoP proof signature is invalid');
   }
 
-  if ((await calculateJwkThumbprint(jwk, 'sha256')) !== jkt) throw reject('invalid_token', 'DPoP proof key does not match the token binding (cnf.jkt)');
+  if (pk.jkt !== jkt) throw reject('invalid_token', 'DPoP proof key does not match the token binding (cnf.jkt)');
   if (payload.htm !== ctx.method) throw reject('invalid_dpop_proof', 'DPoP proof htm does not match the request method');
   const htu = typeof payload.htu === 'string' ? normalUrl(payload.htu) : null;
   if (htu === null || htu !== normalUrl(url)) throw reject('invalid_dpop_proof', 'DPoP proof htu does not match the request URL');

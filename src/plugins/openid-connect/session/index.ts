@@ -5,7 +5,8 @@
  * (./authorization-state.ts).
  */
 export { OidcSessions, SessionTooLargeError } from './sessions.ts';
-export type { Session, SessionHandle, SessionBinding, RawSessionData } from './sessions.ts';
+export type { Session, SessionHandle, SessionBinding, RawSessionData, IdpIdentity } from './sessions.ts';
+export { LogoutRegistry, type LogoutRecord } from './logouts.ts';
 export type { AuthorizationState, SessionData, StoredTokens } from './types.ts';
 export { SUPPORTED_SESSION_STORAGES, SESSION_DEFAULTS, resolveSessionOptions, sessionOptionsFromKong } from './options.ts';
 export type { SessionOptions, ResolvedSessionOptions, SessionStorage } from './options.ts';

@@ -56,6 +56,7 @@ import { FLAG_REMEMBER, FLAG_STORAGE, HEADER_ENCODED_SIZE, ikmOf, openHeader, op
 import { chunkCount, chunkName, expireCookie, parseCookieHeader, serializeCookie, splitChunks, stripCookieHeader, MAX_COOKIES, type CookieAttributes, type SameSite } from './cookies.ts';
 import { resolveSessionOptions, sessionOptionsFromKong, type ResolvedSessionOptions, type SessionOptions } from './options.ts';
 import { RedisSessionStore, sharedMemoryStore, type SessionStore } from './store.ts';
+import type { LogoutRegistry } from './logouts.ts';
 import type { AuthorizationState, SessionData, StoredTokens } from './types.ts';
 
 /** Whatever JSON object a cookie carries (the cookie level does not interpret it). */
@@ -110,6 +111,14 @@ export interface SessionBinding {
   };
   /** Who may set X-Forwarded-Proto (the Secure attribute follows the request's scheme). */
   trusted: IpMatcher | null;
+  /** Back-channel logout: sessions ended at the IdP (by `sid` / `sub` of `issuer`) are refused. */
+  logouts?: { registry: LogoutRegistry; issuer: string } | null;
+}
+
+/** Who the IdP says the session belongs to (ID token `sid` and `sub`), for back-channel logout. */
+export interface IdpIdentity {
+  sid: string | null;
+  sub: string | null;
 }
 
 const DEFAULT_BINDING: SessionBinding = {
@@ -194,7 +203,7 @@ export class OidcSessions {
   readonly #built = new WeakMap<object, SessionData | null>();
 
   /** A configuration's sessions (Kong's names), or a disabled instance when it uses none. */
-  static fromConfig(c: OidcConfig, env: CompileEnv, trusted: IpMatcher, enabled = true): OidcSessions {
+  static fromConfig(c: OidcConfig, env: CompileEnv, trusted: IpMatcher, enabled = true, logouts: SessionBinding['logouts'] = null): OidcSessions {
     if (!enabled) return OidcSessions.disabled();
     if (c.session_secret === null && env.settings.sessionSecretGenerated && !warnedGeneratedSecret) {
       warnedGeneratedSecret = true;
@@ -213,6 +222,7 @@ export class OidcSessions {
         secure: c.authorization_cookie_secure ?? undefined,
       },
       trusted,
+      logouts,
     });
   }
 
@@ -247,15 +257,26 @@ export class OidcSessions {
     if (s === null) return ABSENT;
     const data = this.#dataOf(s.data);
     if (data === null) return { ...ABSENT, error: 'session is not from this audience or has no tokens' };
+    const l = this.#binding.logouts;
+    if (l != null) {
+      const sid = typeof s.data.sid === 'string' ? s.data.sid : null;
+      const sub = typeof s.data.isub === 'string' ? s.data.isub : null;
+      if (l.registry.ended(l.issuer, sid, sub, s.createdAt)) return { ...ABSENT, error: 'session was ended by a back-channel logout' };
+    }
     return { present: true, data, id: s.id, error: null, session: s };
   }
 
   /** Write `data` as the session (a new session id every time, lua-resty-session 4). */
-  async save(ctx: RequestContext, handle: SessionHandle, data: SessionData, subject: string | null): Promise<{ handle: SessionHandle; cookies: string[] }> {
+  async save(ctx: RequestContext, handle: SessionHandle, data: SessionData, subject: string | null, idp: IdpIdentity | null = null): Promise<{ handle: SessionHandle; cookies: string[] }> {
     if (!this.enabled) return { handle, cookies: [] };
     const previous = handle.session;
     const payload: RawSessionData = { client: data.client, tokens: data.tokens, expires: data.expires, aud: this.#binding.audience };
     if (subject !== null) payload.sub = subject;
+    // Kept for back-channel logout (the IdP names sessions by these); carried over on a re-save.
+    const sid = idp?.sid ?? (typeof previous?.data.sid === 'string' ? previous.data.sid : null);
+    const isub = idp?.sub ?? (typeof previous?.data.isub === 'string' ? previous.data.isub : null);
+    if (sid !== null) payload.sid = sid;
+    if (isub !== null) payload.isub = isub;
     const cookies = await this.write(previous, payload, nowSec(), this.#secure(ctx));
     // The new session id is in the cookie; it is exposed by the next open.
     return { handle: { present: true, data, id: previous?.id ?? null, error: null, session: previous }, cookies };
@@ -313,11 +334,20 @@ export class OidcSessions {
     return [expireCookie(this.#binding.authorization.name, this.#authorizationAttrs(ctx))];
   }
 
+  /** How long a logout record must be kept to outlive every session it could end (seconds). */
+  logoutTtl(): number {
+    const o = this.options;
+    const bounds = [o.absoluteTimeout, o.remember ? o.rememberAbsoluteTimeout : 0];
+    if (bounds.every((b) => b === 0) || (o.remember && o.rememberAbsoluteTimeout === 0)) return MAX_TTL;
+    return Math.min(MAX_TTL, Math.max(...bounds));
+  }
+
   /** Release connections (server-side storage) when the config is retired. */
   async close(): Promise<void> {
     // The shared memory store outlives configurations; Redis clients are ref-counted.
     const o = this.options;
     if (this.#store !== null && o.store === undefined && o.storage === 'redis') await this.#store.close();
+    await this.#binding.logouts?.registry.close();
   }
 
   #secure(ctx: RequestContext): boolean {

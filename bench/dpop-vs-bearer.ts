@@ -1,0 +1,122 @@
+/**
+ * Bearer JWT with a DPoP proof vs plain bearer JWT, on the same gateway
+ * (`portcullis start --workers N`, DB-less), same upstream, interleaved
+ * rounds (issue 17: "the proof check must stay cheap").
+ *
+ *   node bench/dpop-vs-bearer.ts [--duration 5] [--rounds 2] [--workers 2] [--connections 50]
+ *
+ * Plain bearer: one token, sent as wrk's static request. DPoP: one
+ * DPoP-bound token from the demo IdP and a fresh proof per request (unique
+ * jti, as a real client sends) — pre-generated, more than a round can use,
+ * each round with its own set (a reused proof would be a replay → 401, which
+ * counts as an error). One wrk thread for both (bench.lua starts each thread at
+ * an offset of the list, so two threads would send each other's proofs again).
+ * Upstream: the Node echo server (src/dev/echo.ts).
+ */
+import { spawn, execFile } from 'node:child_process';
+import { mkdtempSync, writeFileSync, rmSync, createWriteStream } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { randomBytes } from 'node:crypto';
+import { createServer } from 'node:net';
+import { startIdp } from '../src/dev/idp.ts';
+import { startEcho } from '../src/dev/echo.ts';
+import { boundToken, dpopKey, proof } from '../test/plugins/openid-connect/dpop-helpers.ts';
+
+const arg = (name: string, d: number): number => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i === -1 ? d : Number(process.argv[i + 1]);
+};
+const DURATION = arg('duration', 5);
+const ROUNDS = arg('rounds', 2);
+const WORKERS = arg('workers', 2);
+const CONNECTIONS = arg('connections', 50);
+const PER_ROUND = arg('proofs', 150_000);
+const ROOT = new URL('..', import.meta.url).pathname;
+
+async function freePort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
+  const p = (s.address() as { port: number }).port;
+  await new Promise((r) => s.close(r));
+  return p;
+}
+
+const tmp = mkdtempSync(join(tmpdir(), 'bench-dpop-'));
+const idp = await startIdp({ host: '127.0.0.1', port: 0 });
+const echo = await startEcho({ host: '127.0.0.1', port: 0 });
+const oidc = { issuer: idp.issuer, client_id: ['kong'], client_secret: ['kong-secret'], auth_methods: ['bearer'], bearer_token_param_type: ['header'] };
+const doc = {
+  _format_version: '3.0',
+  services: [{
+    name: 'echo',
+    url: `${echo.url}/anything`,
+    routes: [
+      { name: 'bearer', paths: ['/bearer'], plugins: [{ name: 'openid-connect', config: oidc }] },
+      { name: 'dpop', paths: ['/dpop'], plugins: [{ name: 'openid-connect', config: { ...oidc, proof_of_possession_dpop: 'strict' } }] },
+    ],
+  }],
+};
+writeFileSync(join(tmp, 'kong.json'), JSON.stringify(doc));
+const port = await freePort();
+const base = `http://127.0.0.1:${port}`;
+const gw = spawn(process.execPath, [join(ROOT, 'src/cli/main.ts'), 'start', '--proxy-listen', `127.0.0.1:${port}`, '--admin-listen', `127.0.0.1:${await freePort()}`,
+  '--workers', String(WORKERS), '--declarative-config', join(tmp, 'kong.json'), '--log-level', 'warn', '--data-dir', tmp, '--session-secret', randomBytes(32).toString('base64url')], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NODE_ENV: 'production' } });
+let out = '';
+gw.stdout!.on('data', (d: Buffer) => { out += d; });
+gw.stderr!.on('data', (d: Buffer) => { out += d; });
+
+try {
+  const bearerToken = await idp.issueAccessToken({ clientId: 'kong', expiresIn: 3600 });
+  const key = await dpopKey();
+  const dpopToken = await boundToken(idp, key);
+  for (let i = 0; ; i++) {
+    try {
+      if ((await fetch(`${base}/bearer`, { headers: { authorization: `Bearer ${bearerToken}` } })).status === 200) break;
+    } catch { /* not up yet */ }
+    if (i > 600) throw new Error(`gateway did not start:\n${out}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const check = await fetch(`${base}/dpop`, { headers: { authorization: `DPoP ${dpopToken}`, dpop: await proof(key, { htu: `${base}/dpop`, token: dpopToken }) } });
+  if (check.status !== 200) throw new Error(`DPoP preflight: ${check.status}`);
+
+  writeFileSync(join(tmp, 'bearer.txt'), `/bearer\tAuthorization: Bearer ${bearerToken}\n`);
+  async function proofFile(round: number): Promise<string> {
+    const file = join(tmp, `dpop-${round}.txt`);
+    const w = createWriteStream(file);
+    for (let i = 0; i < PER_ROUND; i++) {
+      w.write(`/dpop\tAuthorization: DPoP ${dpopToken}\tDPoP: ${await proof(key, { htu: `${base}/dpop`, token: dpopToken })}\n`);
+    }
+    await new Promise((r) => w.end(r));
+    return file;
+  }
+
+  const wrk = async (file: string): Promise<{ rps: number; errors: number; p50: number; p99: number; requests: number }> => {
+    const { stdout } = await promisify(execFile)('wrk', ['-t1', `-c${CONNECTIONS}`, `-d${DURATION}s`, '-s', join(ROOT, 'bench/lua/bench.lua'), base], { env: { ...process.env, BENCH_REQUESTS: file }, maxBuffer: 1 << 24 });
+    const r = JSON.parse(/BENCH_RESULT (.*)/.exec(stdout)![1]!) as { requests: number; duration_us: number; errors: Record<string, number>; latency_us: { p50: number; p99: number } };
+    return { rps: r.requests / (r.duration_us / 1e6), errors: Object.values(r.errors).reduce((a, b) => a + b, 0), p50: r.latency_us.p50 / 1000, p99: r.latency_us.p99 / 1000, requests: r.requests };
+  };
+
+  const results: Record<'bearer' | 'dpop', Array<Awaited<ReturnType<typeof wrk>>>> = { bearer: [], dpop: [] };
+  await wrk(join(tmp, 'bearer.txt')); // warm-up
+  for (let round = 0; round < ROUNDS; round++) {
+    const file = await proofFile(round);
+    const order: Array<'bearer' | 'dpop'> = round % 2 === 0 ? ['bearer', 'dpop'] : ['dpop', 'bearer'];
+    for (const s of order) {
+      const r = await wrk(s === 'bearer' ? join(tmp, 'bearer.txt') : file);
+      if (s === 'dpop' && r.requests > PER_ROUND) throw new Error(`the round used ${r.requests} requests but only ${PER_ROUND} proofs were made: raise --proofs`);
+      results[s].push(r);
+      console.log(`round ${round + 1} ${s.padEnd(6)} ${Math.round(r.rps).toLocaleString('en')} req/s  p50 ${r.p50.toFixed(2)} ms  p99 ${r.p99.toFixed(2)} ms  errors ${r.errors}`);
+    }
+  }
+  const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+  const b = median(results.bearer.map((r) => r.rps));
+  const d = median(results.dpop.map((r) => r.rps));
+  console.log(`\nmedian: plain bearer ${Math.round(b).toLocaleString('en')} req/s, bearer + DPoP proof ${Math.round(d).toLocaleString('en')} req/s → DPoP ÷ bearer = ${(d / b).toFixed(2)}×`);
+} finally {
+  gw.kill('SIGTERM');
+  await new Promise((r) => gw.once('exit', r));
+  await Promise.all([idp.close(), echo.close()]);
+  rmSync(tmp, { recursive: true, force: true });
+}

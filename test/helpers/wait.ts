@@ -17,12 +17,12 @@ export async function ioTurns(n = 10): Promise<void> {
   for (let i = 0; i < n; i++) await turn();
 }
 
-export async function waitFor(what: string, check: () => boolean, ms = 1500): Promise<number> {
+export async function waitFor(what: string | (() => string), check: () => boolean, ms = 1500): Promise<number> {
   const start = performance.now();
   let turns = 0;
   while (!check()) {
     const spent = performance.now() - start;
-    if (spent > ms) assert.fail(`timed out after ${ms} ms waiting for ${what}`);
+    if (spent > ms) assert.fail(`timed out after ${ms} ms waiting for ${typeof what === 'string' ? what : what()}`);
     // Busy turns first (fast answers), then yield to timers too so that a waited-for timer can fire.
     if (++turns < 50) await turn();
     else await new Promise((resolve) => setTimeout(resolve, 1));

@@ -81,7 +81,7 @@ after(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-test("Kong's install guide: migrations bootstrap, start -c kong.conf, health, reload, stop", { timeout: 60_000 }, async () => {
+test("Kong's install guide: migrations bootstrap, start -c kong.conf, health, reload, stop", { timeout: 180_000 }, async () => {
   const proxyPort = await freePort();
   const adminPort = await freePort();
   const prefix = join(dir, 'prefix');

@@ -66,7 +66,7 @@ async function startCli(dataDir: string, workers: number, env: Record<string, st
       if (child.exitCode !== null) throw new Error(`gateway exited early:\n${out}`);
       return out.includes('Portcullis started');
     },
-    30_000,
+    90_000, // a bound on a hang: a 2-worker start takes ~25 s on a loaded 2-core machine
   );
   return { child, output: () => out, proxy: `http://127.0.0.1:${proxyPort}`, admin: `http://127.0.0.1:${adminPort}` };
 }

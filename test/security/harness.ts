@@ -82,7 +82,8 @@ export async function startProcessGateway(workers = 2): Promise<Gw> {
   };
   child.stdout!.on('data', onOutput);
   child.stderr!.on('data', onOutput);
-  const deadline = Date.now() + 30_000;
+  // A bound on a hang, not a timing window: a 2-worker start takes ~25 s on a loaded 2-core machine.
+  const deadline = Date.now() + 90_000;
   const adminUrl = `http://127.0.0.1:${adminPort}`;
   // The banner comes once every worker is ready (configuration made earlier may not reach them).
   try {

@@ -20,6 +20,7 @@ import { createMemoryStore } from '../../src/store/memory.ts';
 import { openStore } from '../../src/store/open.ts';
 import { StoreError, type ChangeEvent, type ListPage, type Store } from '../../src/store/store.ts';
 import { CA_CERT, selfSignedPair } from '../unit/schema/certs.ts';
+import { waitFor as waitUntil } from '../helpers/wait.ts';
 
 registerPlugin({
   name: 'store-contract-plugin',
@@ -414,9 +415,5 @@ describe('store contract: postgres across nodes', () => {
 });
 
 async function waitFor(cond: () => boolean, timeoutMs = 5000): Promise<void> {
-  const start = Date.now();
-  while (!cond()) {
-    if (Date.now() - start > timeoutMs) throw new Error('timed out waiting for a condition');
-    await new Promise((r) => setTimeout(r, 20));
-  }
+  await waitUntil('a condition', cond, timeoutMs);
 }

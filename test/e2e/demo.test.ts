@@ -17,6 +17,7 @@ import { dirname, join } from 'node:path';
 import type { Response } from 'playwright-core';
 import { launchBrowser, login, browserAvailable, type Browser, type Page } from '../helpers/browser.ts';
 import { DEMO_PASSWORD } from '../helpers/idp.ts';
+import { waitFor } from '../helpers/wait.ts';
 
 const REPO = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const NODE_BIN_DIR = join(REPO, 'node_modules', '.bin');
@@ -103,15 +104,12 @@ function runDemo(ports: { idp: number; echo: number; proxy: number; admin: numbe
 
 /** Resolves with the URL printed after "Open in a browser:", or fails with everything the demo said. */
 async function waitForBrowserUrl(d: DemoProcess, timeoutMs: number): Promise<string> {
-  const deadline = Date.now() + timeoutMs;
   let exit: { code: number | null } | null = null;
   void d.exited.then((e) => { exit = e; });
-  while (Date.now() < deadline) {
-    const m = /Open in a browser:\s+(\S+)/.exec(d.stdout());
-    if (m !== null) return m[1] as string;
-    if (exit !== null) break;
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  const printed = (): RegExpExecArray | null => /Open in a browser:\s+(\S+)/.exec(d.stdout());
+  await waitFor('the demo to print its URL', () => printed() !== null || exit !== null, timeoutMs).catch(() => undefined);
+  const m = printed();
+  if (m !== null) return m[1] as string;
   throw new Error(`the demo never printed "Open in a browser" (exit: ${JSON.stringify(exit)})\nstdout:\n${d.stdout()}\nstderr:\n${d.stderr()}`);
 }
 
@@ -125,13 +123,9 @@ function lastDocument(page: Page): () => Response | null {
 }
 
 async function waitForBody(page: Page, re: RegExp, timeoutMs = 15_000): Promise<string> {
-  const deadline = Date.now() + timeoutMs;
   let text = '';
-  while (Date.now() < deadline) {
-    text = (await page.textContent('body').catch(() => '')) ?? '';
-    if (re.test(text)) return text;
-    await new Promise((r) => setTimeout(r, 200));
-  }
+  const shown = async (): Promise<boolean> => re.test((text = (await page.textContent('body').catch(() => '')) ?? ''));
+  if (await waitFor(`the page to show ${re}`, shown, timeoutMs, 50).then(() => true, () => false)) return text;
   throw new Error(`page ${page.url()} never showed ${re}; it shows:\n${text.slice(0, 2000)}`);
 }
 
@@ -144,8 +138,7 @@ async function stopAndCheckNothingLeft(d: DemoProcess, ports: number[]): Promise
   assert.deepEqual(result, { code: 0, signal: null }, `the demo exits 0 after Ctrl-C\nstderr:\n${d.stderr()}`);
   assert.match(d.stdout(), /demo stopped/);
   // Every process of the group is gone (a short grace period for the kernel to reap them).
-  const deadline = Date.now() + 3_000;
-  while (killGroup(d.pid, 0) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  await waitFor('the demo\'s processes to be reaped', () => !killGroup(d.pid, 0), 3_000, 10).catch(() => undefined);
   assert.throws(() => process.kill(-d.pid, 0), (err: NodeJS.ErrnoException) => err.code === 'ESRCH', 'no process of the demo is left behind');
   running.delete(d);
   for (const port of ports) assert.ok(await portIsFree(port), `port ${port} is free again after the demo stopped`);

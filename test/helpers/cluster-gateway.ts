@@ -13,6 +13,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { waitFor } from './wait.ts';
 
 const NODE = process.execPath;
 const MAIN = new URL('../../src/cli/main.ts', import.meta.url).pathname;
@@ -108,24 +109,29 @@ export async function startClusterGateway(options: { workers: number; env?: Reco
       return false;
     }
   };
-  while (options.early === true ? !(await adminUp()) : !out.includes('Portcullis started')) {
-    if (child.exitCode !== null) throw new Error(`gateway exited early:\n${out}`);
-    if (Date.now() > deadline) throw new Error(`gateway did not start:\n${out}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  await waitFor(
+    () => `gateway did not start:\n${out}`,
+    async () => {
+      if (child.exitCode !== null) throw new Error(`gateway exited early:\n${out}`);
+      return options.early === true ? await adminUp() : out.includes('Portcullis started');
+    },
+    Math.max(0, deadline - Date.now()),
+    options.early === true ? 25 : 1, // a fetch per look
+  );
   const proxyUrl = `http://127.0.0.1:${proxyPort}`;
   const adminUrl = `http://127.0.0.1:${adminPort}`;
   const workerPids = (): number[] => [...applied.keys()].filter((p) => p !== child.pid && !exited.has(p));
 
   const waitWorkers = async (count: number, timeoutMs = 20_000): Promise<void> => {
-    const until = Date.now() + timeoutMs;
-    for (;;) {
-      const newest = applied.get(child.pid!) ?? -1;
-      const workers = workerPids();
-      if (workers.length >= count && workers.every((p) => applied.get(p) === newest)) return;
-      if (Date.now() > until) throw new Error(`workers did not reach configuration ${newest}: ${JSON.stringify([...applied])}`);
-      await new Promise((r) => setTimeout(r, 25));
-    }
+    await waitFor(
+      () => `workers to reach configuration ${applied.get(child.pid!) ?? -1}: ${JSON.stringify([...applied])}`,
+      () => {
+        const newest = applied.get(child.pid!) ?? -1;
+        const workers = workerPids();
+        return workers.length >= count && workers.every((p) => applied.get(p) === newest);
+      },
+      timeoutMs,
+    );
   };
 
   return {
@@ -167,18 +173,10 @@ export async function startClusterGateway(options: { workers: number; env?: Reco
     },
     waitWorkers,
     async started(timeoutMs = 60_000) {
-      const until = Date.now() + timeoutMs;
-      while (!out.includes('Portcullis started')) {
-        if (Date.now() > until) throw new Error(`gateway did not start:\n${out}`);
-        await new Promise((r) => setTimeout(r, 25));
-      }
+      await waitFor(() => `gateway did not start:\n${out}`, () => out.includes('Portcullis started'), timeoutMs);
     },
     async waitExited(pid, timeoutMs = 10_000) {
-      const until = Date.now() + timeoutMs;
-      while (!exited.has(pid)) {
-        if (Date.now() > until) throw new Error(`worker ${pid} did not exit`);
-        await new Promise((r) => setTimeout(r, 25));
-      }
+      await waitFor(`worker ${pid} to exit`, () => exited.has(pid), timeoutMs);
     },
     async close() {
       if (child.exitCode === null) {

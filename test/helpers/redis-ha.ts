@@ -12,8 +12,8 @@ import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
+import { waitFor } from './wait.ts';
 
 export interface Topology {
   dir: string;
@@ -98,17 +98,17 @@ class Processes {
 }
 
 async function until<T>(what: string, deadlineMs: number, probe: () => Promise<T | undefined>, procs: Processes): Promise<T> {
-  const end = Date.now() + deadlineMs;
   let last: unknown;
-  while (Date.now() < end) {
+  let value: T | undefined;
+  const ready = async (): Promise<boolean> => {
     try {
-      const v = await probe();
-      if (v !== undefined) return v;
+      value = await probe();
     } catch (err) {
       last = err;
     }
-    await sleep(100);
-  }
+    return value !== undefined;
+  };
+  if (await waitFor(what, ready, deadlineMs, 50).then(() => true, () => false)) return value as T;
   throw new Error(`${what}: not ready after ${deadlineMs} ms (${last instanceof Error ? last.message : String(last)})\n${procs.describe()}`);
 }
 

@@ -15,6 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Agent, get } from 'node:http';
 import pg from 'pg';
+import { waitFor } from '../helpers/wait.ts';
 
 const NODE = process.execPath;
 const MAIN = new URL('../../src/cli/main.ts', import.meta.url).pathname;
@@ -41,11 +42,7 @@ function cli(args: string[], env: Record<string, string> = {}): Promise<{ code: 
 }
 
 async function until(what: string, fn: () => Promise<boolean> | boolean, ms = 15_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await Promise.resolve().then(fn).catch(() => false))) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  await waitFor(what, () => Promise.resolve().then(fn).catch(() => false), ms, 20);
 }
 
 /** GET through a keep-alive agent; the local port tells whether the connection was reused. */
@@ -84,7 +81,7 @@ after(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-test("Kong's install guide: migrations bootstrap, start -c kong.conf, health, reload, stop", { timeout: 120_000 }, async () => {
+test("Kong's install guide: migrations bootstrap, start -c kong.conf, health, reload, stop", { timeout: 180_000 }, async () => {
   const proxyPort = await freePort();
   const adminPort = await freePort();
   const prefix = join(dir, 'prefix');

@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { startEcho } from '../helpers/echo.ts';
+import { waitFor } from '../helpers/wait.ts';
 
 const run = promisify(execFile);
 const NODE = process.execPath;
@@ -59,12 +60,14 @@ async function startCli(dataDir: string, workers: number, env: Record<string, st
   let out = '';
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-  const deadline = Date.now() + 30_000;
-  while (!out.includes('Portcullis started')) {
-    if (child.exitCode !== null) throw new Error(`gateway exited early:\n${out}`);
-    if (Date.now() > deadline) throw new Error(`gateway did not start:\n${out}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  await waitFor(
+    () => `the gateway to start:\n${out}`,
+    () => {
+      if (child.exitCode !== null) throw new Error(`gateway exited early:\n${out}`);
+      return out.includes('Portcullis started');
+    },
+    90_000, // a bound on a hang: a 2-worker start takes ~25 s on a loaded 2-core machine
+  );
   return { child, output: () => out, proxy: `http://127.0.0.1:${proxyPort}`, admin: `http://127.0.0.1:${adminPort}` };
 }
 
@@ -76,11 +79,7 @@ async function stop(r: Running): Promise<number | null> {
 }
 
 async function until(what: string, fn: () => Promise<boolean>, ms = 10_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await fn().catch(() => false))) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  await waitFor(what, () => fn().catch(() => false), ms, 20);
 }
 
 test('portcullis version prints the version', async () => {

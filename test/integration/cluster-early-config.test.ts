@@ -10,6 +10,7 @@ import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startEcho, type Echo } from '../helpers/echo.ts';
 import { startClusterGateway, type ClusterGateway } from '../helpers/cluster-gateway.ts';
+import { waitFor } from '../helpers/wait.ts';
 
 let gw: ClusterGateway | null = null;
 let echo: Echo | null = null;
@@ -20,18 +21,18 @@ after(async () => {
 
 test('a route created as soon as the Admin API answers is served by every worker of a starting node', async () => {
   echo = await startEcho();
-  gw = await startClusterGateway({ workers: 2, early: true });
+  const g = (gw = await startClusterGateway({ workers: 2, early: true }));
   assert.equal((await gw.admin('POST', '/services', { name: 'early', url: echo.url })).status, 201);
   assert.equal((await gw.admin('POST', '/services/early/routes', { name: 'early', paths: ['/early'] })).status, 201);
   await gw.started();
   // New connections spread over both workers; every one must know the route (no 404 from a worker left behind).
-  const deadline = Date.now() + 15_000;
   let streak = 0;
   let last = 0;
-  while (streak < 12 && Date.now() < deadline) {
-    last = (await gw.get('/early/anything')).status;
+  const twelveInARow = async (): Promise<boolean> => {
+    last = (await g.get('/early/anything')).status;
     streak = last === 200 ? streak + 1 : 0;
-    if (last !== 200) await new Promise((r) => setTimeout(r, 50));
-  }
+    return streak >= 12;
+  };
+  await waitFor('twelve 200s in a row', twelveInARow, 15_000, 10).catch(() => undefined);
   assert.equal(streak, 12, `last status ${last}: a worker never received the configuration`);
 });

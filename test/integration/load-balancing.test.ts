@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { closeBounded, GATEWAYS, must, type Gw } from '../security/harness.ts';
+import { waitFor } from '../helpers/wait.ts';
 
 /** A loopback target answering its name; it can be killed and brought back on the same port. */
 class Target {
@@ -92,12 +93,7 @@ function get(gw: Gw, path: string, headers: Record<string, string> = {}, timeout
 
 /** Poll `check` until it returns true (deadline). */
 async function until(what: string, check: () => Promise<boolean> | boolean, ms = 10_000, every = 50): Promise<number> {
-  const start = Date.now();
-  for (;;) {
-    if (await check()) return Date.now() - start;
-    if (Date.now() - start > ms) throw new Error(`timed out waiting for ${what}`);
-    await sleep(every);
-  }
+  return waitFor(what, check, ms, every);
 }
 
 let seq = 0;
@@ -125,7 +121,7 @@ async function targetHealth(gw: Gw, upstream: string): Promise<Map<string, any>>
 }
 
 /** Steady traffic: one request at a time on fresh connections until stopped. */
-function traffic(gw: Gw, path: string): { stop(): Promise<{ total: number; errors: number; byTarget: Map<string, number>; last: Answer[] }> } {
+function traffic(gw: Gw, path: string): { served(n: number): Promise<unknown>; stop(): Promise<{ total: number; errors: number; byTarget: Map<string, number>; last: Answer[] }> } {
   let running = true;
   let total = 0;
   let errors = 0;
@@ -143,6 +139,11 @@ function traffic(gw: Gw, path: string): { stop(): Promise<{ total: number; error
     }
   })();
   return {
+    /** `n` more requests answered (whatever their status). */
+    served(n: number) {
+      const from = total;
+      return waitFor(`${n} more requests`, () => total >= from + n, 10_000);
+    },
     async stop() {
       running = false;
       await loop;
@@ -173,13 +174,13 @@ for (const g of GATEWAYS) {
           },
         }, 2);
         const steady = traffic(gw, path);
-        await sleep(300);
+        await steady.served(20);
         const [, b] = targets;
         const killedAt = Date.now();
         await b!.kill();
         const out = await until('b UNHEALTHY in the health endpoint', async () => (await targetHealth(gw, name)).get(b!.address)?.health === 'UNHEALTHY', 5000);
         const window = Date.now() - killedAt;
-        await sleep(300);
+        await steady.served(20);
         const during = await steady.stop();
         console.log(`[${g.label}] active: b out of rotation after ${window} ms (bound ${0.5 * 2 * 1000 + 1000} ms); ${during.errors} client errors in ${during.total} requests (retries: 2)`);
         assert.ok(window <= 2000 + 250, `left the rotation after ${window} ms`); // + one health-endpoint poll
@@ -204,10 +205,10 @@ for (const g of GATEWAYS) {
         }, 2);
         const [, b] = targets;
         const steady = traffic(gw, path);
-        await sleep(200);
+        await steady.served(20);
         await b!.kill();
         await until('b UNHEALTHY', async () => (await targetHealth(gw, name)).get(b!.address)?.health === 'UNHEALTHY', 5000);
-        await sleep(200);
+        await steady.served(20);
         const during = await steady.stop();
         console.log(`[${g.label}] passive: ${during.errors} client errors in ${during.total} requests after the kill (retries: 2)`);
         assert.equal(during.errors, 0);
@@ -338,13 +339,15 @@ for (const g of GATEWAYS) {
         const [a] = targets;
         a!.hold = true;
         a!.hits = 0;
+        const hits = (): number => targets.reduce((n, t) => n + t.hits, 0);
+        const hitsBefore = hits();
         const pending: Array<Promise<Answer>> = [];
         for (let i = 0; i < 24; i++) {
           pending.push(get(gw, path, {}, 10_000));
           await sleep(15);
         }
         // Each worker sends `a` at most one request (its first, while all counts are 0); the rest go elsewhere.
-        await sleep(200);
+        await until('all 24 requests to reach a target', () => hits() >= hitsBefore + 24, 10_000, 1);
         const heldByA = a!.hits;
         a!.release();
         const answers = await Promise.all(pending);

@@ -17,6 +17,7 @@ import assert from 'node:assert/strict';
 import { Agent, get } from 'node:http';
 import { startEcho } from '../helpers/echo.ts';
 import { startClusterGateway } from '../helpers/cluster-gateway.ts';
+import { waitFor } from '../helpers/wait.ts';
 
 /** GET over one kept-alive connection (which the primary handed to one worker). */
 function getOn(agent: Agent, url: string): Promise<number> {
@@ -60,14 +61,15 @@ async function measureSwitch(): Promise<Switch> {
       }
     };
     const clients = agents.map(client);
-    await new Promise((r) => setTimeout(r, 300));
+    await waitFor('a baseline of 100 requests', () => latencies.length >= 100, 10_000);
     const baseline = latencies.length;
     const baselineWorst = Math.max(...latencies);
     // The issuer is not reachable: discovery runs in the background and fails there, which is not what is measured.
     const created = await gw.admin('POST', '/routes/oidc/plugins', { name: 'openid-connect', config: { issuer: 'http://127.0.0.1:9/realms/none', auth_methods: ['bearer'] } });
     assert.equal(created.status, 201, JSON.stringify(created.body));
     await gw.settle();
-    await new Promise((r) => setTimeout(r, 200));
+    const settledAt = latencies.length;
+    await waitFor('100 requests after the switch', () => latencies.length >= settledAt + 100, 10_000);
     running = false;
     await Promise.all(clients);
     for (const a of agents) a.destroy();

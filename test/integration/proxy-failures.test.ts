@@ -11,6 +11,7 @@ import { closedPort, readRequestHead, startRawUpstream, startUpstream, type RawU
 import { route, service, snapshot, startTestProxy, target, upstream, type TestProxy } from '../helpers/proxy.ts';
 import { send } from '../helpers/http-client.ts';
 import type { ServiceEntity } from '../../src/schema/entities/types.ts';
+import { waitFor } from '../helpers/wait.ts';
 
 const cleanups: Array<() => Promise<void>> = [];
 after(async () => {
@@ -183,18 +184,20 @@ test('a client that stops sending its body gets 408 after write_timeout', async 
 
 test('a client that hangs up mid-request is logged as 499 and the upstream request is abandoned', async () => {
   const upstreamClosed = Promise.withResolvers<void>();
+  const requestArrived = Promise.withResolvers<void>();
   const slow = await raw((socket) => {
     socket.resume(); // consume the request so the FIN is seen
+    socket.once('data', () => requestArrived.resolve());
     socket.on('close', () => upstreamClosed.resolve());
   });
   const p = await proxyTo(service({ host: '127.0.0.1', port: slow.port }));
   const client = connect(p.port, '127.0.0.1');
   client.on('error', () => undefined);
   client.write('GET /hang HTTP/1.1\r\nhost: x\r\n\r\n');
-  await new Promise((r) => setTimeout(r, 200));
+  await requestArrived.promise;
   client.destroy();
   await upstreamClosed.promise;
-  await new Promise((r) => setTimeout(r, 50));
+  await waitFor('the access log line', () => p.logs.access().some((l) => l.path === '/hang'));
   const line = p.logs.access().at(-1)!;
   assert.equal(line.status, 499);
 });

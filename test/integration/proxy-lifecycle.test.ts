@@ -12,6 +12,7 @@ import { send } from '../helpers/http-client.ts';
 import { registerPlugin } from '../../src/plugins/index.ts';
 import * as pdk from '../../src/pdk/index.ts';
 import type { RequestContext } from '../../src/core/context.ts';
+import { ioTurns } from '../helpers/wait.ts';
 
 let gate = Promise.withResolvers<void>();
 let entered = Promise.withResolvers<void>();
@@ -33,12 +34,14 @@ after(async () => {
   for (const u of ups) await u.close();
 });
 
-async function slowUpstream(delayMs: number): Promise<TestUpstream> {
+async function slowUpstream(delayMs: number): Promise<TestUpstream & { arrived: Promise<void> }> {
+  const arrived = Promise.withResolvers<void>();
   const up = await startUpstream((_req, res) => {
+    arrived.resolve();
     setTimeout(() => res.end('slow done'), delayMs).unref();
   });
   ups.push(up);
-  return up;
+  return Object.assign(up, { arrived: arrived.promise });
 }
 
 test('close() stops accepting new connections and lets an in-flight request finish', async () => {
@@ -46,9 +49,9 @@ test('close() stops accepting new connections and lets an in-flight request fini
   const svc = service({ host: '127.0.0.1', port: up.port });
   const p = await startTestProxy(snapshot({ services: [svc], routes: [route(svc, { paths: ['/'] })] }));
   const inflight = send(`${p.url}/slow`);
-  await new Promise((r) => setTimeout(r, 100));
+  await up.arrived;
   const closed = p.handle.close(5000);
-  await new Promise((r) => setTimeout(r, 20));
+  await ioTurns();
   await assert.rejects(send(`${p.url}/new`), /ECONNREFUSED|ECONNRESET/);
   const res = await inflight;
   assert.equal(res.status, 200);
@@ -61,7 +64,7 @@ test('close() cuts requests still running when the grace period ends', async () 
   const svc = service({ host: '127.0.0.1', port: up.port });
   const p = await startTestProxy(snapshot({ services: [svc], routes: [route(svc, { paths: ['/'] })] }));
   const inflight = send(`${p.url}/slow`);
-  await new Promise((r) => setTimeout(r, 100));
+  await up.arrived;
   const started = Date.now();
   await p.handle.close(200);
   assert.ok(Date.now() - started < 2000, 'close returned after the grace period');

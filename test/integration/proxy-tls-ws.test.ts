@@ -19,6 +19,7 @@ import { startUpstream, startWebSocketEcho, type TestUpstream, type WebSocketEch
 import { route, service, snapshot, startTestProxy, type TestProxy } from '../helpers/proxy.ts';
 import { send } from '../helpers/http-client.ts';
 import type { CaCertificateEntity, CertificateEntity, SniEntity } from '../../src/schema/entities/types.ts';
+import { waitFor } from '../helpers/wait.ts';
 
 const run = promisify(execFile);
 
@@ -150,8 +151,7 @@ test('a WebSocket conversation passes through the proxy both ways', async () => 
   assert.equal(hs['x-forwarded-for'], '127.0.0.1');
   assert.equal(hs['host'], `127.0.0.1:${ws.port}`);
   // The tunnel is logged as 101 once it closes.
-  await new Promise((r) => setTimeout(r, 50));
-  assert.ok(proxy.logs.access().some((l) => l.path === '/ws/chat' && l.status === 101));
+  await waitFor('the tunnel\'s access log line', () => proxy.logs.access().some((l) => l.path === '/ws/chat' && l.status === 101));
 });
 
 test('an upgrade the upstream refuses is relayed as its answer', async () => {

@@ -28,7 +28,7 @@ registerPlugin({
       return;
     }
     if (pdk.request.getHeader(ctx, 'x-test-async') !== undefined) {
-      return new Promise<void>((resolve) => setTimeout(resolve, 5)).then(() => {
+      return new Promise<void>((resolve) => setImmediate(resolve)).then(() => {
         pdk.serviceRequest.setHeader(ctx, 'x-async', 'done');
       });
     }

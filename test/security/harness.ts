@@ -21,6 +21,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startGateway } from '../helpers/gateway.ts';
+import { ioTurns, waitFor } from '../helpers/wait.ts';
 
 // ------------------------------------------------------------------ gateways
 
@@ -81,16 +82,22 @@ export async function startProcessGateway(workers = 2): Promise<Gw> {
   };
   child.stdout!.on('data', onOutput);
   child.stderr!.on('data', onOutput);
-  const deadline = Date.now() + 30_000;
+  // A bound on a hang, not a timing window: a 2-worker start takes ~25 s on a loaded 2-core machine.
+  const deadline = Date.now() + 90_000;
   const adminUrl = `http://127.0.0.1:${adminPort}`;
   // The banner comes once every worker is ready (configuration made earlier may not reach them).
-  while (!started) {
-    if (child.exitCode !== null) throw new Error(`gateway exited early:\n${out}`);
-    if (Date.now() > deadline) {
-      child.kill('SIGKILL');
-      throw new Error(`gateway did not start:\n${out}`);
-    }
-    await sleep(100);
+  try {
+    await waitFor(
+      () => `the gateway to start:\n${out}`,
+      () => {
+        if (child.exitCode !== null) throw new Error(`gateway exited early:\n${out}`);
+        return started;
+      },
+      Math.max(0, deadline - Date.now()),
+    );
+  } catch (err) {
+    child.kill('SIGKILL');
+    throw err;
   }
   return {
     label: `portcullis start --workers ${workers}`,
@@ -384,8 +391,8 @@ export class RawClient {
   async expectClose(ms = 3000): Promise<void> {
     await this.until(() => this.ended || this.buf.length > 0, ms);
     if (this.buf.length > 0) {
-      // Give the rest of a second response a moment to arrive, for the message.
-      await sleep(100);
+      // Let the rest of a second response arrive, for the message.
+      await ioTurns(20);
       throw new Error(`expected the connection to close, but more bytes came: ${JSON.stringify(this.buf.toString('latin1').slice(0, 600))}`);
     }
     if (!this.ended) throw new Error(`the connection was still open ${ms} ms after the response`);

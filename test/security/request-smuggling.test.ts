@@ -24,6 +24,7 @@ import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { waitFor } from '../helpers/wait.ts';
 import {
   GATEWAYS,
   RawClient,
@@ -235,8 +236,7 @@ for (const { label, start } of GATEWAYS) {
           const hs = seen(ctx, `ws-accept-${id}`);
           assert.equal(hs.length, 1);
           const conn = hs[0]!.conn;
-          const deadline = Date.now() + 3000;
-          while ((ctx.tunnel.get(conn)?.length ?? 0) < after.length && Date.now() < deadline) await sleep(20);
+          await waitFor('the tunnel data', () => (ctx.tunnel.get(conn)?.length ?? 0) >= after.length, 3000).catch(() => undefined);
           assert.equal(ctx.tunnel.get(conn)?.toString('latin1'), after, 'tunnel data after 101, byte for byte');
           assert.deepEqual(
             ctx.rec.requests.filter((q) => q.target.includes(`smuggled=${id}`)).map((q) => q.target),

@@ -27,6 +27,7 @@ import { buildCacheKey, headersDigest, paramsDigest, prefix, queryArgs } from '.
 import { mediaTypeMatches, parseMediaType, type MediaType } from './content-type.ts';
 import * as memory from './memory-store.ts';
 import { schema, type ProxyCacheConfig } from './schema.ts';
+import { clock } from '../../shared/clock.ts';
 
 const NAME = 'proxy-cache';
 /** Kong's CACHE_VERSION: the shape of a stored entry. */
@@ -158,7 +159,7 @@ function access(ctx: RequestContext, conf: CompiledProxyCache): void {
   const key = cacheKeyFor(ctx, conf);
   diagnostic(ctx, conf, X_CACHE_KEY, key);
 
-  const now = Date.now();
+  const now = clock.now();
   const entry = lookup(conf, key, now);
   if (entry === null) {
     // RFC 9111 §5.2.1.7: only-if-cached and nothing stored → 504.
@@ -240,7 +241,7 @@ function header_filter(ctx: RequestContext, conf: CompiledProxyCache): void {
   const p = pdk.pluginState<Pending | null>(ctx, NAME);
   // Not cacheable, or answered from the cache.
   if (p === undefined || p === null) return;
-  const now = Date.now();
+  const now = clock.now();
   const cc = parseDirectives(sent(ctx, 'cache-control'));
   // An answer made by the gateway (a later plugin's exit, an upstream error) is not the upstream's response.
   if (ctx.exitStatus !== 0 || ctx.upstreamStatus === 0 || !cacheableResponse(ctx, conf, cc, now)) {
@@ -275,7 +276,7 @@ function store(ctx: RequestContext, conf: CompiledProxyCache, p: Pending): void 
   // Kong: storage_ttl, else the resource TTL with cache_control, else cache_ttl (0 = kept until evicted).
   const storageTtl = conf.storageTtl ?? p.ttl;
   if (storageTtl < 0) return;
-  const storedAt = Date.now();
+  const storedAt = clock.now();
   const body = p.chunks.length === 1 ? p.chunks[0]! : Buffer.concat(p.chunks, p.size);
   try {
     storeEntry(conf, ctx, p, storedAt, storageTtl, body);
@@ -310,7 +311,7 @@ function lookup(conf: CompiledProxyCache, key: string, now: number): memory.Cach
 
 let lastStoreWarning = 0;
 function warnStoreFailure(conf: CompiledProxyCache, err: unknown): void {
-  const now = Date.now();
+  const now = clock.now();
   if (now - lastStoreWarning < 60_000) return;
   lastStoreWarning = now;
   conf.log.error({ err: (err as Error).message }, 'proxy-cache: the node-wide cache failed; requests go to the upstream meanwhile');

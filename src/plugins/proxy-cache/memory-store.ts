@@ -19,6 +19,7 @@
  */
 import type { StatementSync } from 'node:sqlite';
 import { getRetry, nodeDatabase, runRetry, writeTransaction } from '../../core/node-state/database.ts';
+import { clock } from '../../shared/clock.ts';
 
 /** What is stored per key (Kong's cached `res` table, CACHE_VERSION 1). */
 export interface CachedResponse {
@@ -157,7 +158,7 @@ function removeRow(s: Statements, id: string): boolean {
 }
 
 /** The entry of one plugin instance for `key`, or null (absent or expired). Marks it recently used. */
-export function fetch(pluginId: string, key: string, now = Date.now()): CachedResponse | null {
+export function fetch(pluginId: string, key: string, now = clock.now()): CachedResponse | null {
   const s = prepared();
   const id = slotId(pluginId, key);
   const known = memo.get(id);
@@ -192,7 +193,7 @@ export function fetch(pluginId: string, key: string, now = Date.now()): CachedRe
 }
 
 /** Store (replacing any previous entry) in `dict`; false when the entry alone exceeds the dictionary's budget. */
-export function store(dict: CacheDictionary, pluginId: string, key: string, value: CachedResponse, now = Date.now()): boolean {
+export function store(dict: CacheDictionary, pluginId: string, key: string, value: CachedResponse, now = clock.now()): boolean {
   const s = prepared();
   const id = slotId(pluginId, key);
   const size = entrySize(key, value);

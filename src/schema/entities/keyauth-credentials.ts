@@ -17,6 +17,7 @@ import { typedefs } from '../typedefs.ts';
 import { credentialExpired } from './credential-ttl.ts';
 import type { EntityDefinition } from './definition.ts';
 import { randomKey } from './random-secret.ts';
+import { clock } from '../../shared/clock.ts';
 
 /**
  * Kong's ttl bounds for DAO options (kong/db/dao/init.lua validate_options_value:
@@ -50,7 +51,7 @@ export const keyauthCredentials: EntityDefinition = {
     if (row.key === undefined || row.key === null) row.key = randomKey();
   },
   finalize(row) {
-    row.ttl_expires_at = typeof row.ttl === 'number' && row.ttl > 0 ? Date.now() / 1000 + row.ttl : null;
+    row.ttl_expires_at = typeof row.ttl === 'number' && row.ttl > 0 ? clock.now() / 1000 + row.ttl : null;
   },
   publicView: (row) => publicCredential(row),
 };
@@ -60,7 +61,7 @@ export const keyauthCredentials: EntityDefinition = {
  * up, so a fresh credential shows the ttl it was given), null when it never expires;
  * null for a credential whose ttl has run out (Kong no longer finds it).
  */
-export function publicCredential(row: Readonly<Record<string, unknown>>, nowS = Date.now() / 1000): Record<string, unknown> | null {
+export function publicCredential(row: Readonly<Record<string, unknown>>, nowS = clock.now() / 1000): Record<string, unknown> | null {
   if (credentialExpired(row, nowS)) return null;
   const { ttl_expires_at: expiresAt, ...rest } = row;
   const out: Record<string, unknown> = { ...rest };

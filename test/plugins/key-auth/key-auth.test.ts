@@ -7,12 +7,12 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { Type } from '@sinclair/typebox';
 import * as pdk from '../../../src/pdk/index.ts';
 import { getPlugin, registerPlugin } from '../../../src/plugins/index.ts';
 import { startGateway, type TestGateway } from '../../helpers/gateway.ts';
 import { startEcho, type Echo, type EchoReply } from '../../helpers/echo.ts';
+import { withClockAhead } from '../../helpers/wait.ts';
 
 let gw: TestGateway;
 let echo: Echo;
@@ -234,8 +234,8 @@ describe('key-auth with ttl and with rate limiting', () => {
     assert.equal(created.status, 201);
     await gw.settle();
     assert.equal((await get('/mock/anything', { apikey: 'short-lived-key' })).status, 200);
-    await sleep(1100);
-    const res = await get('/mock/anything', { apikey: 'short-lived-key' });
+    // 1.1 s later by the gateway's clock (src/shared/clock.ts), without waiting for it.
+    const res = await withClockAhead(1100, () => get('/mock/anything', { apikey: 'short-lived-key' }));
     assert.equal(res.status, 401);
     assert.equal(res.body.message, 'Invalid authentication credentials');
   });

@@ -72,7 +72,7 @@ describe('caches', () => {
     let calls = 0;
     const loader = async () => {
       calls++;
-      await new Promise((r) => setTimeout(r, 10));
+      await new Promise((r) => setImmediate(r)); // settles after both loads started
       return { value: 'v', ttlMs: 1000 };
     };
     const [x, y] = await Promise.all([c.load('k', loader), c.load('k', loader)]);

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { createServer, request as httpRequest, type Server } from 'node:http';
 import { startGateway, type TestGateway } from '../../helpers/gateway.ts';
 import { startEcho, type Echo } from '../../helpers/echo.ts';
+import { withClockAhead } from '../../helpers/wait.ts';
 
 let gw: TestGateway;
 let echo: Echo;
@@ -164,9 +165,11 @@ describe('proxy-cache: Miss, Hit and the upstream', () => {
     const before = echo.requestCount();
     assert.equal((await get(`${url}/ttl`)).headers.get('x-cache-status'), 'Miss');
     assert.equal((await get(`${url}/ttl`)).headers.get('x-cache-status'), 'Hit');
-    await new Promise((r) => setTimeout(r, 1100));
-    assert.equal((await get(`${url}/ttl`)).headers.get('x-cache-status'), 'Miss');
-    assert.equal((await get(`${url}/ttl`)).headers.get('x-cache-status'), 'Hit');
+    // 1.1 s later by the gateway's clock (src/shared/clock.ts), without waiting for it.
+    await withClockAhead(1100, async () => {
+      assert.equal((await get(`${url}/ttl`)).headers.get('x-cache-status'), 'Miss');
+      assert.equal((await get(`${url}/ttl`)).headers.get('x-cache-status'), 'Hit');
+    });
     assert.equal(echo.requestCount() - before, 2);
   });
 
@@ -174,11 +177,12 @@ describe('proxy-cache: Miss, Hit and the upstream', () => {
     const { url } = await route({ cache_ttl: 1, storage_ttl: 60 });
     const before = echo.requestCount();
     assert.equal((await get(`${url}/refresh`)).headers.get('x-cache-status'), 'Miss');
-    await new Promise((r) => setTimeout(r, 1100));
-    assert.equal((await get(`${url}/refresh`)).headers.get('x-cache-status'), 'Refresh');
-    const hit = await get(`${url}/refresh`);
-    assert.equal(hit.headers.get('x-cache-status'), 'Hit');
-    assert.equal(hit.headers.get('age'), '0', 'the refreshed response replaced the entry');
+    await withClockAhead(1100, async () => {
+      assert.equal((await get(`${url}/refresh`)).headers.get('x-cache-status'), 'Refresh');
+      const hit = await get(`${url}/refresh`);
+      assert.equal(hit.headers.get('x-cache-status'), 'Hit');
+      assert.equal(hit.headers.get('age'), '0', 'the refreshed response replaced the entry');
+    });
     assert.equal(echo.requestCount() - before, 2);
   });
 
@@ -294,12 +298,14 @@ describe('proxy-cache: Cache-Control (cache_control=true)', () => {
     assert.equal((await get(path)).headers.get('x-cache-status'), 'Miss');
     assert.equal((await get(path, { headers: { 'cache-control': 'no-store' } })).headers.get('x-cache-status'), 'Bypass');
     assert.equal((await get(path, { headers: { 'cache-control': 'no-cache' } })).headers.get('x-cache-status'), 'Bypass');
-    await new Promise((r) => setTimeout(r, 20));
-    const refreshed = await get(path, { headers: { 'cache-control': 'max-age=0' } });
-    assert.equal(refreshed.headers.get('x-cache-status'), 'Refresh');
-    const hit = await get(path);
-    assert.equal(hit.headers.get('x-cache-status'), 'Hit');
-    assert.equal(hit.headers.get('x-upstream-count'), refreshed.headers.get('x-upstream-count'), 'the refreshed response replaced the entry');
+    // The entry is older than max-age=0 once any time passed: 20 ms by the gateway's clock.
+    await withClockAhead(20, async () => {
+      const refreshed = await get(path, { headers: { 'cache-control': 'max-age=0' } });
+      assert.equal(refreshed.headers.get('x-cache-status'), 'Refresh');
+      const hit = await get(path);
+      assert.equal(hit.headers.get('x-cache-status'), 'Hit');
+      assert.equal(hit.headers.get('x-upstream-count'), refreshed.headers.get('x-upstream-count'), 'the refreshed response replaced the entry');
+    });
   });
 
   test('only-if-cached with nothing stored answers 504', async () => {

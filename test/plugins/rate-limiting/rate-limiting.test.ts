@@ -9,6 +9,7 @@ import { createServer } from 'node:net';
 import { Redis } from 'ioredis';
 import { startGateway, type TestGateway } from '../../helpers/gateway.ts';
 import { startEcho, type Echo } from '../../helpers/echo.ts';
+import { waitFor } from '../../helpers/wait.ts';
 
 let gw: TestGateway;
 let echo: Echo;
@@ -207,11 +208,12 @@ describe('rate-limiting (redis policy)', () => {
     const redis = new Redis({ host: '127.0.0.1', port: 6379, lazyConnect: true });
     try {
       let total = 0;
-      for (let i = 0; i < 20 && total < 2; i++) {
-        await new Promise((r) => setTimeout(r, 50));
+      const synced = async (): Promise<boolean> => {
         const keys = await redis.keys(`ratelimit:*:${tenant}:*:minute`);
         total = keys.length === 1 ? Number(await redis.get(keys[0]!)) : 0;
-      }
+        return total >= 2;
+      };
+      await waitFor('the sync to reach Redis', synced, 1000, 10).catch(() => undefined);
       assert.equal(total, 2);
     } finally {
       redis.disconnect();

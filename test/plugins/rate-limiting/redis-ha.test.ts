@@ -11,6 +11,7 @@ import { Cluster } from 'ioredis';
 import { startGateway, type TestGateway } from '../../helpers/gateway.ts';
 import { startEcho, type Echo } from '../../helpers/echo.ts';
 import { directClient, redisBinariesAvailable, startCluster, startSentinel, type ClusterTopology, type SentinelTopology } from '../../helpers/redis-ha.ts';
+import { waitFor } from '../../helpers/wait.ts';
 
 const available = await redisBinariesAvailable();
 let gw: TestGateway;
@@ -125,13 +126,13 @@ describe('rate-limiting redis policy through Redis Cluster', { skip: !available 
       const syncedUrl = await route({ minute: 3, policy: 'redis', sync_rate: 0.05, limit_by: 'header', header_name: 'x-tenant', redis: { cluster_nodes } });
       const t = randomUUID();
       for (let i = 0; i < 3; i++) assert.equal(await hit(syncedUrl, t), 200);
-      const deadline = Date.now() + 5000;
       let total = 0;
-      while (Date.now() < deadline && total !== 3) {
-        await new Promise((r) => setTimeout(r, 50));
+      const synced = async (): Promise<boolean> => {
         const [k] = await Promise.all(client.nodes('master').map((node) => node.keys(`{ratelimit:*:${t}}:*:minute`))).then((l) => l.flat());
         total = k === undefined ? 0 : Number(await client.get(k));
-      }
+        return total === 3;
+      };
+      await waitFor('synced counts in the cluster', synced, 5000, 10).catch(() => undefined);
       assert.equal(total, 3, 'synced counts reach the cluster');
     } finally {
       client.disconnect();

@@ -32,12 +32,12 @@ test('dev idp names the taken port in a clear error and exits 1', async () => {
 test('dev echo reads its port from PORTCULLIS_ECHO_PORT, prints its URL, serves, and stops cleanly', async () => {
   const out = capture();
   const ac = new AbortController();
-  let url = '';
+  const ready = Promise.withResolvers<string>();
   const done = runDevEcho([], {
     stdout: out.stream, stderr: capture().stream, env: { PORTCULLIS_ECHO_PORT: '0' }, signal: ac.signal,
-    onReady: (info) => { url = info.url; },
+    onReady: (info) => ready.resolve(info.url),
   });
-  while (url === '') await new Promise((r) => setTimeout(r, 10));
+  const url = await ready.promise;
   assert.match(out.text(), new RegExp(`${url}/anything`));
   const res = await fetch(`${url}/anything?x=1`);
   assert.equal(((await res.json()) as { args: unknown }).args && 200, 200);
@@ -49,9 +49,9 @@ test('dev echo reads its port from PORTCULLIS_ECHO_PORT, prints its URL, serves,
 test('dev idp prints the issuer and the demo users, and a bad env value is a usage error', async () => {
   const out = capture();
   const ac = new AbortController();
-  let issuer = '';
-  const done = runDevIdp([], { stdout: out.stream, stderr: capture().stream, env: { PORTCULLIS_IDP_PORT: '0' }, signal: ac.signal, onReady: (i) => { issuer = i.url; } });
-  while (issuer === '') await new Promise((r) => setTimeout(r, 10));
+  const ready = Promise.withResolvers<string>();
+  const done = runDevIdp([], { stdout: out.stream, stderr: capture().stream, env: { PORTCULLIS_IDP_PORT: '0' }, signal: ac.signal, onReady: (i) => ready.resolve(i.url) });
+  const issuer = await ready.promise;
   assert.match(issuer, /^http:\/\/127\.0\.0\.1:\d+\/realms\/demo$/);
   assert.match(out.text(), /Blog_with_scope/);
   assert.match(out.text(), /Blog_without_scope/);

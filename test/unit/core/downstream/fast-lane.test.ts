@@ -23,7 +23,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { connect, type AddressInfo, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { once } from 'node:events';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { ioTurns, waitFor } from '../../../helpers/wait.ts';
+import { idleSweep, installClock } from '../../../../src/shared/clock.ts';
 import { attachFastLane, FastRequest, FastResponse, type FastLane, type FastLaneOptions } from '../../../../src/core/downstream/fast-lane.ts';
 import type { ProxyRequest, ProxyResponse } from '../../../../src/core/context.ts';
 
@@ -217,17 +218,11 @@ class RawClient {
 
   /** Wait until `check()` holds; fail when the connection ends first or after `ms`. */
   async until(what: string, check: () => boolean, ms = 1500): Promise<void> {
-    const start = Date.now();
-    for (;;) {
-      if (check()) return;
-      if (this.ended) {
-        await sleep(5);
-        if (check()) return;
-        assert.fail(`connection closed while waiting for ${what}; received ${JSON.stringify(this.text.slice(0, 600))}`);
-      }
-      if (Date.now() - start > ms) assert.fail(`timed out after ${ms} ms waiting for ${what}; received ${JSON.stringify(this.text.slice(0, 600))}`);
-      await sleep(2);
-    }
+    const received = (): string => `${what}; received ${JSON.stringify(this.text.slice(0, 600))}`;
+    await waitFor(received, () => check() || this.ended, ms);
+    if (check()) return;
+    await ioTurns(); // the last bytes may come with the close
+    if (!check()) assert.fail(`connection closed while waiting for ${received()}`);
   }
 
   untilClosed(ms = 1500): Promise<void> {
@@ -498,7 +493,7 @@ async function exchange(port: number, c: Case): Promise<string> {
   try {
     for (const step of c.steps) {
       if (typeof step === 'string' || Buffer.isBuffer(step)) client.write(step);
-      else if ('pause' in step) await sleep(step.pause);
+      else if ('pause' in step) await ioTurns(step.pause + 2); // the server reads what came so far on its own
       else if ('until' in step) await client.until(JSON.stringify(step.until), () => client.text.includes(step.until), ms);
       else if ('answers' in step) await client.untilAnswers(c.answers, step.answers, ms);
       else client.socket.end();
@@ -961,11 +956,7 @@ function watchClose(res: ProxyResponse): CloseRecord {
 }
 
 async function until(what: string, check: () => boolean, ms = 1500): Promise<void> {
-  const start = Date.now();
-  while (!check()) {
-    if (Date.now() - start > ms) assert.fail(`timed out after ${ms} ms waiting for ${what}`);
-    await sleep(2);
-  }
+  await waitFor(what, check, ms);
 }
 
 test('\'close\' fires once per response, after it finished (writableFinished true), on a kept-alive connection', async (t) => {
@@ -983,7 +974,7 @@ test('\'close\' fires once per response, after it finished (writableFinished tru
   client.write(request('HEAD', '/chunked') + get('/', 'Connection: close'));
   await client.untilAnswers(methods, 4);
   await client.untilClosed();
-  await sleep(20);
+  await ioTurns();
   assert.deepEqual(records, Array.from({ length: 4 }, () => ({ closes: 1, finishedAtClose: true, destroyedAtClose: false })));
 });
 
@@ -1010,7 +1001,7 @@ test('a client that disconnects in the middle of a response: \'close\' once, wri
   assert.equal(res.write('more'), false);
   res.end('last');
   res.end();
-  await sleep(20);
+  await ioTurns();
   assert.equal(rec.closes, 1);
   assert.equal(res.writableFinished, false);
 });
@@ -1033,7 +1024,7 @@ test('backpressure: write() to a client that does not read returns false; \'drai
   await once(socket, 'connect');
   socket.write(get('/big'));
   await until('the handler to write', () => state.firstFalse >= 0);
-  await sleep(100);
+  await ioTurns(20);
   assert.equal(state.drained, false, 'no \'drain\' while the client does not read');
   let received = 0;
   const chunks: Buffer[] = [];
@@ -1118,7 +1109,7 @@ test('closeIdle() closes idle keep-alive connections and new ones; an answer in 
   await idle.untilClosed();
   assert.equal(idle.answers(['GET']).length, 1);
   assert.match(idle.text, /\r\n\r\nhello$/, 'nothing more on the idle connection');
-  await sleep(30);
+  await ioTurns();
   assert.equal(busy.ended, false, 'the busy connection stays open');
 
   const late = await RawClient.open(t, port);
@@ -1180,17 +1171,23 @@ test('closeAll() cuts every connection, idle or answering; the answer in progres
   assert.doesNotMatch(busy.text, /0\r\n\r\n$/, 'the chunked answer was cut, not finished');
 });
 
-test('an idle keep-alive connection is closed by the server, unanswered, soon after keepAliveMs', async (t) => {
-  // keepAliveMs 1000: within 2.3 s whether the sweep closes at keepAliveMs' tick (now) or one tick later (see the todo below).
-  const { port } = await startLane(t, behave, { keepAliveMs: 1000 });
+// The keep-alive sweep is the process's one idle sweep (src/shared/clock.ts), ticking once a second;
+// these tests drive its ticks (idleSweep.run()) instead of waiting for them. The real timer may add one
+// tick while a test runs: every check holds with or without it.
+
+test('an idle keep-alive connection is kept for keepAliveMs, then closed unanswered by the sweep', async (t) => {
+  const { port } = await startLane(t, behave, { keepAliveMs: 3000 });
   const client = await RawClient.open(t, port);
   client.write(get('/length'));
   await client.untilAnswers(['GET']);
-  const answered = Date.now();
-  assert.match(client.text, /\r\nConnection: keep-alive\r\nKeep-Alive: timeout=1\r\n/);
-  await client.untilClosed(2500);
-  const idleFor = Date.now() - answered;
-  assert.ok(idleFor <= 2300, `closed after ${idleFor} ms idle`);
+  assert.match(client.text, /\r\nConnection: keep-alive\r\nKeep-Alive: timeout=3\r\n/);
+  idleSweep.run();
+  idleSweep.run();
+  await ioTurns();
+  assert.equal(client.ended, false, 'closed before keepAliveMs');
+  idleSweep.run();
+  idleSweep.run();
+  await client.untilClosed();
   assert.match(client.text, /\r\n\r\nhello$/, 'closed without another answer');
 });
 
@@ -1201,40 +1198,33 @@ test('a connection in use is not closed by the keep-alive sweep', async (t) => {
   for (let i = 1; i <= 6; i++) {
     client.write(get(`/n${i}`));
     await client.untilAnswers(methods, i);
-    if (i < 6) await sleep(400);
+    if (i < 6) idleSweep.run(); // a second between requests: 5 s of requests in all
   }
-  assert.equal(client.ended, false, 'still open after 2 s of requests 400 ms apart');
+  await ioTurns();
+  assert.equal(client.ended, false, 'still open after 5 sweeps of requests a second apart');
 });
 
-test(
-  'an idle connection is not closed before keepAliveMs',
-  async (t) => {
-    const { port } = await startLane(t, behave, { keepAliveMs: 1500 });
-    const client = await RawClient.open(t, port);
-    // The lane's sweep runs every second from the first connection; answer just before a sweep.
-    await sleep(900);
-    client.write(get('/length'));
-    await client.untilAnswers(['GET']);
-    const answered = Date.now();
-    while (!client.ended && Date.now() - answered < 1450) await sleep(5);
-    assert.equal(client.ended, false, `closed after ${Date.now() - answered} ms idle, keepAliveMs is 1500`);
-  },
-);
-
 test('a head still incomplete after headersTimeoutMs: the connection is closed unanswered when more bytes come', async (t) => {
+  let now = 1_000_000;
+  t.after(installClock({ now: () => now }));
   const { port } = await startLane(t, behave, { headersTimeoutMs: 200 });
   const client = await RawClient.open(t, port);
   const text = get('/slow', `X-Slow: ${'s'.repeat(40)}`);
-  const start = Date.now();
+  const start = now;
+  let closedAt = -1;
   for (const ch of text) {
-    if (client.ended) break;
     client.write(ch);
-    await sleep(40);
+    await ioTurns(3);
+    if (client.ended) {
+      closedAt = now;
+      break;
+    }
+    now += 40;
   }
   await client.untilClosed();
-  const after = Date.now() - start;
   assert.equal(client.text, '');
-  assert.ok(after >= 200 && after < 1000, `closed after ${after} ms`);
+  // The first byte read starts the head's clock; the first read more than 200 ms (of the test's clock) later closes it.
+  assert.ok(closedAt - start >= 240 && closedAt - start <= 400, `closed after ${closedAt - start} ms of the test's clock`);
 });
 
 // ------------------------------------------------------------------ writeHead refusals and the response API
@@ -1292,7 +1282,7 @@ test('after end(), write() returns false and sends nothing; a second end() is ig
   const client = await RawClient.open(t, port);
   client.write(get('/') + get('/'));
   await client.untilAnswers(['GET', 'GET']);
-  await sleep(20);
+  await ioTurns();
   assert.deepEqual(results, [true, false, true, false]);
   const answers = client.answers(['GET', 'GET']);
   assert.deepEqual(answers.map((a) => a.body.toString()), ['ok', 'ok']);

@@ -10,7 +10,8 @@ import assert from 'node:assert/strict';
 import { PassThrough, Readable } from 'node:stream';
 import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { ioTurns, waitFor } from '../../../helpers/wait.ts';
+import { idleSweep } from '../../../../src/shared/clock.ts';
 import { H1Pool, type H1PoolOptions } from '../../../../src/core/upstream/h1-pool.ts';
 import { type HeaderValues, type UpstreamController, type UpstreamHandler, type UpstreamRequest } from '../../../../src/core/upstream/types.ts';
 import { closedPort, startRawUpstream, startUpstream, type RawUpstream } from '../../../helpers/upstream.ts';
@@ -152,14 +153,9 @@ async function raw(t: TestContext, onConnection: (socket: Socket, index: number)
   return up;
 }
 
-/** Poll until `check()` holds (or fail after `ms`). */
-async function until(check: () => boolean, ms: number, what: string): Promise<number> {
-  const start = Date.now();
-  while (!check()) {
-    if (Date.now() - start > ms) assert.fail(`timed out after ${ms} ms waiting for ${what}`);
-    await sleep(10);
-  }
-  return Date.now() - start;
+/** Until `check()` holds (or fail after `ms`). */
+function until(check: () => boolean, ms: number, what: string): Promise<number> {
+  return waitFor(what, check, ms);
 }
 
 /** Length of a complete chunked body at the start of `s`, or -1 when more bytes are needed. */
@@ -413,7 +409,7 @@ test('a header value with CR LF, an invalid header name, method or target is ref
     assert.equal(r.error?.code, 'UPSTREAM_INVALID_REQUEST', JSON.stringify(request));
     assert.deepEqual(r.events, [`error UPSTREAM_INVALID_REQUEST`], 'no onRequestStart');
   }
-  await sleep(50);
+  await ioTurns();
   assert.equal(received, 0, 'nothing reached the upstream');
   assert.equal(pool.stats.running, 0);
   assert.equal(pool.stats.pending, 0);
@@ -724,9 +720,10 @@ test('pause() in onResponseData stops delivery; resume() delivers the rest in or
     eachRequest(socket, () => {
       socket.write('HTTP/1.1 200 OK\r\ncontent-length: 15\r\n\r\npart1');
       setTimeout(() => socket.write('part2'), 20);
-      setTimeout(() => socket.write('part3'), 40);
+      setTimeout(() => socket.write('part3', () => (sentAll = true)), 40);
     }),
   );
+  let sentAll = false;
   const pool = makePool(t, up.port);
   let paused = false;
   const r = send(pool, req('GET'), {
@@ -739,7 +736,8 @@ test('pause() in onResponseData stops delivery; resume() delivers the rest in or
   });
   await until(() => paused, 1000, 'the first body chunk');
   assert.ok(r.controller!.paused);
-  await sleep(120); // the upstream has sent everything by now
+  await until(() => sentAll, 1000, 'the upstream to send everything');
+  await ioTurns(); // and the bytes to reach the pool's socket
   assert.deepEqual(r.outline, ['requestStart', 'requestSent', 'responseStart 200', 'data']);
   assert.equal(r.chunks.length, 1);
   r.controller!.resume();
@@ -754,7 +752,7 @@ test('pause() in onResponseStart holds back a body that came in the same packet'
   const pool = makePool(t, up.port);
   const r = send(pool, req('GET'), { onResponseStart: (c) => c.pause() });
   await until(() => r.status !== 0, 1000, 'the response head');
-  await sleep(100);
+  await ioTurns();
   assert.equal(r.chunks.length, 0);
   r.controller!.resume();
   await r.done();
@@ -766,7 +764,7 @@ test('a response that completes while paused is reported complete only after res
   const pool = makePool(t, up.port);
   const r = send(pool, req('GET'), { onResponseData: (c) => c.pause() });
   await until(() => r.chunks.length === 1, 1000, 'the body');
-  await sleep(100);
+  await ioTurns();
   assert.ok(!r.events.includes('end'));
   assert.equal(pool.stats.running, 1);
   r.controller!.resume();
@@ -793,13 +791,15 @@ test('a close-delimited body paused mid-way is completed by the upstream close o
   const up = await raw(t, (socket) =>
     eachRequest(socket, () => {
       socket.write('HTTP/1.1 200 OK\r\n\r\nfirst,');
-      setTimeout(() => socket.end('last'), 20);
+      setTimeout(() => socket.end('last', () => (sentAll = true)), 20);
     }),
   );
+  let sentAll = false;
   const pool = makePool(t, up.port);
   const r = send(pool, req('GET'), { onResponseData: (c) => (r.chunks.length === 1 ? c.pause() : undefined) });
   await until(() => r.chunks.length === 1, 1000, 'the first chunk');
-  await sleep(100); // the rest and the close have arrived
+  await until(() => sentAll, 1000, 'the upstream to send the rest and close');
+  await ioTurns(); // the rest and the close have arrived
   assert.deepEqual(r.outline, ['requestStart', 'requestSent', 'responseStart 200', 'data']);
   r.controller!.resume();
   await r.done();
@@ -813,7 +813,7 @@ test('a close-delimited body whose bytes and close all arrived before pause() co
   const pool = makePool(t, up.port);
   const r = send(pool, req('GET'), { onResponseData: (c) => c.pause() });
   await until(() => r.chunks.length === 1, 1000, 'the body');
-  await sleep(100);
+  await ioTurns();
   assert.ok(!r.events.includes('end'));
   assert.equal(r.error, null, 'the close while paused is not an error');
   r.controller!.resume();
@@ -827,7 +827,7 @@ test('a paused Content-Length body cut short by the upstream fails with UPSTREAM
   const pool = makePool(t, up.port);
   const r = send(pool, req('GET'), { onResponseData: (c) => c.pause() });
   await until(() => r.chunks.length === 1, 1000, 'the body');
-  await sleep(50);
+  await ioTurns();
   r.controller!.resume();
   await r.done();
   assert.equal(r.error?.code, 'UPSTREAM_CLOSED');
@@ -887,15 +887,18 @@ test('abort(reason) in onResponseStart closes the connection and onResponseError
 test('abort(reason) mid-body stops the data and the connection is not reused', async (t) => {
   const up = await raw(t, (socket) =>
     eachRequest(socket, () => {
+      socket.on('close', () => (upstreamClosed = true));
       socket.write('HTTP/1.1 200 OK\r\ncontent-length: 10\r\n\r\nabc');
       setTimeout(() => socket.writable && socket.write('defghij'), 30);
     }),
   );
+  let upstreamClosed = false;
   const pool = makePool(t, up.port);
   const reason = Object.assign(new Error('read timeout'), { code: 'UPSTREAM_READ_TIMEOUT' });
   const r = await send(pool, req('GET'), { onResponseData: (c) => c.abort(reason) }).done();
   assert.equal(r.error, reason);
-  await sleep(60);
+  await until(() => upstreamClosed, 1000, 'the upstream to see the close');
+  await ioTurns();
   assert.equal(r.chunks.length, 1);
   assert.ok(!r.events.some((e) => e.startsWith('AFTER-LAST')));
   const next = await send(pool, req('GET')).done();
@@ -911,7 +914,7 @@ test('abort() in onRequestStart fails the request with that reason and sends not
   const r = await send(pool, req('GET'), { onRequestStart: (c) => c.abort(reason) }).done();
   assert.equal(r.error, reason);
   assert.deepEqual(r.events, ['requestStart', 'error client left while connecting']);
-  await sleep(30);
+  await ioTurns();
   assert.equal(received, 0);
 });
 
@@ -962,24 +965,27 @@ test("an upstream's Keep-Alive: timeout=1 hint gets the idle connection closed w
   const plain = await keepAliveUpstream(t);
   const hintedPool = makePool(t, hinted.port);
   const plainPool = makePool(t, plain.port);
-  let releasedAt = 0;
-  const hintedDone = send(hintedPool, req('GET'))
-    .done()
-    .then(() => (releasedAt = Date.now()));
-  await Promise.all([hintedDone, send(plainPool, req('GET')).done()]);
+  await Promise.all([send(hintedPool, req('GET')).done(), send(plainPool, req('GET')).done()]);
   assert.equal(hintedPool.stats.idle, 1);
-  await until(() => hintedPool.stats.connections === 0, 1800, 'the hinted connection to be closed');
-  const waited = Date.now() - releasedAt;
-  assert.ok(waited >= 900 && waited < 1900, `closed ${waited} ms after the response`);
-  assert.equal(hintedPool.stats.idle, 0);
+  // The sweep runs once a second (SWEEP_MS): driven here instead of waited for.
+  idleSweep.run();
+  assert.equal(hintedPool.stats.idle, 0, 'closed at the first sweep after a second');
+  await until(() => hintedPool.stats.connections === 0, 1000, 'the hinted connection to be closed');
   assert.deepEqual(plainPool.stats, { running: 0, pending: 0, connections: 1, idle: 1 });
 });
 
 test('keepAliveMs bounds how long an idle connection is kept', async (t) => {
   const up = await keepAliveUpstream(t);
-  const pool = makePool(t, up.port, { keepAliveMs: 1000 });
+  // The sweep (once a second) is driven here; the real timer may add one tick: the checks hold either way.
+  const pool = makePool(t, up.port, { keepAliveMs: 4000 });
   await send(pool, req('GET')).done();
-  await until(() => pool.stats.connections === 0, 1800, 'the idle connection to be closed');
+  idleSweep.run();
+  idleSweep.run();
+  assert.equal(pool.stats.idle, 1, 'kept for 2-3 s');
+  idleSweep.run();
+  idleSweep.run();
+  assert.equal(pool.stats.idle, 0, 'closed after 4 s');
+  await until(() => pool.stats.connections === 0, 1000, 'the idle connection to be closed');
 });
 
 // ------------------------------------------------------------------ close and destroy
@@ -992,7 +998,7 @@ test('close() waits for a running request to finish, then closes its connection'
   await until(() => upstream.answer !== null, 1000, 'the request to arrive');
   let closed = false;
   const closing = pool.close().then(() => (closed = true));
-  await sleep(50);
+  await ioTurns();
   assert.equal(closed, false);
   assert.ok(!r.events.some((e) => e.startsWith('error')));
   upstream.answer!();
@@ -1040,7 +1046,7 @@ test('destroy() while a request waits for its connection fails it at once', asyn
   const silent = await raw(t, () => undefined);
   const pool = makePool(t, silent.port, { tls: { servername: null, rejectUnauthorized: false, ca: null }, connectTimeoutMs: 1500 });
   const r = send(pool, req('GET'));
-  await sleep(50);
+  await ioTurns();
   assert.equal(pool.stats.pending, 1);
   await pool.destroy();
   await r.done(500);

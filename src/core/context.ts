@@ -54,6 +54,45 @@ export interface ProxyResponse {
   once(event: 'drain', listener: () => void): unknown;
 }
 
+/** One try of the upstream request (Kong's balancer_data.tries entry). */
+export interface UpstreamTry {
+  /** ms since the epoch when the try began. */
+  balancer_start: number;
+  balancer_latency: number;
+  ip: string;
+  port: number;
+  /** Set on a try that failed and was retried or given up: 'failed' with the error's code. */
+  state?: 'failed';
+  code?: string;
+}
+
+/**
+ * What the log phase knows about a finished request beyond the context
+ * (set by the proxy just before the log phase runs, only when a plugin has a
+ * log handler): read by the log serializer (src/pdk/log.ts).
+ */
+export interface ServedInfo {
+  /** Status sent to the client (499: the client went away before an answer). */
+  status: number;
+  /** Request path and query exactly as received. */
+  requestUri: string;
+  /** Port of the listener the request came in on. */
+  listenerPort: number;
+  /** Request body bytes read; response body bytes sent. */
+  bodyBytesIn: number;
+  bodyBytesOut: number;
+  /** Headers sent to the client (lower-case names), null when none were sent. */
+  responseHeaders: Record<string, string | string[]> | null;
+  /** ms: in the gateway before the upstream (or producing the answer), upstream to headers (-1: not proxied), whole request. */
+  kongMs: number;
+  waitingMs: number;
+  requestMs: number;
+  source: 'service' | 'exit' | 'error';
+  tries: UpstreamTry[] | null;
+  /** The request target ended with a bare `?` (kept on upstream_uri, as Kong). */
+  queryMark: boolean;
+}
+
 /** Mutable header bag: lower-case names → value(s). */
 export type HeaderBag = Record<string, string | string[] | undefined>;
 
@@ -131,6 +170,10 @@ export class RequestContext {
   logFields: Record<string, unknown> | null;
   /** Internal error/decision code for the log (never a secret). */
   errorCode: string | null;
+  /** Headers as written to the client (null before); the log serializer reads them. */
+  sentHeaders: Record<string, string | string[]> | null;
+  /** Set just before the log phase when a plugin logs (src/pdk/log.ts); null otherwise. */
+  served: ServedInfo | null;
 
   /** Kong's kong.ctx.shared: made on first use (most requests never touch it). */
   get shared(): Record<string, unknown> {
@@ -177,5 +220,7 @@ export class RequestContext {
     this.upstreamLatency = 0;
     this.logFields = null;
     this.errorCode = null;
+    this.sentHeaders = null;
+    this.served = null;
   }
 }

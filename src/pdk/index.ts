@@ -5,9 +5,11 @@
  *   serviceRequest.*  kong.service.request
  *   response.*        kong.response
  *   client.*          kong.client
+ *   log.*             kong.log (serialize)
  */
 export * as request from './request.ts';
 export * as serviceRequest from './service-request.ts';
 export * as response from './response.ts';
 export * as client from './client.ts';
+export * as log from './log.ts';
 export { pluginState, setPluginState } from './ctx.ts';

@@ -43,6 +43,11 @@ const BUNDLED: ReadonlyArray<readonly [string, string, string]> = [
   ['jwt', './jwt/index.ts', 'jwt'],
   ['hmac-auth', './hmac-auth/index.ts', 'hmacAuth'],
   ['bot-detection', './bot-detection/index.ts', 'botDetection'],
+  ['http-log', './http-log/index.ts', 'httpLog'],
+  ['file-log', './file-log/index.ts', 'fileLog'],
+  ['tcp-log', './tcp-log/index.ts', 'tcpLog'],
+  ['udp-log', './udp-log/index.ts', 'udpLog'],
+  ['syslog', './syslog/index.ts', 'syslog'],
 ];
 
 const load = createRequire(import.meta.url);

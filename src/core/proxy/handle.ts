@@ -369,7 +369,23 @@ function logPhase(ex: Exchange): void {
   const body = ex.body;
   const bytesIn = body === null ? 0 : Buffer.isBuffer(body) ? body.length : ex.bodyBytesSent;
 
-  runLog(ctx, ex.plan, env.log);
+  if (ex.plan.hasLog) {
+    ctx.served = {
+      status,
+      requestUri: ex.requestUri,
+      listenerPort: ex.listenerPort,
+      bodyBytesIn: bytesIn,
+      bodyBytesOut: ex.bytesOut,
+      responseHeaders: res.headersSent ? ctx.sentHeaders : null,
+      kongMs,
+      waitingMs: upstreamMs,
+      requestMs: total,
+      source: ex.source,
+      tries: ex.tries,
+      queryMark: ex.hasQueryMark,
+    };
+    runLog(ctx, ex.plan, env.log);
+  }
   if (env.accessLog !== null && env.accessLog.enabled()) {
     env.accessLog.write(
       ctx,

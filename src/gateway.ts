@@ -26,6 +26,7 @@ import { metricsText } from './core/metrics.ts';
 import { HealthOwner } from './core/proxy/balancer/health-owner.ts';
 import { balancerHealth, targetData, targetHealth } from './core/proxy/balancer/health-report.ts';
 import type { UpstreamHealthApi } from './admin/types.ts';
+import { runShutdownHooks } from './core/shutdown.ts';
 
 export class StartupError extends Error {
   override name = 'StartupError';
@@ -134,7 +135,10 @@ export async function startGateway(settings: Settings, options: StartOptions = {
       });
       const p = proxy;
       // Upstream pools are process-wide (shared by every Runtime); the CLI closes them at exit.
-      closers.push(() => p.close());
+      closers.push(async () => {
+        await p.close();
+        await runShutdownHooks(); // queued log entries (http-log) are sent
+      });
     }
     const info = (): AdminInfo => ({
       version: VERSION,

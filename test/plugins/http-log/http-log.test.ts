@@ -252,3 +252,30 @@ describe('http-log at --workers 2', () => {
     assert.equal(r.status, 200);
   });
 });
+
+describe('http-log when the node stops', () => {
+  test('entries waiting to coalesce are sent before the workers exit', async () => {
+    const echo = await startEcho();
+    const rx = await receiver();
+    const gw = await startClusterGateway({ workers: 2 });
+    try {
+      assert.equal((await gw.admin('POST', '/services', { name: 'svc', url: echo.url })).status, 201);
+      assert.equal((await gw.admin('POST', '/services/svc/routes', { name: 'stop', paths: ['/stop'] })).status, 201);
+      const r = await gw.admin('POST', '/routes/stop/plugins', {
+        name: 'http-log',
+        config: { http_endpoint: `http://127.0.0.1:${rx.port}/`, queue: { max_batch_size: 100, max_coalescing_delay: 60 } },
+      });
+      assert.equal(r.status, 201);
+      await gw.settle();
+      for (let i = 0; i < 6; i++) assert.equal((await gw.get('/stop')).status, 200);
+      await new Promise((r) => setTimeout(r, 200));
+      assert.equal(rx.entries().length, 0, 'still coalescing');
+      await gw.close();
+      assert.equal(rx.entries().length, 6);
+    } finally {
+      await gw.close();
+      await rx.close();
+      await echo.close();
+    }
+  });
+});

@@ -8,7 +8,7 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { Agent, createServer, request as httpRequest, type IncomingMessage, type Server } from 'node:http';
 import { startEcho, type Echo } from '../../helpers/echo.ts';
 import { startClusterGateway, type ClusterGateway } from '../../helpers/cluster-gateway.ts';
 
@@ -32,16 +32,14 @@ async function freePort(): Promise<number> {
 
 async function receiver(port = 0, status = 200): Promise<Receiver> {
   const bodies: string[] = [];
+  const parsed: Array<Record<string, any>> = [];
   const headers: IncomingMessage['headers'][] = [];
   let server: Server | null = null;
   const r: Receiver = {
     port,
     bodies,
     headers,
-    entries: () => bodies.flatMap((b) => {
-      const v = JSON.parse(b) as unknown;
-      return (Array.isArray(v) ? v : [v]) as Array<Record<string, any>>;
-    }),
+    entries: () => parsed,
     async listen() {
       server = createServer((req, res) => {
         let body = '';
@@ -49,6 +47,8 @@ async function receiver(port = 0, status = 200): Promise<Receiver> {
         req.on('data', (c: string) => (body += c));
         req.on('end', () => {
           bodies.push(body);
+          const v = JSON.parse(body) as unknown;
+          parsed.push(...((Array.isArray(v) ? v : [v]) as Array<Record<string, any>>));
           headers.push(req.headers);
           res.writeHead(status).end('ok');
         });
@@ -215,6 +215,67 @@ describe('http-log at --workers 2', () => {
       const ids = rx.entries().map((e) => e.request.id);
       assert.equal(ids.length, 10);
       assert.equal(new Set(ids).size, 10);
+    } finally {
+      await rx.close();
+    }
+  });
+
+  test('under load (target 1,000 req/s) with the receiver down for 10 s: every entry delivered exactly once', async () => {
+    const port = await freePort();
+    const rx = await receiver(port);
+    await rx.listen();
+    const path = await route({ http_endpoint: `http://127.0.0.1:${port}/`, queue: { max_batch_size: 200, max_coalescing_delay: 0.2, initial_retry_delay: 0.1, max_retry_delay: 1 } });
+    const agent = new Agent({ keepAlive: true, maxSockets: 32 });
+    const get = () =>
+      new Promise<number>((resolve, reject) => {
+        const req = httpRequest(`${gw.proxyUrl}${path}`, { agent }, (res) => {
+          res.resume();
+          res.on('end', () => resolve(res.statusCode ?? 0));
+        });
+        req.on('error', reject);
+        req.end();
+      });
+    let ok = 0;
+    let sent = 0;
+    const inflight = new Set<Promise<void>>();
+    const start = Date.now();
+    const durationMs = 12_000;
+    let downAt = 0;
+    let upAt = 0;
+    while (Date.now() - start < durationMs) {
+      const elapsed = Date.now() - start;
+      if (downAt === 0 && elapsed > 1000) {
+        downAt = Date.now();
+        await rx.close();
+      }
+      if (downAt !== 0 && upAt === 0 && Date.now() - downAt >= 10_000) {
+        upAt = Date.now();
+        await rx.listen();
+      }
+      // Keep to the target rate: as many requests as are due, a few ms at a time.
+      const due = Math.floor(elapsed) - sent;
+      for (let i = 0; i < due && inflight.size < 256; i++) {
+        sent++;
+        const p: Promise<void> = get().then((s) => {
+          if (s === 200) ok++;
+          inflight.delete(p);
+        });
+        inflight.add(p);
+      }
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    await Promise.all(inflight);
+    if (upAt === 0) await rx.listen();
+    agent.destroy();
+    const seconds = (Date.now() - start) / 1000;
+    try {
+      await until(() => rx.entries().length >= ok, 30_000, `${ok} entries (have ${rx.entries().length})`);
+      await new Promise((r) => setTimeout(r, 1000));
+      const ids = rx.entries().map((e) => e.request.id as string);
+      assert.equal(new Set(ids).size, ids.length, 'no entry delivered twice');
+      assert.equal(ids.length, ok, 'every answered request logged');
+      assert.equal(ok, sent);
+      console.log(`# ${sent} requests in ${seconds.toFixed(1)} s (${(sent / seconds).toFixed(0)} req/s), receiver down ${((upAt - downAt) / 1000).toFixed(1)} s, ${ids.length} entries delivered once`);
     } finally {
       await rx.close();
     }

@@ -214,4 +214,32 @@ while True:
     const r = await gw.admin('POST', '/plugins', { name: 'file-log', config: { path: '/tmp/a*b.log' } });
     assert.equal(r.status, 400);
   });
+
+  test('a kong.yml using all five logging plugins loads, and its file-log writes', async () => {
+    const file = join(dir, 'declared.log');
+    const yml = `_format_version: "3.0"
+services:
+- name: declared
+  url: ${echo.url}
+  routes:
+  - name: declared
+    paths: [/declared]
+    plugins:
+    - name: file-log
+      config: { path: ${file} }
+    - name: http-log
+      config: { http_endpoint: "http://127.0.0.1:9/logs", queue: { max_batch_size: 10, max_coalescing_delay: 2 } }
+    - name: tcp-log
+      config: { host: 127.0.0.1, port: 9, tls: false }
+    - name: udp-log
+      config: { host: 127.0.0.1, port: 9 }
+    - name: syslog
+      config: { facility: local0, server_errors_severity: err }
+`;
+    const r = await gw.admin('POST', '/config', { config: yml });
+    assert.equal(r.status, 201, JSON.stringify(r.body));
+    await gw.settle();
+    assert.equal((await gw.get('/declared')).status, 200);
+    await until(async () => (await readFile(file, 'utf8').catch(() => '')).includes('"declared"'), 5000, 'the declared route logged');
+  });
 });

@@ -42,12 +42,19 @@ function socketPath(): string {
   return process.env['PORTCULLIS_SYSLOG_SOCKET'] || '/dev/log';
 }
 
+/** Whether `path` is a socket, looked up at most once a second (not a stat per request). */
+let checked = { path: '', at: 0, exists: false };
 function socketExists(path: string): boolean {
+  const now = Date.now();
+  if (checked.path === path && now - checked.at < 1000) return checked.exists;
+  let exists = false;
   try {
-    return statSync(path).isSocket();
+    exists = statSync(path).isSocket();
   } catch {
-    return false;
+    exists = false;
   }
+  checked = { path, at: now, exists };
+  return exists;
 }
 
 const failures = new FailureLog();

@@ -18,6 +18,7 @@ import { gatewaySettingsFrom, proxySettingsFrom } from './gateway-settings.ts';
 import { RuntimeManager } from './core/runtime-manager.ts';
 import { startProxy } from './core/server.ts';
 import { closePools } from './core/proxy/pools.ts';
+import { runShutdownHooks } from './core/shutdown.ts';
 import type { NodeLocalCall, NodeLocalFanout } from './admin/node-local.ts';
 import type { AdminResponse } from './admin/types.ts';
 import { nodeStateDir } from './core/node-state/database.ts';
@@ -370,6 +371,7 @@ export async function runWorker(settings: Settings, log: Logger): Promise<void> 
     stopping = true;
     void proxy
       .close()
+      .then(() => runShutdownHooks()) // queued log entries (http-log) are sent
       .then(() => manager.close())
       .then(() => closePools())
       .finally(() => process.exit(0));

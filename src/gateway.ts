@@ -30,6 +30,7 @@ import { HealthOwner } from './core/proxy/balancer/health-owner.ts';
 import { balancerHealth, targetData, targetHealth, type TargetHealthData } from './core/proxy/balancer/health-report.ts';
 import type { UpstreamEntry } from './core/runtime-types.ts';
 import type { UpstreamHealthApi } from './admin/types.ts';
+import { runShutdownHooks } from './core/shutdown.ts';
 
 export class StartupError extends Error {
   override name = 'StartupError';
@@ -149,7 +150,10 @@ export async function startGateway(settings: Settings, options: StartOptions = {
       });
       const p = proxy;
       // Upstream pools are process-wide (shared by every Runtime); the CLI closes them at exit.
-      closers.push(() => p.close());
+      closers.push(async () => {
+        await p.close();
+        await runShutdownHooks(); // queued log entries (http-log) are sent
+      });
     }
     const collect = options.collectMetrics ?? (async (): Promise<ProcessMetrics[]> => [await processRegistry.getMetricsAsJSON()]);
     const metricsText = async (): Promise<string> => {

@@ -59,6 +59,37 @@ export interface ProxyResponse {
 /** Who produced the response (Kong's kong.response.get_source()): the service, a plugin's exit, or a gateway error. */
 export type ResponseSource = 'service' | 'exit' | 'error';
 
+/** One try of the upstream request (Kong's balancer_data.tries entry). */
+export interface UpstreamTry {
+  /** ms since the epoch when the try began. */
+  balancer_start: number;
+  balancer_latency: number;
+  ip: string;
+  port: number;
+  /** Set on a try that failed and was retried or given up: 'failed' with the error's code. */
+  state?: 'failed';
+  code?: string;
+}
+
+/**
+ * What the log serializer needs beyond the finished-request figures on the context (finalStatus, latencies, bytes)
+ * (set by the proxy just before the log phase runs, only when a plugin has a
+ * log handler): read by the log serializer (src/pdk/log.ts).
+ */
+export interface ServedInfo {
+  /** Request path and query exactly as received. */
+  requestUri: string;
+  /** Port of the listener the request came in on. */
+  listenerPort: number;
+  /** Headers sent to the client (lower-case names), null when none were sent. */
+  responseHeaders: Record<string, string | string[]> | null;
+  /** ms from the upstream request to its response headers (-1: not proxied). */
+  waitingMs: number;
+  tries: UpstreamTry[] | null;
+  /** The request target ended with a bare `?` (kept on upstream_uri, as Kong). */
+  queryMark: boolean;
+}
+
 /** Mutable header bag: lower-case names → value(s). */
 export type HeaderBag = Record<string, string | string[] | undefined>;
 
@@ -160,6 +191,10 @@ export class RequestContext {
   bytesOut: number;
   /** The request's spans (src/core/tracing), null unless a configured plugin reads traces. */
   trace: RequestTrace | null;
+  /** Headers as written to the client (null before); the log serializer reads them. */
+  sentHeaders: Record<string, string | string[]> | null;
+  /** Set just before the log phase when a plugin logs (src/pdk/log.ts); null otherwise. */
+  served: ServedInfo | null;
 
   /** Kong's kong.ctx.shared: made on first use (most requests never touch it). */
   get shared(): Record<string, unknown> {
@@ -218,5 +253,7 @@ export class RequestContext {
     this.bytesIn = 0;
     this.bytesOut = 0;
     this.trace = null;
+    this.sentHeaders = null;
+    this.served = null;
   }
 }

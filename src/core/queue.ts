@@ -32,6 +32,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import type { Logger } from 'pino';
 import { OneOf } from '../schema/typedefs.ts';
+import { onShutdown } from './shutdown.ts';
 
 /** Kong's `queue` record (typedefs.queue), names, bounds and defaults as in Kong 3.9.3. */
 export const queueSchema = Type.Object(
@@ -339,6 +340,10 @@ export async function drainQueues(timeoutMs: number): Promise<void> {
   await Promise.race([all, timeout]);
   clearTimeout(timer);
 }
+
+/** How long a stopping worker keeps sending queued entries. */
+const SHUTDOWN_DRAIN_MS = 5000;
+onShutdown(() => drainQueues(SHUTDOWN_DRAIN_MS));
 
 /** For tests: forget every queue and the shutdown flag. */
 export function resetQueuesForTest(): void {

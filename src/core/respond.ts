@@ -144,6 +144,7 @@ function send(ctx: RequestContext, status: number, answer: Record<string, string
   const res = ctx.res;
   try {
     res.writeHead(status, out);
+    ctx.sentHeaders = out;
   } catch (err) {
     // A plugin produced an invalid header name/value: answer a clean 500 instead.
     env.log.error({ request_id: ctx.id, err }, 'invalid response header');
@@ -153,6 +154,7 @@ function send(ctx: RequestContext, status: number, answer: Record<string, string
     const safe: Record<string, string> = { 'content-type': TYPE_JSON, 'content-length': String(Buffer.byteLength(fallback)) };
     addGatewayHeaders(ctx, safe, env);
     res.writeHead(500, safe);
+    ctx.sentHeaders = safe;
     res.end(fallback);
     return Buffer.byteLength(fallback);
   }

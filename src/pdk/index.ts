@@ -7,6 +7,7 @@
  *   serviceResponse.* kong.service.response
  *   client.*          kong.client
  *   node.*            kong.node
+ *   log.*             kong.log (serialize)
  */
 export * as request from './request.ts';
 export * as serviceRequest from './service-request.ts';
@@ -14,4 +15,5 @@ export * as response from './response.ts';
 export * as serviceResponse from './service-response.ts';
 export * as client from './client.ts';
 export * as node from './node.ts';
+export * as log from './log.ts';
 export { pluginState, setPluginState } from './ctx.ts';

@@ -45,6 +45,11 @@ const BUNDLED: ReadonlyArray<readonly [string, string, string]> = [
   ['bot-detection', './bot-detection/index.ts', 'botDetection'],
   ['prometheus', './prometheus/index.ts', 'prometheus'],
   ['opentelemetry', './opentelemetry/index.ts', 'opentelemetry'],
+  ['http-log', './http-log/index.ts', 'httpLog'],
+  ['file-log', './file-log/index.ts', 'fileLog'],
+  ['tcp-log', './tcp-log/index.ts', 'tcpLog'],
+  ['udp-log', './udp-log/index.ts', 'udpLog'],
+  ['syslog', './syslog/index.ts', 'syslog'],
 ];
 
 const load = createRequire(import.meta.url);

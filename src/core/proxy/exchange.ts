@@ -26,7 +26,8 @@
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import type { HeaderBag, RequestContext } from '../context.ts';
+import type { HeaderBag, RequestContext, UpstreamTry } from '../context.ts';
+import type { ServiceEntity } from '../../schema/entities/types.ts';
 import type { Runtime } from '../runtime-types.ts';
 import type { PluginPlan } from '../pipeline/types.ts';
 import type { ResponseSource } from '../metrics.ts';
@@ -117,6 +118,8 @@ export class Exchange implements UpstreamHandler {
   bytesIn: number;
   bytesOut: number;
   source: ResponseSource;
+  /** Upstream tries, recorded only when a plugin logs (recordTry). */
+  tries: UpstreamTry[] | null;
   /** Log phase done (exactly once). */
   done: boolean;
 
@@ -167,6 +170,7 @@ export class Exchange implements UpstreamHandler {
     this.bytesIn = 0;
     this.bytesOut = 0;
     this.source = 'error';
+    this.tries = null;
     this.done = false;
     this.tunnelSocket = null;
     this.tunnelHead = null;
@@ -259,7 +263,20 @@ export class Exchange implements UpstreamHandler {
     if (tr !== null && tr.wants(INSTRUMENT.balancer)) {
       tr.startTry(now, address !== null ? address.ip : service.host, address !== null ? address.port : service.port, service.host);
     }
+    if (this.plan.hasLog) this.recordTry(service, address, now);
     pool.dispatch(this.dispatchOptions!, this);
+  }
+
+  /** Kong's balancer_data.tries, kept only when a plugin logs (the log serializer's `tries`). */
+  private recordTry(service: ServiceEntity, address: Address | null, now: number): void {
+    const t: UpstreamTry = {
+      balancer_start: Math.round(performance.timeOrigin + now),
+      balancer_latency: 0,
+      ip: address !== null ? address.ip : service.host,
+      port: address !== null ? address.port : service.port,
+    };
+    if (this.tries === null) this.tries = [t];
+    else this.tries.push(t);
   }
 
   // ------------------------------------------------------------ the upstream client's callbacks
@@ -324,6 +341,7 @@ export class Exchange implements UpstreamHandler {
     addProxiedResponseHeaders(ctx, env, out);
     try {
       ctx.res.writeHead(status, out);
+      ctx.sentHeaders = out;
     } catch (err) {
       // The upstream sent a header node refuses to relay (invalid characters): treat as garbage.
       controller.abort(new ProxyError('UPSTREAM_UNRELAYABLE_RESPONSE', `unrelayable response header: ${(err as Error).message}`));
@@ -513,6 +531,11 @@ export class Exchange implements UpstreamHandler {
     if (f.cause === 'UPSTREAM_INVALID_REQUEST' || f.error.code === 'BAD_REQUEST') {
       this.fail(f.error);
       return;
+    }
+    const lastTry = this.tries === null ? undefined : this.tries[this.tries.length - 1];
+    if (lastTry !== undefined) {
+      lastTry.state = 'failed';
+      lastTry.code = f.error.code;
     }
     if (this.address !== null) this.balancer!.observeFailure(this.address, f.timeout); // passive health checks
     if (!this.headersWritten && f.retryable && this.retriesLeft > 0 && this.canRetry()) {

@@ -388,6 +388,16 @@ function logPhase(ex: Exchange): void {
   ctx.bytesIn = bytesIn;
   ctx.bytesOut = ex.bytesOut;
 
+  if (ex.plan.hasLog) {
+    ctx.served = {
+      requestUri: ex.requestUri,
+      listenerPort: ex.listenerPort,
+      responseHeaders: res.headersSent ? ctx.sentHeaders : null,
+      waitingMs: upstreamMs,
+      tries: ex.tries,
+      queryMark: ex.hasQueryMark,
+    };
+  }
   if (ctx.trace !== null) finishRequestTrace(ctx, ex.peer, status);
   runLog(ctx, ex.plan, env.log);
   if (env.accessLog !== null && env.accessLog.enabled()) {

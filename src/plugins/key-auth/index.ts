@@ -93,6 +93,7 @@ async function findKey(ctx: RequestContext, conf: CompiledKeyAuth): Promise<Foun
       }
     }
     if (where === null) continue;
+    if (where !== 'body') pdk.log.markSecret(ctx, name); // the logging plugins never log its value
     if (values.length > 1) return { error: DUPLICATE };
     const key = values[0];
     if (typeof key !== 'string') continue;

@@ -110,8 +110,9 @@ function entitySources(entity: string): string[] {
 }
 
 function pluginSources(plugin: string): string[] {
-  // src/core/queue.ts reads the `queue` record that the log and tracing plugins hand it whole.
-  return ALL.filter((f) => f.startsWith(join(SRC, 'plugins', plugin) + '/') || f.startsWith(join(SRC, 'redis') + '/') || f === join(SRC, 'core', 'queue.ts'));
+  // Shared code plugins hand their records to: the Redis connection, the queue (Kong's `queue` record), the logging plugins' common part.
+  const shared = [join(SRC, 'core', 'queue.ts'), join(SRC, 'plugins', 'log-plugin.ts')];
+  return ALL.filter((f) => f.startsWith(join(SRC, 'plugins', plugin) + '/') || f.startsWith(join(SRC, 'redis') + '/') || shared.includes(f));
 }
 
 loadAllPlugins();

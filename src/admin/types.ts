@@ -7,16 +7,9 @@ import type { Logger } from 'pino';
 import type { Store } from '../store/store.ts';
 import type { ParsedBody } from './body.ts';
 
-/** Kong's `server` block of `GET /status` (nginx connection counters). */
-export interface ServerStats {
-  connections_accepted: number;
-  connections_active: number;
-  connections_handled: number;
-  connections_reading: number;
-  connections_waiting: number;
-  connections_writing: number;
-  total_requests: number;
-}
+/** Kong's `server` block of `GET /status` (nginx connection counters), counted by the metrics core. */
+import type { ServerStatistics as ServerStats } from '../core/metrics-node.ts';
+export type { ServerStats };
 
 export interface ListenAddress {
   host: string;

@@ -17,6 +17,7 @@ import type { StatementSync } from 'node:sqlite';
 import { nodeDatabase, runRetry } from '../../../core/node-state/database.ts';
 import { createRedisClient, type RedisClient } from '../../../redis/connection.ts';
 import { SessionStoreError, type RedisStoreOptions } from '../session/index.ts';
+import { connectionOf } from '../session/store.ts';
 
 interface NodeStatements {
   insert: StatementSync;
@@ -69,13 +70,7 @@ function redisFor(o: RedisStoreOptions): RedisClient {
   const key = JSON.stringify(o);
   let c = redisClients.get(key);
   if (c === undefined) {
-    c = createRedisClient({
-      ...o,
-      ssl_verify: o.ssl_verify !== false,
-      connect_timeout: o.connect_timeout ?? 2000,
-      command_timeout: o.read_timeout ?? 2000,
-      database: o.database ?? 0,
-    }, { maxRetriesPerRequest: 1, lazyConnect: false });
+    c = createRedisClient(connectionOf(o), { maxRetriesPerRequest: 1, lazyConnect: false });
     c.on('error', () => {});
     redisClients.set(key, c);
   }

@@ -22,7 +22,7 @@ import { hash } from 'node:crypto';
 import type { StatementSync } from 'node:sqlite';
 import { getRetry, nodeDatabase, runRetry } from '../../../core/node-state/database.ts';
 import { createRedisClient, type RedisClient } from '../../../redis/connection.ts';
-import type { RedisStoreOptions } from './store.ts';
+import { connectionOf, type RedisStoreOptions } from './store.ts';
 
 export interface LogoutRecord {
   issuer: string;
@@ -83,16 +83,6 @@ interface Channel {
 
 /** One publisher and one subscriber per Redis (and key prefix) per process. */
 const channels = new Map<string, Channel>();
-
-function redisConfig(o: RedisStoreOptions) {
-  return {
-    ...o,
-    ssl_verify: o.ssl_verify !== false,
-    connect_timeout: o.connect_timeout ?? 2000,
-    command_timeout: o.read_timeout ?? 2000,
-    database: o.database ?? 0,
-  };
-}
 
 export class LogoutRegistry {
   readonly #redis: RedisStoreOptions | null;
@@ -158,7 +148,7 @@ export class LogoutRegistry {
       found.refs++;
       return;
     }
-    const cfg = redisConfig(redis);
+    const cfg = connectionOf(redis);
     const publisher = createRedisClient(cfg, { maxRetriesPerRequest: 1, lazyConnect: false });
     const subscriber = createRedisClient(cfg, { maxRetriesPerRequest: null, lazyConnect: false });
     publisher.on('error', () => {});

@@ -152,7 +152,8 @@ interface SharedClient {
 
 const clients = new Map<string, SharedClient>();
 
-function connectionOf(o: RedisStoreOptions): RedisConnectionConfig {
+/** The plugin's `redis_*` fields as a connection (shared by the session store, the DPoP replay cache and logouts). */
+export function connectionOf(o: RedisStoreOptions): RedisConnectionConfig {
   return {
     ...o,
     ssl_verify: o.ssl_verify !== false,

@@ -18,6 +18,13 @@ import { HEALTHY, OBS_HTTP_FAILURE, OBS_SUCCESS, OBS_TCP_FAILURE, OBS_TIMEOUT, U
 import { Latency } from './latency.ts';
 import { LeastConnections } from './least-connections.ts';
 import { Ring } from './ring.ts';
+
+/**
+ * Node's longest timer (2^31 − 1 ms, ~24.8 days): a longer delay (a hosts-file
+ * name's 10-year TTL) is replaced by 1 ms with a TimeoutOverflowWarning, which
+ * re-resolved the name in a loop.
+ */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 import { RoundRobin } from './round-robin.ts';
 
 /** Kong's defaults (upstreams.lua healthchecks_config): no probes, no circuit breaker. */
@@ -172,7 +179,7 @@ export class Balancer {
     const timer = setTimeout(() => {
       this.timers.delete(timer);
       void this.resolve(t);
-    }, r.ttl * 1000);
+    }, Math.min(r.ttl * 1000, MAX_TIMER_MS));
     timer.unref();
     this.timers.add(timer);
   }

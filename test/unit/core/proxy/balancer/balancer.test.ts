@@ -178,3 +178,23 @@ test("Kong's upstream shorthands: hash_on picks consistent-hashing; least-connec
   assert.match(refused.fields.use_srv_name, /use_srv_name is not supported/);
   assert.match(refused.fields.healthchecks.active.type, /'grpcs' active health checks are not supported/);
 });
+
+test('a hosts-file name (10-year TTL) is resolved once, not in a loop: its re-resolution timer fits a Node timer', async () => {
+  const warnings: string[] = [];
+  const onWarning = (w: Error): void => {
+    warnings.push(w.name);
+  };
+  process.on('warning', onWarning);
+  const b = new Balancer(upstream(), [t('localhost:8080', 100)]);
+  try {
+    await b.ready;
+    // A timer that overflowed fires after 1 ms: give it ample turns to fire and warn.
+    await new Promise((r) => setImmediate(r));
+    await new Promise((r) => setTimeout(r, 20));
+    assert.deepEqual(warnings.filter((n) => n === 'TimeoutOverflowWarning'), []);
+    assert.equal(b.pick(0, null)?.ip, '127.0.0.1');
+  } finally {
+    b.close();
+    process.off('warning', onWarning);
+  }
+});

@@ -16,7 +16,9 @@ function valueOf(setCookie: string, name = 'session'): string {
   return setCookie.split(';')[0]!.slice(name.length + 1);
 }
 
-const flip = (s: string, i: number): string => s.slice(0, i) + (s[i] === 'A' ? 'B' : 'A') + s.slice(i + 1);
+// Flip the top bit of one base64url character (a bit every position carries; a last character's low bits may be padding).
+const B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+const flip = (s: string, i: number): string => s.slice(0, i) + B64[B64.indexOf(s[i]!) ^ 32] + s.slice(i + 1);
 
 test('a session cookie altered after it was accepted opens as no session, and the original keeps opening with its data', async () => {
   const m = new OidcSessions({ secret: SECRET });

@@ -80,6 +80,9 @@ export async function startClusterGateway(options: { workers: number; env?: Reco
   let partial = '';
   /** pid → newest configuration version it applied. */
   const applied = new Map<number, number>();
+  /** How many configurations the primary has applied; and that count when the latest Admin API write was sent. */
+  let primaryApplies = 0;
+  let appliesAtLastWrite = -1;
   const exited = new Set<number>();
   const onData = (d: Buffer): void => {
     out += d.toString();
@@ -95,7 +98,10 @@ export async function startClusterGateway(options: { workers: number; env?: Reco
       } catch {
         continue;
       }
-      if (l.msg === 'configuration applied' && l.pid !== undefined && l.version !== undefined) applied.set(l.pid, l.version);
+      if (l.msg === 'configuration applied' && l.pid !== undefined && l.version !== undefined) {
+        applied.set(l.pid, l.version);
+        if (l.pid === child.pid) primaryApplies++;
+      }
       if (typeof l.msg === 'string' && l.msg.startsWith('worker exited') && l.worker !== undefined) exited.add(l.worker);
     }
   };
@@ -123,6 +129,13 @@ export async function startClusterGateway(options: { workers: number; env?: Reco
   const workerPids = (): number[] => [...applied.keys()].filter((p) => p !== child.pid && !exited.has(p));
 
   const waitWorkers = async (count: number, timeoutMs = 20_000): Promise<void> => {
+    // A successful Admin API write reaches the primary's runtime asynchronously: until the primary has
+    // applied a configuration after it, "the newest" would be the one before the write. A write that
+    // changed nothing (Kong answers 204 to deleting a missing entity) applies nothing: bounded wait.
+    if (appliesAtLastWrite >= 0) {
+      await waitFor('the primary to apply the last write', () => primaryApplies > appliesAtLastWrite, Math.min(timeoutMs, 3_000)).catch(() => undefined);
+      appliesAtLastWrite = -1;
+    }
     await waitFor(
       () => `workers to reach configuration ${applied.get(child.pid!) ?? -1}: ${JSON.stringify([...applied])}`,
       () => {
@@ -140,11 +153,13 @@ export async function startClusterGateway(options: { workers: number; env?: Reco
     output: () => out,
     workerPids,
     async admin(method, path, body) {
+      const mark = primaryApplies;
       const res = await fetch(adminUrl + path, {
         method,
         headers: body !== undefined ? { 'content-type': 'application/json' } : {},
         body: body !== undefined ? JSON.stringify(body) : undefined,
       });
+      if (method !== 'GET' && method !== 'HEAD' && res.ok) appliesAtLastWrite = mark;
       const text = await res.text();
       let parsed: unknown = text;
       try {
@@ -166,11 +181,8 @@ export async function startClusterGateway(options: { workers: number; env?: Reco
         req.end();
       });
     },
-    // Let the primary apply the change first (its build logs the newest version), then the workers.
-    settle: async (timeoutMs) => {
-      await new Promise((r) => setTimeout(r, 100));
-      await waitWorkers(options.workers, timeoutMs);
-    },
+    // The primary applies the change first (its build logs the newest version), then the workers.
+    settle: (timeoutMs) => waitWorkers(options.workers, timeoutMs),
     waitWorkers,
     async started(timeoutMs = 60_000) {
       await waitFor(() => `gateway did not start:\n${out}`, () => out.includes('Portcullis started'), timeoutMs);

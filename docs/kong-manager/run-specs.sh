@@ -5,6 +5,6 @@ KM=${KM:-$HOME/kong-manager}
 OUT=${OUT:-$PWD}
 cd "$KM/tests/playwright" || exit 1
 for d in "$@"; do
-  KM_JSON_REPORT=$OUT/report-$d.json npx playwright test --config portcullis.config.ts "specs/$d" > $OUT/run-$d.log 2>&1
+  KM_JSON_REPORT=$OUT/report-$d.json npx playwright test --config portcullis.config.ts "specs/$d/" > $OUT/run-$d.log 2>&1
   echo "$d rc=$?" >> $OUT/runs.txt
 done

@@ -11,6 +11,7 @@
  * Unset optional fields come out as null, as Kong serves them.
  */
 import { randomUUID } from 'node:crypto';
+import { isDeepStrictEqual } from 'node:util';
 import type { TObject, TSchema } from '@sinclair/typebox';
 import { Type } from '@sinclair/typebox';
 import { pluginSchemaInfo } from './plugin-schemas.ts';
@@ -121,11 +122,46 @@ function allowsNull(s: Obj): boolean {
   return false;
 }
 
+function defaultOf(prop: Obj): unknown {
+  return prop.default !== undefined ? prop.default : asSchema(prop).default;
+}
+
+/** Required fields of a record that are null or absent and have no default to fill them. */
+function lacksRequired(schema: Obj, value: Obj): boolean {
+  const props = asSchema(schema.properties);
+  return ((schema.required as string[] | undefined) ?? []).some((key) => {
+    const prop = props[key];
+    return (value[key] === undefined || value[key] === null) && (prop === undefined || defaultOf(asSchema(prop)) === undefined);
+  });
+}
+
+/** Nothing set in a record: every field null, absent, at its default, or itself such a record. */
+function isBlankRecord(schema: Obj, value: Obj): boolean {
+  const props = asSchema(schema.properties);
+  for (const [key, v] of Object.entries(value)) {
+    if (v === null || v === undefined) continue;
+    const prop = props[key];
+    if (prop === undefined) return false;
+    const p = asSchema(prop);
+    if (isObject(v) && isRecordSchema(p) && isBlankRecord(p, v)) continue;
+    const d = defaultOf(prop as Obj);
+    if (d === undefined || !isDeepStrictEqual(v, d)) return false;
+  }
+  return true;
+}
+
 /**
  * Null means "unset" for a field that is not required (Kong's ngx.null); it is
  * removed before validation so defaults apply and the type check passes.
- * A required field set to null is "required field missing".
+ * A field with a default given null takes its default (issue 19: forms send
+ * null for what the user left empty). A required field without a default set
+ * to null is "required field missing".
+ * An optional record (default null) given with nothing set in it (every field
+ * null or at its default) while a field it requires is missing is taken as
+ * not set: that is how Kong Manager's forms send a record the user left
+ * alone (openid-connect `token_exchange: { subject_token_issuers: null, … }`).
  * Missing required records are created empty so their defaults fill in.
+ * All of it at every depth, also inside arrays of records.
  */
 function normalizeNulls(schema: Obj, value: Obj, errors: FieldErrors, path: string[]): void {
   const props = asSchema(schema.properties);
@@ -135,13 +171,17 @@ function normalizeNulls(schema: Obj, value: Obj, errors: FieldErrors, path: stri
     const v = value[key];
     if (v === null && !allowsNull(prop as Obj)) {
       delete value[key];
-      if (required.has(key)) mergeFieldErrors(errors, { [key]: 'required field missing' }, path);
+      if (required.has(key) && defaultOf(prop as Obj) === undefined) mergeFieldErrors(errors, { [key]: 'required field missing' }, path);
       continue;
     }
     if (v === undefined && required.has(key) && isRecordSchema(p) && p.default === undefined) {
       value[key] = {};
     }
     const now = value[key];
+    if (isObject(now) && isRecordSchema(p) && allowsNull(prop as Obj) && (defaultOf(prop as Obj) ?? null) === null && lacksRequired(p, now) && isBlankRecord(p, now)) {
+      value[key] = null;
+      continue;
+    }
     if (isObject(now) && isRecordSchema(p)) normalizeNulls(p, now, errors, [...path, key]);
     if (Array.isArray(now) && isRecordSchema(asSchema(p.items))) {
       for (const el of now) if (isObject(el)) normalizeNulls(asSchema(p.items), el, errors, [...path, key]);

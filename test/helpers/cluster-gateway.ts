@@ -133,7 +133,7 @@ export async function startClusterGateway(options: { workers: number; env?: Reco
     // applied a configuration after it, "the newest" would be the one before the write. A write that
     // changed nothing (Kong answers 204 to deleting a missing entity) applies nothing: bounded wait.
     if (appliesAtLastWrite >= 0) {
-      await waitFor('the primary to apply the last write', () => primaryApplies > appliesAtLastWrite, Math.min(timeoutMs, 3_000)).catch(() => undefined);
+      await waitFor('the primary to apply the last write', () => primaryApplies > appliesAtLastWrite, Math.min(timeoutMs, 10_000)).catch(() => undefined);
       appliesAtLastWrite = -1;
     }
     await waitFor(

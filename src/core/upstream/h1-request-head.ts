@@ -9,7 +9,7 @@ import { fieldLines, FRAMING_FIELDS, IDEMPOTENT_METHODS, isFieldName, isFieldVal
 import { upstreamError } from '../errors.ts';
 import type { UpstreamRequest } from './types.ts';
 
-/** Request targets: no whitespace, controls or characters beyond latin1 (forward.ts escapes them). */
+/** Request targets: no whitespace, controls or characters beyond latin1 (upstream-request.ts escapes them). */
 const BAD_TARGET = /[^\x21-\x7e\x80-\xff]/;
 /** Methods whose requests carry a body by definition: `Content-Length: 0` when they have none (as undici, nginx). */
 const EXPECTS_BODY: ReadonlySet<string> = new Set(['POST', 'PUT', 'PATCH']);

@@ -7,7 +7,7 @@
  *   node bench/micro/http1.ts [--json]
  */
 import { readRequestHead } from '../../src/core/downstream/request-head.ts';
-import { requestHead } from '../../src/core/upstream/h1-pool.ts';
+import { requestHead } from '../../src/core/upstream/h1-request-head.ts';
 import { ResponseParser, type ResponseSink } from '../../src/core/upstream/h1-response.ts';
 import type { HeaderValues, UpstreamRequest } from '../../src/core/upstream/types.ts';
 import { benchSync, consume, printResults, type MicroResult } from './harness.ts';

@@ -22,7 +22,7 @@ export interface Credential {
 
 /**
  * The downstream request as the proxy reads it: node:http's IncomingMessage
- * satisfies it, and so does the fast lane's FastRequest (downstream/fast-lane.ts),
+ * satisfies it, and so does the fast lane's FastRequest (downstream/fast-messages.ts),
  * which only ever carries requests without a body.
  */
 export interface ProxyRequest extends AsyncIterable<Buffer> {

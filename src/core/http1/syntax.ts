@@ -117,7 +117,7 @@ export function scanFieldLine(text: string, pos: number, end: number, out: Field
 /**
  * Fields that frame a message or manage its connection (RFC 9110 §7.6.1,
  * RFC 9112 §6, §9.6). Only the codec writes them: the upstream client
- * (h1-pool.ts) for requests, the response writers (fast lane, node:http) for
+ * (h1-request-head.ts) for requests, the response writers (fast lane, node:http) for
  * answers. A value set by a plugin or taken from the other side of the proxy
  * is never written as is (docs/ARCHITECTURE.md, "Framing invariants").
  */

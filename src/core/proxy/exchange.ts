@@ -1,60 +1,47 @@
 /**
  * The upstream half of a request, in the order it happens: the body and
- * request prepared once (forward), one try per target (attempt: target.ts
- * picks the peer and pool), then the upstream client's callbacks — request
- * sent, response head relayed (header_filter), body streamed back
- * (body_filter, backpressure), end — or a failure that is retried or
- * answered. A 101 to a WebSocket handshake leaves for tunnel.ts.
+ * request prepared once (forward), one try per target (attempt,
+ * upstream-try.ts: target.ts picks the peer and pool), then the upstream
+ * client's callbacks — request sent, response head relayed (header_filter),
+ * body streamed back (body_filter, backpressure), end — or a failure that is
+ * retried or answered (upstreamFailed, upstream-try.ts). A plugin's
+ * `response` phase reads the body whole first (buffered-response.ts). A 101
+ * to a WebSocket handshake leaves for tunnel.ts.
  *
  * The Exchange is the one extra object a request allocates next to its
  * RequestContext: fixed shape, and itself the upstream client's handler
  * (../upstream/types.ts), so forwarding allocates no handler or closures.
+ * The modules above work on its fields through functions, not objects.
  *
  * Timeouts are the service's (Kong): connect_timeout (the pool's connect
  * option), write_timeout (no request-body progress while the upstream is
  * not accepting it), read_timeout (from the request sent to the response
  * head, and between body chunks, as nginx proxy_read_timeout), one native
  * timer per request (upstream-timer.ts).
- *
- * Retries (service.retries, nginx proxy_next_upstream error timeout): a try
- * that failed to connect is repeated on the next target; a try whose request
- * went out is repeated only for idempotent methods with a replayable body.
- * The client's streamed body is never replayed once a byte of it was read.
- * (The pool adds one transparent resend of its own, for a reused keep-alive
- * connection the upstream closed as we wrote to it: h1-pool.ts.)
  */
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { HeaderBag, RequestContext, UpstreamTry } from '../context.ts';
-import type { ServiceEntity } from '../../schema/entities/types.ts';
 import type { Runtime } from '../runtime-types.ts';
 import type { PluginPlan } from '../pipeline/types.ts';
 import type { ResponseSource } from '../metrics.ts';
 import { ProxyError } from '../errors.ts';
 import { respondError, respondExit, mergeInto } from '../respond.ts';
-import { runBodyFilter, runHeaderFilter, runResponse } from '../pipeline/runner.ts';
-import { IDEMPOTENT_METHODS } from '../http1/syntax.ts';
-import { type HeaderValues, type UpstreamController, type UpstreamHandler, type UpstreamRequest } from '../upstream/types.ts';
+import { runBodyFilter, runHeaderFilter } from '../pipeline/runner.ts';
+import type { HeaderValues, UpstreamController, UpstreamHandler, UpstreamRequest } from '../upstream/types.ts';
 import type { ProxyEnv } from './env.ts';
 import type { Balancer } from './balancer/balancer.ts';
 import type { Address } from './balancer/address.ts';
 import { hashKey, setHashCookie } from './balancer/hash-input.ts';
 import { addProxiedResponseHeaders, stripResponseHopByHop } from './headers.ts';
-import { nextPool } from './target.ts';
 import { upstreamRequest } from './upstream-request.ts';
+import { attempt, releaseAddress, upstreamFailed } from './upstream-try.ts';
+import { bufferChunk, bufferedEnd, startBuffering } from './buffered-response.ts';
 import { openTunnel } from './tunnel.ts';
 import { armTimer, clearTimer, onTimer, PHASE_READ, PHASE_WRITE } from './upstream-timer.ts';
-import { classifyUpstreamError } from './upstream-errors.ts';
-import { INSTRUMENT } from '../tracing/instrumentations.ts';
 
 const EMPTY = Buffer.alloc(0);
-
-/**
- * Largest upstream body read whole for a plugin's buffered `response` phase;
- * a larger one is answered 502 (Kong: a truncated buffered response → 502).
- */
-export const MAX_BUFFERED_RESPONSE_BYTES = 64 * 1024 * 1024;
 
 export class Exchange implements UpstreamHandler {
   readonly env: ProxyEnv;
@@ -219,64 +206,14 @@ export class Exchange implements UpstreamHandler {
     }
     const now = performance.now();
     ctx.proxyLatency = now - ctx.startedAt;
-    this.attempt(now);
+    attempt(this, now);
   }
 
   private afterResolve(): void {
     if (this.clientGone) return;
     const now = performance.now();
     this.ctx.proxyLatency = now - this.ctx.startedAt;
-    this.attempt(now);
-  }
-
-  /** One try: the next target's pool, then the dispatch. `now`: performance.now() when just read. */
-  private attempt(now: number = performance.now()): void {
-    const ctx = this.ctx;
-    const service = ctx.service!;
-    let address: Address | null = null;
-    const b = this.balancer;
-    if (b !== null) {
-      // A retry avoids the address the previous try failed on while another is available (Kong's
-      // least-connections and latency keep a failed set; round-robin moves on by itself).
-      this.releaseAddress();
-      address = b.pick(this.hashPoint, this.address);
-      if (address === null) {
-        this.fail(new ProxyError('UPSTREAM_UNAVAILABLE', `upstream '${service.host}' has no healthy targets`));
-        return;
-      }
-      address.connections++;
-      this.address = address;
-      this.addressHeld = true;
-    }
-    const pool = nextPool(this.runtime, service, address, ctx.upstreamHeaders, this.gatewayHost);
-    if (pool === null) {
-      this.releaseAddress();
-      this.fail(new ProxyError('UPSTREAM_UNAVAILABLE', `upstream '${service.host}' has no healthy targets`));
-      return;
-    }
-    this.controller = null;
-    this.started = false;
-    this.bodyBytesSent = 0;
-    this.requestSent = false;
-    this.upstreamStartedAt = now;
-    const tr = ctx.trace;
-    if (tr !== null && tr.wants(INSTRUMENT.balancer)) {
-      tr.startTry(now, address !== null ? address.ip : service.host, address !== null ? address.port : service.port, service.host);
-    }
-    if (this.plan.hasLog) this.recordTry(service, address, now);
-    pool.dispatch(this.dispatchOptions!, this);
-  }
-
-  /** Kong's balancer_data.tries, kept only when a plugin logs (the log serializer's `tries`). */
-  private recordTry(service: ServiceEntity, address: Address | null, now: number): void {
-    const t: UpstreamTry = {
-      balancer_start: Math.round(performance.timeOrigin + now),
-      balancer_latency: 0,
-      ip: address !== null ? address.ip : service.host,
-      port: address !== null ? address.port : service.port,
-    };
-    if (this.tries === null) this.tries = [t];
-    else this.tries.push(t);
+    attempt(this, now);
   }
 
   // ------------------------------------------------------------ the upstream client's callbacks
@@ -326,10 +263,7 @@ export class Exchange implements UpstreamHandler {
     const plan = this.plan;
     if (plan.hasResponse || ctx.bufferResponse) {
       // Kong's buffered proxying: nothing goes to the client before the response phase ran (bufferedEnd).
-      this.buffering = true;
-      this.bufferedChunks = [];
-      this.bufferedSize = 0;
-      this.bufferedHeaders = headers as Record<string, string | string[]>;
+      startBuffering(this, headers);
       return;
     }
     runHeaderFilter(ctx, plan, env.log);
@@ -353,13 +287,7 @@ export class Exchange implements UpstreamHandler {
   /** Body bytes: body_filter, then to the client, pausing the upstream while the client is slow. */
   onResponseData(controller: UpstreamController, chunk: Buffer): void {
     if (this.buffering) {
-      this.bufferedSize += chunk.length;
-      if (this.timer !== null) this.timer.refresh();
-      if (this.bufferedSize > MAX_BUFFERED_RESPONSE_BYTES) {
-        controller.abort(new ProxyError('UPSTREAM_INVALID_RESPONSE', `upstream body exceeds ${MAX_BUFFERED_RESPONSE_BYTES} bytes, the most a response phase buffers`));
-        return;
-      }
-      this.bufferedChunks!.push(chunk);
+      bufferChunk(this, controller, chunk);
       return;
     }
     if (!this.headersWritten) return;
@@ -387,12 +315,12 @@ export class Exchange implements UpstreamHandler {
     clearTimer(this);
     this.controller = null;
     if (this.addressHeld) {
-      this.releaseAddress();
+      releaseAddress(this);
       const latency = this.balancer!.latency;
       if (latency !== null) latency.observe(this.address!, performance.now() - this.upstreamStartedAt);
     }
     if (this.buffering) {
-      this.bufferedEnd();
+      bufferedEnd(this);
       return;
     }
     if (!this.headersWritten) return;
@@ -407,88 +335,11 @@ export class Exchange implements UpstreamHandler {
     }
     ctx.res.end();
   }
-
-  /**
-   * The whole upstream response is read: Kong's `response` phase (Kong.response
-   * in kong/init.lua), then header_filter and body_filter over the result, then
-   * one write framed by the gateway (Content-Length of the body actually sent).
-   */
-  private bufferedEnd(): void {
-    this.buffering = false;
-    const ctx = this.ctx;
-    const chunks = this.bufferedChunks!;
-    this.bufferedChunks = null;
-    ctx.serviceBody = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, this.bufferedSize);
-    if (this.clientGone) return;
-    let pending: void | Promise<void>;
-    try {
-      pending = runResponse(ctx, this.plan);
-    } catch (err) {
-      this.answerError(err);
-      return;
-    }
-    if (pending !== undefined) {
-      pending.then(
-        () => this.relayBuffered(),
-        (err: unknown) => {
-          if (!this.clientGone) this.answerError(err);
-        },
-      );
-      return;
-    }
-    this.relayBuffered();
-  }
-
-  private relayBuffered(): void {
-    const ctx = this.ctx;
-    if (this.clientGone) return;
-    const env = this.env;
-    const plan = this.plan;
-    const out = this.bufferedHeaders!;
-    this.bufferedHeaders = null;
-    let status = ctx.upstreamStatus;
-    let body: Buffer = ctx.serviceBody!;
-    if (ctx.responseStatus !== 0) status = ctx.responseStatus;
-    if (ctx.responseBody !== null) body = ctx.responseBody;
-    if (ctx.exitStatus !== 0) {
-      // kong.response.exit in the response phase replaces status and body; the upstream's headers stay under the exit's.
-      status = ctx.exitStatus;
-      const b = ctx.exitBody;
-      body = b === null ? EMPTY : typeof b === 'string' ? Buffer.from(b) : b;
-      if (ctx.exitHeaders !== null) mergeInto(out, ctx.exitHeaders);
-    }
-    if (ctx.responseHeaders !== null) {
-      mergeInto(out, ctx.responseHeaders);
-      ctx.responseHeaders = null;
-    }
-    runHeaderFilter(ctx, plan, env.log);
-    if (ctx.exitStatus !== 0) status = ctx.exitStatus;
-    if (ctx.responseHeaders !== null) mergeInto(out, ctx.responseHeaders);
-    if (plan.hasBodyFilter) body = runBodyFilter(ctx, plan, body, true, env.log);
-    delete out['transfer-encoding'];
-    const bodyless = ctx.method === 'HEAD' || status === 204 || status === 304;
-    if (!bodyless) out['content-length'] = String(body.length);
-    addProxiedResponseHeaders(ctx, env, out);
-    try {
-      ctx.res.writeHead(status, out);
-    } catch (err) {
-      this.answerError(new ProxyError('INTERNAL', `unrelayable response header after the response phase: ${(err as Error).message}`));
-      return;
-    }
-    this.headersWritten = true;
-    if (bodyless) {
-      ctx.res.end();
-      return;
-    }
-    this.bytesOut += body.length;
-    ctx.res.end(body);
-  }
-
   /** A 101 to the handshake: the tunnel takes both sockets. */
   onUpgrade(_controller: UpstreamController, _statusCode: number, headers: HeaderValues, socket: Socket, head: Buffer): void {
     clearTimer(this);
     this.controller = null;
-    this.releaseAddress();
+    releaseAddress(this);
     try {
       openTunnel(this, socket, headers, head);
     } catch (bug) {
@@ -501,83 +352,13 @@ export class Exchange implements UpstreamHandler {
   onResponseError(_controller: UpstreamController, err: Error): void {
     // Must not throw: it would surface inside the pool's socket event handlers.
     try {
-      this.upstreamFailed(err);
+      upstreamFailed(this, err);
     } catch (bug) {
       this.env.log.error({ request_id: this.ctx.id, err: bug }, 'failure while handling an upstream error');
       this.ctx.res.destroy();
     }
   }
 
-  // ------------------------------------------------------------ failures, retries, resumption
-
-  private upstreamFailed(err: Error): void {
-    clearTimer(this);
-    this.controller = null;
-    this.releaseAddress();
-    const ctx = this.ctx;
-    if (this.clientGone) return; // logged as 499 when the response closes
-    const env = this.env;
-    if (err instanceof ProxyError) {
-      // Our own abort reasons (body limit, unrelayable header).
-      if (err.code === 'UPSTREAM_INVALID_RESPONSE') env.metrics?.upstreamError(ctx.service, err.code);
-      if (ctx.trace !== null) ctx.trace.failTry(err.status);
-      this.fail(err);
-      return;
-    }
-    const f = classifyUpstreamError(err, !this.headersWritten);
-    if (ctx.trace !== null) ctx.trace.failTry(f.error.status);
-    // A header or path the upstream request cannot carry (set by a plugin: our fault, not the
-    // upstream's), or the client's body broke off: not the upstream's failure.
-    if (f.cause === 'UPSTREAM_INVALID_REQUEST' || f.error.code === 'BAD_REQUEST') {
-      this.fail(f.error);
-      return;
-    }
-    const lastTry = this.tries === null ? undefined : this.tries[this.tries.length - 1];
-    if (lastTry !== undefined) {
-      lastTry.state = 'failed';
-      lastTry.code = f.error.code;
-    }
-    if (this.address !== null) this.balancer!.observeFailure(this.address, f.timeout); // passive health checks
-    if (!this.headersWritten && f.retryable && this.retriesLeft > 0 && this.canRetry()) {
-      this.retriesLeft--;
-      if (env.log.isLevelEnabled('debug')) env.log.debug({ request_id: ctx.id, detail: f.error.detail }, 'retrying upstream request');
-      this.attempt();
-      return;
-    }
-    env.metrics?.upstreamError(ctx.service, f.error.code);
-    this.fail(f.error);
-  }
-
-  private canRetry(): boolean {
-    const body = this.body;
-    if (!this.started) {
-      // Nothing reached the upstream: any method may go again, if the client's stream is untouched.
-      return body === null || Buffer.isBuffer(body) || !(body as IncomingMessage).readableDidRead;
-    }
-    return IDEMPOTENT_METHODS.has(this.ctx.upstreamMethod) && (body === null || Buffer.isBuffer(body));
-  }
-
-  /** The current try no longer occupies its address (least-connections' in-flight count). */
-  private releaseAddress(): void {
-    if (this.addressHeld) {
-      this.addressHeld = false;
-      this.address!.connections--;
-    }
-  }
-
-  /** Give up on the upstream: an error response, or a cut connection once the response started. */
-  private fail(error: ProxyError): void {
-    const ctx = this.ctx;
-    if (this.headersWritten) {
-      ctx.errorCode = error.code;
-      this.env.log.error({ request_id: ctx.id, code: error.code, detail: error.detail }, 'upstream failed after the response started');
-      ctx.res.destroy();
-      return;
-    }
-    this.answerError(error);
-  }
-
-  /** Resume reading the upstream once the client's socket drained. */
   private resumeUpstream(): void {
     const c = this.controller;
     if (c !== null && c.paused) {
@@ -590,7 +371,7 @@ export class Exchange implements UpstreamHandler {
   clientClosed(): void {
     this.clientGone = true;
     clearTimer(this);
-    this.releaseAddress();
+    releaseAddress(this);
     const c = this.controller;
     if (c !== null) {
       this.controller = null;

@@ -1,7 +1,7 @@
 /**
  * One request through the gateway (kong/runloop/handler.lua order):
- *   target parsing + path normalisation → rewrite (global plugins)
- *   → router.match → protocol check (426 / https redirect)
+ *   target parsing + path normalisation (request-target.ts)
+ *   → rewrite (global plugins) → router.match → protocol check (426 / https redirect)
  *   → upstream headers (headers.ts: X-Forwarded-*, X-Real-IP, Via) → access
  *   → the upstream exchange (exchange.ts: target.ts, the HTTP/1.1 client,
  *     response relay; a WebSocket handshake too: a 101 opens a tunnel, tunnel.ts)
@@ -20,11 +20,11 @@ import { RequestContext, type ProxyRequest, type ProxyResponse } from '../contex
 import { ProxyError } from '../errors.ts';
 import { nextRequestId } from '../request-id.ts';
 import { runAccess, runLog, runRewrite } from '../pipeline/runner.ts';
-import { normalizePath } from '../router/normalize.ts';
 import { normalizeIp } from '../../shared/ip.ts';
 import type { RouteMatch } from '../router/types.ts';
 import { Exchange } from './exchange.ts';
 import type { ProxyEnv } from './env.ts';
+import { parseTarget } from './request-target.ts';
 import { first, upstreamHeaders, type Forwarding } from './headers.ts';
 import { clearTimer } from './upstream-timer.ts';
 import { RequestTrace } from '../tracing/trace.ts';
@@ -162,56 +162,6 @@ function onResponseClose(this: ProxyResponse): void {
     // An event handler must not throw: it would take the process down.
     ex.env.log.error({ request_id: ex.ctx.id, err }, 'failure in the log phase');
   }
-}
-
-/** Split the request target; Host → host/port; normalise the path. False = 400. */
-function parseTarget(ex: Exchange): boolean {
-  const ctx = ex.ctx;
-  const req = ctx.req;
-  let url = req.url ?? '/';
-  let authority = req.headers.host;
-  if (url.charCodeAt(0) !== 47 /* / */) {
-    // absolute-form (RFC 9112 §3.2.2): the target's authority replaces Host.
-    const scheme = url.indexOf('://');
-    if (scheme < 4 || scheme > 5) return false;
-    const rest = url.slice(scheme + 3);
-    const slash = rest.indexOf('/');
-    authority = slash === -1 ? rest : rest.slice(0, slash);
-    // No userinfo (RFC 9112 §3.2.2, RFC 9110 §4.2.4): "evil@good" must not be routed by either name.
-    if (!isValidAuthority(authority)) return false;
-    url = slash === -1 ? '/' : rest.slice(slash);
-  }
-  ex.requestUri = url;
-  const q = url.indexOf('?');
-  if (q === -1) {
-    ctx.rawPath = url;
-  } else {
-    ctx.rawPath = url.slice(0, q);
-    ctx.query = url.slice(q + 1);
-    ctx.upstreamQuery = ctx.query;
-    ex.hasQueryMark = true;
-  }
-  const path = normalizePath(ctx.rawPath);
-  if (path === null) return false;
-  ctx.path = path;
-  ctx.port = ex.listenerPort;
-  if (authority !== undefined && authority !== '') {
-    let host = authority;
-    let colon = -1;
-    if (host.charCodeAt(0) === 91 /* [ */) {
-      const close = host.indexOf(']');
-      if (close !== -1 && host.charCodeAt(close + 1) === 58) colon = close + 1;
-    } else {
-      colon = host.lastIndexOf(':');
-    }
-    if (colon !== -1) {
-      const port = Number(host.slice(colon + 1));
-      if (Number.isInteger(port) && port > 0 && port < 65536) ctx.port = port;
-      host = host.slice(0, colon);
-    }
-    ctx.host = host.toLowerCase();
-  }
-  return true;
 }
 
 function run(ex: Exchange): void {

@@ -1,10 +1,10 @@
 /**
  * WebSocket tunnels (RFC 6455 §4). Kong 3 proxies upgrades on http(s) and
  * ws(s) routes: after the access phase the handshake goes upstream through
- * the same HTTP/1.1 client as every request (an upgrade dispatch, h1-pool.ts:
+ * the same HTTP/1.1 client as every request (an upgrade dispatch, h1-pool.ts / h1-connection.ts:
  * a connection of its own, `Connection: keep-alive, Upgrade` as Kong sends
  * it). An answer other than 101 is an ordinary response, relayed by
- * forward.ts through the ServerResponse bound to the client's socket, which
+ * exchange.ts through the ServerResponse bound to the client's socket, which
  * is then closed. A 101 lands here: its head is written to the client, and
  * only then do the client's bytes that followed its handshake go upstream —
  * before a 101 they are not the upstream's to read (a refused upgrade would

@@ -111,7 +111,7 @@ function entitySources(entity: string): string[] {
 
 function pluginSources(plugin: string): string[] {
   // Shared code plugins hand their records to: the Redis connection, the queue (Kong's `queue` record), the logging plugins' common part.
-  const shared = [join(SRC, 'core', 'queue.ts'), join(SRC, 'plugins', 'log-plugin.ts')];
+  const shared = [join(SRC, 'core', 'queue.ts'), join(SRC, 'core', 'queue-params.ts'), join(SRC, 'plugins', 'log-plugin.ts')];
   return ALL.filter((f) => f.startsWith(join(SRC, 'plugins', plugin) + '/') || f.startsWith(join(SRC, 'redis') + '/') || shared.includes(f));
 }
 

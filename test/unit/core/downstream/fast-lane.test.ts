@@ -25,7 +25,8 @@ import type { Duplex } from 'node:stream';
 import { once } from 'node:events';
 import { ioTurns, waitFor } from '../../../helpers/wait.ts';
 import { idleSweep, installClock } from '../../../../src/shared/clock.ts';
-import { attachFastLane, FastRequest, FastResponse, type FastLane, type FastLaneOptions } from '../../../../src/core/downstream/fast-lane.ts';
+import { attachFastLane, type FastLane, type FastLaneOptions } from '../../../../src/core/downstream/fast-lane.ts';
+import { FastRequest, FastResponse } from '../../../../src/core/downstream/fast-messages.ts';
 import type { ProxyRequest, ProxyResponse } from '../../../../src/core/context.ts';
 
 // ------------------------------------------------------------------ servers

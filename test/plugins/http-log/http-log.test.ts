@@ -66,10 +66,10 @@ async function receiver(port = 0, status = 200): Promise<Receiver> {
   return r;
 }
 
-async function until(cond: () => boolean, ms: number, what: string): Promise<void> {
+async function until(cond: () => boolean, ms: number, what: string | (() => string)): Promise<void> {
   const end = Date.now() + ms;
   while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    if (Date.now() > end) throw new Error(`timed out waiting for ${typeof what === 'string' ? what : what()}`);
     await new Promise((r) => setTimeout(r, 20));
   }
 }
@@ -119,7 +119,7 @@ describe('http-log at --workers 2', () => {
         });
         assert.equal(r.status, 200);
       }
-      await until(() => rx.entries().length >= N, 10_000, 'entries');
+      await until(() => rx.entries().length >= N, 30_000, () => `entries (${rx.entries().length} of ${N} arrived; gateway output tail: ${gw.output().slice(-1500)})`);
       await new Promise((r) => setTimeout(r, 300));
       const entries = rx.entries();
       assert.equal(entries.length, N, 'no entry twice');

@@ -85,14 +85,18 @@ async function measureSwitch(): Promise<Switch> {
   }
 }
 
-test('a worker switching to a configuration with openid-connect serves other routes without a stall > 100 ms', async (t) => {
+// The bound is on the stall the switch adds: 100 ms over the longest request of the baseline measured just
+// before on the same node (on a loaded CI machine the baseline alone reached 117 ms). A plugin graph loaded
+// in one piece (openid-connect's was 330 ms) still fails it.
+const added = (x: Switch): number => x.worst - Math.max(0, x.baselineWorst);
+test('a worker switching to a configuration with openid-connect serves other routes without adding a stall > 100 ms', async (t) => {
   let m = await measureSwitch();
   const report = (x: Switch): string =>
     `longest request while switching ${x.worst.toFixed(1)} ms over ${x.during}; before the change ${x.baselineWorst.toFixed(1)} ms over ${x.baseline}`;
   t.diagnostic(report(m));
-  if (m.worst >= 100) {
+  if (m.worst >= 100 && added(m) >= 100) {
     m = await measureSwitch();
     t.diagnostic(`again on a fresh node: ${report(m)}`);
   }
-  assert.ok(m.worst < 100, report(m));
+  assert.ok(m.worst < 100 || added(m) < 100, report(m));
 });

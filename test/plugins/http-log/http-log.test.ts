@@ -11,6 +11,7 @@ import assert from 'node:assert/strict';
 import { Agent, createServer, request as httpRequest, type IncomingMessage, type Server } from 'node:http';
 import { startEcho, type Echo } from '../../helpers/echo.ts';
 import { startClusterGateway, type ClusterGateway } from '../../helpers/cluster-gateway.ts';
+import { waitFor } from '../../helpers/wait.ts';
 
 interface Receiver {
   port: number;
@@ -66,13 +67,6 @@ async function receiver(port = 0, status = 200): Promise<Receiver> {
   return r;
 }
 
-async function until(cond: () => boolean, ms: number, what: string | (() => string)): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${typeof what === 'string' ? what : what()}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 describe('http-log at --workers 2', () => {
   let echo: Echo;
@@ -119,7 +113,7 @@ describe('http-log at --workers 2', () => {
         });
         assert.equal(r.status, 200);
       }
-      await until(() => rx.entries().length >= N, 30_000, () => `entries (${rx.entries().length} of ${N} arrived; gateway output tail: ${gw.output().slice(-1500)})`);
+      await waitFor(() => `entries (${rx.entries().length} of ${N} arrived; gateway output tail: ${gw.output().slice(-1500)})`, () => rx.entries().length >= N, 30_000, 20);
       await new Promise((r) => setTimeout(r, 300));
       const entries = rx.entries();
       assert.equal(entries.length, N, 'no entry twice');
@@ -168,7 +162,7 @@ describe('http-log at --workers 2', () => {
     try {
       const path = await route({ http_endpoint: `http://127.0.0.1:${rx.port}/`, queue: { max_batch_size: 5, max_coalescing_delay: 0.5 } });
       await Promise.all(Array.from({ length: 30 }, (_, i) => gw.get(`${path}?i=${i}`)));
-      await until(() => rx.entries().length >= 30, 10_000, 'entries');
+      await waitFor('entries', () => rx.entries().length >= 30, 10_000, 20);
       await new Promise((r) => setTimeout(r, 700));
       for (const b of rx.bodies) {
         const v = JSON.parse(b) as unknown[];
@@ -206,11 +200,11 @@ describe('http-log at --workers 2', () => {
     const median = (a: number[]) => a.sort((x, y) => x - y)[Math.floor(a.length / 2)]!;
     assert.ok(median(withLog) < median(without) + 20, `median latency with the log server down ${median(withLog).toFixed(1)} ms vs ${median(without).toFixed(1)} ms`);
     assert.ok(Math.max(...withLog) < 500, `slowest request ${Math.max(...withLog).toFixed(1)} ms`);
-    await until(() => gw.output().includes('handler could not process entries'), 5000, 'a retry warning');
+    await waitFor('a retry warning', () => gw.output().includes('handler could not process entries'), 5000, 20);
     const rx = await receiver(port);
     await rx.listen();
     try {
-      await until(() => rx.entries().length >= 10, 10_000, 'retried entries');
+      await waitFor('retried entries', () => rx.entries().length >= 10, 10_000, 20);
       await new Promise((r) => setTimeout(r, 700));
       const ids = rx.entries().map((e) => e.request.id);
       assert.equal(ids.length, 10);
@@ -269,7 +263,7 @@ describe('http-log at --workers 2', () => {
     agent.destroy();
     const seconds = (Date.now() - start) / 1000;
     try {
-      await until(() => rx.entries().length >= ok, 30_000, `${ok} entries (have ${rx.entries().length})`);
+      await waitFor(() => `${ok} entries (have ${rx.entries().length})`, () => rx.entries().length >= ok, 30_000, 20);
       await new Promise((r) => setTimeout(r, 1000));
       const ids = rx.entries().map((e) => e.request.id as string);
       assert.equal(new Set(ids).size, ids.length, 'no entry delivered twice');
@@ -286,7 +280,7 @@ describe('http-log at --workers 2', () => {
     try {
       const path = await route({ http_endpoint: `http://127.0.0.1:${rx.port}/`, queue: { initial_retry_delay: 0.1, max_retry_delay: 0.2, max_retry_time: 0.5 } });
       assert.equal((await gw.get(path)).status, 200);
-      await until(() => gw.output().includes('could not send entries due to max_retry_time exceeded. 1 queue entries were lost'), 10_000, 'the drop line');
+      await waitFor('the drop line', () => gw.output().includes('could not send entries due to max_retry_time exceeded. 1 queue entries were lost'), 10_000, 20);
       assert.ok(rx.bodies.length >= 2, 'retried before dropping');
       assert.match(gw.output(), /returned status code 500 and body ok/);
     } finally {

@@ -16,14 +16,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startEcho, type Echo } from '../../helpers/echo.ts';
 import { startClusterGateway, type ClusterGateway } from '../../helpers/cluster-gateway.ts';
+import { waitFor } from '../../helpers/wait.ts';
 
-async function until(cond: () => boolean | Promise<boolean>, ms: number, what: string): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 async function freePort(): Promise<number> {
   const s = createServer();
@@ -69,7 +63,7 @@ while True:
 `, sock]);
     syslogd.stdout!.setEncoding('utf8');
     syslogd.stdout!.on('data', (d: string) => (syslogOut += d));
-    await until(() => syslogOut.includes('ready'), 10_000, 'the syslog socket');
+    await waitFor('the syslog socket', () => syslogOut.includes('ready'), 10_000, 20);
     echo = await startEcho();
     gw = await startClusterGateway({ workers: 2, env: { PORTCULLIS_SYSLOG_SOCKET: sock } });
     assert.equal((await gw.admin('POST', '/services', { name: 'svc', url: echo.url })).status, 201);
@@ -88,7 +82,7 @@ while True:
     const path = await route('file-log', { path: file, reopen: true });
     for (let i = 0; i < 10; i++) assert.equal((await gw.get(`${path}?i=${i}`, SECRET_HEADERS)).status, 200);
     const lines = async () => (await readFile(file, 'utf8').catch(() => '')).split('\n').filter((l) => l !== '');
-    await until(async () => (await lines()).length >= 10, 5000, 'ten lines');
+    await waitFor('ten lines', async () => (await lines()).length >= 10, 5000, 20);
     const entries = (await lines()).map((l) => JSON.parse(l) as Record<string, any>);
     assert.equal(entries.length, 10);
     assert.equal(new Set(entries.map((e) => e.request.id)).size, 10);
@@ -100,14 +94,14 @@ while True:
     // logrotate-style rename: with reopen the next entries go to a new file at `path`.
     await rename(file, `${file}.1`);
     for (let i = 0; i < 4; i++) assert.equal((await gw.get(`${path}?after=${i}`)).status, 200);
-    await until(async () => (await lines()).length >= 4, 5000, 'lines in the new file');
+    await waitFor('lines in the new file', async () => (await lines()).length >= 4, 5000, 20);
     assert.ok((await lines()).every((l) => (JSON.parse(l) as any).request.querystring.after !== undefined));
   });
 
   test('file-log: a file that cannot be opened is reported, requests still answered', async () => {
     const path = await route('file-log', { path: join(dir, 'missing-dir', 'x.log') });
     assert.equal((await gw.get(path)).status, 200);
-    await until(() => gw.output().includes('failed to open the file'), 5000, 'the error line');
+    await waitFor('the error line', () => gw.output().includes('failed to open the file'), 5000, 20);
   });
 
   test("tcp-log (Kong's example: host, port, timeout, keepalive): JSON lines over a kept-alive connection, key-auth's key redacted", async () => {
@@ -126,7 +120,7 @@ while True:
       ]);
       for (let i = 0; i < 10; i++) assert.equal((await gw.get(`${path}?i=${i}`, { 'x-custom-key': 'SECRETVALUE-key' })).status, 200);
       const lines = () => received.join('').split('\n').filter((l) => l !== '');
-      await until(() => lines().length >= 10, 5000, 'ten lines');
+      await waitFor('ten lines', () => lines().length >= 10, 5000, 20);
       const entries = lines().map((l) => JSON.parse(l) as Record<string, any>);
       assert.equal(entries.length, 10);
       assert.equal(entries[0]!.consumer.username, 'bob');
@@ -146,7 +140,7 @@ while True:
     const t = performance.now();
     for (let i = 0; i < 5; i++) assert.equal((await gw.get(path)).status, 200);
     assert.ok(performance.now() - t < 1000, `5 requests took ${(performance.now() - t).toFixed(0)} ms`);
-    await until(() => gw.output().includes(`failed to connect to 127.0.0.1:${port}`), 5000, 'the error line');
+    await waitFor('the error line', () => gw.output().includes(`failed to connect to 127.0.0.1:${port}`), 5000, 20);
   });
 
   test("udp-log (Kong's example: host, port, timeout): one JSON datagram per request", async () => {
@@ -157,7 +151,7 @@ while True:
     try {
       const path = await route('udp-log', { host: '127.0.0.1', port: sock.address().port, timeout: 10000 });
       for (let i = 0; i < 10; i++) assert.equal((await gw.get(`${path}?i=${i}`, SECRET_HEADERS)).status, 200);
-      await until(() => got.length >= 10, 5000, 'ten datagrams');
+      await waitFor('ten datagrams', () => got.length >= 10, 5000, 20);
       const entries = got.map((g) => JSON.parse(g) as Record<string, any>);
       assert.equal(new Set(entries.map((e) => e.request.id)).size, 10);
       assert.deepEqual(entries.map((e) => Number(e.request.querystring.i)).sort((a, b) => a - b), [...Array(10).keys()]);
@@ -181,7 +175,7 @@ while True:
     assert.equal((await gw.get(`${path}/status/404?m=client`)).status, 404);
     assert.equal((await gw.get(`${path}/status/503?m=server`)).status, 503);
     const msgs = () => syslogOut.slice(before).split('\n').filter((l) => l.startsWith('<'));
-    await until(() => msgs().length >= 2, 5000, 'two syslog messages');
+    await waitFor('two syslog messages', () => msgs().length >= 2, 5000, 20);
     await new Promise((r) => setTimeout(r, 300));
     const got = msgs();
     assert.equal(got.length, 2, 'the 404 (debug) is below log_level info');
@@ -240,6 +234,6 @@ services:
     assert.equal(r.status, 201, JSON.stringify(r.body));
     await gw.settle();
     assert.equal((await gw.get('/declared')).status, 200);
-    await until(async () => (await readFile(file, 'utf8').catch(() => '')).includes('"declared"'), 5000, 'the declared route logged');
+    await waitFor('the declared route logged', async () => (await readFile(file, 'utf8').catch(() => '')).includes('"declared"'), 5000, 20);
   });
 });

@@ -8,6 +8,8 @@
  * so the primary spreads requests over the workers as it would for curl.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { DatabaseSync } from 'node:sqlite';
 import { request } from 'node:http';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
@@ -80,9 +82,25 @@ export async function startClusterGateway(options: { workers: number; env?: Reco
   let partial = '';
   /** pid → newest configuration version it applied. */
   const applied = new Map<number, number>();
-  /** How many configurations the primary has applied; and that count when the latest Admin API write was sent. */
-  let primaryApplies = 0;
-  let appliesAtLastWrite = -1;
+  /**
+   * The store's configuration version after the latest successful Admin API
+   * write (read from the node's SQLite file once the write answered 2xx): the
+   * primary's runtime must reach it before "the newest configuration" means
+   * one that holds the write. A count of the primary's "configuration applied"
+   * lines is not enough: with writes in a row, the line of the previous
+   * write's apply can arrive after the next write was sent.
+   */
+  let writtenVersion = -1;
+  const dbFile = join(dataDir, 'portcullis.db');
+  const storeVersion = (): number => {
+    if (!existsSync(dbFile)) return -1; // DB-less: no store file
+    const db = new DatabaseSync(dbFile, { readOnly: true });
+    try {
+      return Number((db.prepare('SELECT version FROM config_version WHERE id = 1').get() as { version: number }).version);
+    } finally {
+      db.close();
+    }
+  };
   const exited = new Set<number>();
   const onData = (d: Buffer): void => {
     out += d.toString();
@@ -98,10 +116,7 @@ export async function startClusterGateway(options: { workers: number; env?: Reco
       } catch {
         continue;
       }
-      if (l.msg === 'configuration applied' && l.pid !== undefined && l.version !== undefined) {
-        applied.set(l.pid, l.version);
-        if (l.pid === child.pid) primaryApplies++;
-      }
+      if (l.msg === 'configuration applied' && l.pid !== undefined && l.version !== undefined) applied.set(l.pid, l.version);
       if (typeof l.msg === 'string' && l.msg.startsWith('worker exited') && l.worker !== undefined) exited.add(l.worker);
     }
   };
@@ -130,12 +145,12 @@ export async function startClusterGateway(options: { workers: number; env?: Reco
 
   const waitWorkers = async (count: number, timeoutMs = 20_000): Promise<void> => {
     // A successful Admin API write reaches the primary's runtime asynchronously: until the primary has
-    // applied a configuration after it, "the newest" would be the one before the write. A write that
-    // changed nothing (Kong answers 204 to deleting a missing entity) applies nothing: bounded wait.
-    if (appliesAtLastWrite >= 0) {
-      await waitFor('the primary to apply the last write', () => primaryApplies > appliesAtLastWrite, Math.min(timeoutMs, 10_000)).catch(() => undefined);
-      appliesAtLastWrite = -1;
-    }
+    // applied the store's version after it, "the newest" would be a configuration without the write.
+    await waitFor(
+      () => `the primary to apply configuration ${writtenVersion}: ${JSON.stringify([...applied])}`,
+      () => (applied.get(child.pid!) ?? -1) >= writtenVersion,
+      timeoutMs,
+    );
     await waitFor(
       () => `workers to reach configuration ${applied.get(child.pid!) ?? -1}: ${JSON.stringify([...applied])}`,
       () => {
@@ -153,13 +168,12 @@ export async function startClusterGateway(options: { workers: number; env?: Reco
     output: () => out,
     workerPids,
     async admin(method, path, body) {
-      const mark = primaryApplies;
       const res = await fetch(adminUrl + path, {
         method,
         headers: body !== undefined ? { 'content-type': 'application/json' } : {},
         body: body !== undefined ? JSON.stringify(body) : undefined,
       });
-      if (method !== 'GET' && method !== 'HEAD' && res.ok) appliesAtLastWrite = mark;
+      if (method !== 'GET' && method !== 'HEAD' && res.ok) writtenVersion = Math.max(writtenVersion, storeVersion());
       const text = await res.text();
       let parsed: unknown = text;
       try {

@@ -113,7 +113,7 @@ describe('http-log at --workers 2', () => {
         });
         assert.equal(r.status, 200);
       }
-      await waitFor(() => `entries (${rx.entries().length} of ${N} arrived; gateway output tail: ${gw.output().slice(-1500)})`, () => rx.entries().length >= N, 30_000, 20);
+      await waitFor(() => `entries (${rx.entries().length} of ${N} arrived; gateway output tail: ${gw.output().slice(-1500)})`, () => rx.entries().length >= N, 10_000, 20);
       await new Promise((r) => setTimeout(r, 300));
       const entries = rx.entries();
       assert.equal(entries.length, N, 'no entry twice');

@@ -61,18 +61,6 @@ test('40 requests on new connections, spread over 2 workers: one scrape counts a
   const p = await gw.admin('POST', '/plugins', { name: 'prometheus', config: { status_code_metrics: true, latency_metrics: true, bandwidth_metrics: true } });
   assert.equal(p.status, 201, JSON.stringify(p.body));
   await gw.settle();
-  // A configuration reaches the workers asynchronously: warm up on another route until every request of
-  // a round is counted (the plugin is global, so it is live on both workers), then measure from zero.
-  assert.equal((await gw.admin('POST', '/services/wsvc/routes', { name: 'warm', paths: ['/warm'] })).status, 201);
-  await gw.settle();
-  const warmCount = async (): Promise<number> =>
-    sample(await (await fetch(`${gw.adminUrl}/metrics`)).text(), 'kong_http_requests_total{service="wsvc",route="warm",code="200",source="service",workspace="default",consumer=""}') ?? 0;
-  for (let round = 0; ; round++) {
-    const before = await warmCount();
-    for (let i = 0; i < 6; i++) assert.equal((await gw.get('/warm')).status, 200);
-    if ((await warmCount()) - before === 6) break;
-    assert.ok(round < 50, 'the prometheus plugin never counted every request of a round on both workers');
-  }
   for (let i = 0; i < 40; i++) assert.equal((await gw.get('/w')).status, 200);
   assert.ok(upstreamPeers.size >= 2, `both workers proxied (upstream connections from ${upstreamPeers.size} peers)`);
 

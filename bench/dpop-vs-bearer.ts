@@ -61,7 +61,7 @@ const doc = {
 writeFileSync(join(tmp, 'kong.json'), JSON.stringify(doc));
 const port = await freePort();
 const base = `http://127.0.0.1:${port}`;
-const gw = spawn(process.execPath, [join(ROOT, 'src/cli/main.ts'), 'start', '--proxy-listen', `127.0.0.1:${port}`, '--admin-listen', `127.0.0.1:${await freePort()}`,
+const gw = spawn(process.execPath, [join(ROOT, 'bin/portcullis.js'), 'start', '--proxy-listen', `127.0.0.1:${port}`, '--admin-listen', `127.0.0.1:${await freePort()}`,
   '--workers', String(WORKERS), '--declarative-config', join(tmp, 'kong.json'), '--log-level', 'warn', '--data-dir', tmp, '--session-secret', randomBytes(32).toString('base64url')], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NODE_ENV: 'production' } });
 let out = '';
 gw.stdout!.on('data', (d: Buffer) => { out += d; });

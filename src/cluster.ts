@@ -8,6 +8,7 @@
  * primary accepts and distributes connections round-robin).
  */
 import cluster, { type Worker } from 'node:cluster';
+import { flushCompileCache } from 'node:module';
 import { randomUUID } from 'node:crypto';
 import { register as processRegistry } from 'prom-client';
 import type { Logger } from 'pino';
@@ -26,6 +27,7 @@ import { NODE_STATE_ENV } from './core/node-state/location.ts';
 import { addReportSink, healthStates, setHealthState } from './core/proxy/balancer/health-state.ts';
 import { NODE_ID_ENV } from './core/node-id.ts';
 import type { ProcessMetrics } from './core/metrics-node.ts';
+import { PRIMARY_EXEC, PRIMARY_V8_FLAG } from './shared/primary-exec.ts';
 
 interface ConfigMessage {
   type: 'portcullis:config';
@@ -78,6 +80,9 @@ interface MetricsResultMessage {
   metrics: ProcessMetrics;
 }
 
+/** The command-line launcher: workers run it, as the primary did when started by `portcullis`. */
+const LAUNCHER = new URL('../bin/portcullis.js', import.meta.url).pathname;
+
 /** How long the primary waits for the workers' answers to a node-local call. */
 const NODE_LOCAL_TIMEOUT_MS = 5_000;
 
@@ -107,7 +112,8 @@ interface LogLevelMessage {
  * A size the operator chose (execArgv or NODE_OPTIONS) wins.
  */
 function workerExecArgv(): string[] {
-  const args = [...process.execArgv];
+  // The primary's own small young generation (src/cli/commands/start.ts) is not a worker's.
+  const args = process.env[PRIMARY_EXEC] === '1' ? process.execArgv.filter((a) => a !== PRIMARY_V8_FLAG) : [...process.execArgv];
   const chosen = (a: string): boolean => a.startsWith('--max-semi-space-size') || a.startsWith('--semi-space-growth-factor');
   if (!args.some(chosen) && !(process.env.NODE_OPTIONS ?? '').split(/\s+/).some(chosen)) args.push('--max-semi-space-size=8');
   return args;
@@ -234,7 +240,8 @@ export async function startPrimary(settings: Settings, log: Logger): Promise<Clu
     const msg = m as HealthReportMessage | undefined;
     if (msg?.type === 'portcullis:health-report') gateway.health.report(msg.key, msg.obs, false);
   });
-  cluster.setupPrimary({ execArgv: workerExecArgv() });
+  // Workers start through the launcher, which turns on Node's compile cache (bin/portcullis.js).
+  cluster.setupPrimary({ exec: LAUNCHER, execArgv: workerExecArgv() });
   // The node's shared state (rate-limit counters, memory caches and sessions): created here, opened
   // by every worker, replacements included, and removed when this process exits (src/core/node-state).
   const stateDir = nodeStateDir();
@@ -364,6 +371,9 @@ export async function runWorker(settings: Settings, log: Logger): Promise<void> 
     logger: log,
   });
   process.send?.({ type: 'portcullis:ready' } satisfies ReadyMessage);
+  // The proxy's modules are now in the compile cache for the next worker (a replacement, the next
+  // start): it will not need the type stripper (bin/portcullis.js).
+  flushCompileCache();
   let stopping = false;
   const stop = (): void => {
     // A group-wide SIGTERM and the primary's own can both arrive: drain once, ignore repeats.

@@ -1,5 +1,5 @@
 /**
- * Portcullis as the CLI starts it — `node src/cli/main.ts start` in DB-less
+ * Portcullis as the CLI starts it — `node bin/portcullis.js start` in DB-less
  * mode with a generated declarative file, `--workers` processes, proxy and
  * Admin API on loopback ports — configured per scenario.
  */
@@ -49,7 +49,7 @@ export async function startPortcullis(env: BenchEnv, opts: PortcullisOptions): P
   const port = await freePort();
   const adminPort = await freePort();
   const args = [
-    join(env.root, 'src/cli/main.ts'),
+    join(env.root, 'bin/portcullis.js'),
     'start',
     '--proxy-listen', `127.0.0.1:${port}`,
     '--admin-listen', `127.0.0.1:${adminPort}`,

@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import { waitFor } from './wait.ts';
 
 const NODE = process.execPath;
-const MAIN = new URL('../../src/cli/main.ts', import.meta.url).pathname;
+const MAIN = new URL('../../bin/portcullis.js', import.meta.url).pathname;
 
 export interface FreshResponse {
   status: number;

@@ -19,6 +19,31 @@ import { bundledPluginNames, registerCustomPlugin, setEnabledPlugins } from '../
 import { configureLogger, type LogLevel } from '../../shared/log.ts';
 import { logDir, removeRunning, runningPid, writeRunning } from '../prefix.ts';
 import { SettingsError } from '../settings-error.ts';
+import { PRIMARY_EXEC, PRIMARY_V8_FLAG } from '../../shared/primary-exec.ts';
+
+/**
+ * A cluster primary compiles every plugin's schema at start, which grows V8's
+ * young generation to its default maximum, and V8 keeps it: 61.5 MB of a
+ * 207–216 MB primary that serves only the Admin API afterwards. The flag must
+ * be on the command line (v8.setFlagsFromString after start does not shrink
+ * it, measured), so the primary replaces itself (same pid, `process.execve`)
+ * with `--max-semi-space-size=2` before loading anything heavy: 205 → 163 MB
+ * idle (docs/benchmarks.md, "Where the memory goes"). A size the operator chose
+ * (execArgv or NODE_OPTIONS) wins; PORTCULLIS_PRIMARY_EXEC stops a loop.
+ */
+function reexecPrimaryWithSmallYoungGeneration(): void {
+  // An IPC channel (a daemonizing parent waiting for "started") would not survive the exec: that
+  // parent starts the primary with the flag itself (daemonize below).
+  if (process.env[PRIMARY_EXEC] === '1' || typeof process.execve !== 'function' || process.channel !== undefined) return;
+  if (!primaryFlagWanted()) return;
+  process.execve(process.execPath, [process.execPath, PRIMARY_V8_FLAG, ...process.execArgv, ...process.argv.slice(1)], { ...process.env, [PRIMARY_EXEC]: '1' });
+}
+
+/** False when the operator chose the young generation's size (execArgv or NODE_OPTIONS). */
+function primaryFlagWanted(): boolean {
+  const chosen = (a: string): boolean => a.startsWith('--max-semi-space-size') || a.startsWith('--semi-space-growth-factor');
+  return !process.execArgv.some(chosen) && !(process.env.NODE_OPTIONS ?? '').split(/\s+/).some(chosen);
+}
 
 /** Set in the detached child of `start` with nginx_daemon = on. */
 const DAEMON_CHILD = 'PORTCULLIS_DAEMON_CHILD';
@@ -54,6 +79,8 @@ export async function start(flags: FlagMap, argv: readonly string[]): Promise<nu
   let loaded: LoadedSettings;
   try {
     loaded = loadSettings(flags);
+    const s = loaded.settings;
+    if (cluster.isPrimary && s.workers > 1 && !(s.daemon && process.env[DAEMON_CHILD] !== '1')) reexecPrimaryWithSmallYoungGeneration();
     await applyPluginsSetting(loaded.settings);
   } catch (err) {
     if (err instanceof SettingsError) {
@@ -169,10 +196,11 @@ async function daemonize(settings: Settings, argv: readonly string[]): Promise<n
   mkdirSync(logDir(settings.dataDir), { recursive: true });
   const logPath = join(logDir(settings.dataDir), 'error.log');
   const out = openSync(logPath, 'a');
-  const child = spawn(process.execPath, [...process.execArgv, process.argv[1]!, ...argv], {
+  const primaryFlag = settings.workers > 1 && primaryFlagWanted();
+  const child = spawn(process.execPath, [...(primaryFlag ? [PRIMARY_V8_FLAG] : []), ...process.execArgv, process.argv[1]!, ...argv], {
     detached: true,
     stdio: ['ignore', out, out, 'ipc'],
-    env: { ...process.env, [DAEMON_CHILD]: '1' },
+    env: { ...process.env, [DAEMON_CHILD]: '1', ...(primaryFlag ? { [PRIMARY_EXEC]: '1' } : {}) },
   });
   const outcome = await new Promise<'started' | 'exited' | 'timeout'>((resolve) => {
     const timer = setTimeout(() => resolve('timeout'), DAEMON_START_DEADLINE_MS);

@@ -1,0 +1,9 @@
+/**
+ * The cluster primary's own V8 flags (src/cli/commands/start.ts replaces the
+ * process with them, src/cluster.ts keeps them off the workers' command line).
+ */
+
+/** Set in the environment once the primary has replaced itself with its flags. */
+export const PRIMARY_EXEC = 'PORTCULLIS_PRIMARY_EXEC';
+/** The primary's young generation: it serves the Admin API, not the proxy. */
+export const PRIMARY_V8_FLAG = '--max-semi-space-size=2';

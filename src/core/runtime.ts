@@ -230,6 +230,9 @@ export function buildRuntime(stored: ConfigSnapshot, options: BuildOptions): Run
 
   const router = compileRouter(snapshot.routes, snapshot.services);
   const { byName, all } = compilePlugins(snapshot.plugins, options);
+  // Group-scoped plugins name their group by id; requests carry their groups by name.
+  const groupNames = new Map<string, string>();
+  for (const g of snapshot.consumer_groups ?? []) groupNames.set(g.id, g.name);
 
   // One plan per route; identical plans are shared (many routes, few distinct chains).
   const plans = new Map<string, PluginPlan>();
@@ -238,7 +241,7 @@ export function buildRuntime(stored: ConfigSnapshot, options: BuildOptions): Run
     const serviceId = route.service?.id ?? null;
     const service = serviceId !== null ? services.get(serviceId) : undefined;
     // Routes of a disabled service are left out of the router (404, as Kong documents), so their plan is never used.
-    let plan = buildPlan(byName, route.id, service?.enabled === false ? null : serviceId);
+    let plan = buildPlan(byName, route.id, service?.enabled === false ? null : serviceId, groupNames);
     if (plan !== EMPTY_PLAN) {
       const key = planKey(plan);
       const existing = shared.get(key);
@@ -247,7 +250,7 @@ export function buildRuntime(stored: ConfigSnapshot, options: BuildOptions): Run
     }
     plans.set(route.id, plan);
   }
-  const globalPlan = buildPlan(byName, null, null);
+  const globalPlan = buildPlan(byName, null, null, groupNames);
   const tracing = all.some((cp) => cp.instance.module.readsTraces === true) ? (options.settings.tracingInstrumentations ?? 0) : 0;
 
   const upstreams = new Map<string, UpstreamEntry>();

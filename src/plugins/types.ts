@@ -68,6 +68,12 @@ export interface PluginScopes {
   consumer: boolean;
   route: boolean;
   service: boolean;
+  /**
+   * May it be scoped to a consumer group (Kong Gateway Enterprise's
+   * `consumer_group`)? Default false: in Kong only the plugins whose schema
+   * allows it can be (the "Compatible scopes" of each plugin's page).
+   */
+  consumer_group?: boolean;
 }
 
 export interface PluginModule<Config = Record<string, unknown>, Compiled = unknown> {

@@ -123,6 +123,7 @@ export function pluginSchemaForAdmin(name: string): { fields: Obj[] } | null {
       fields.push({ [scope]: { type: 'foreign', reference: `${scope}s`, eq: null } });
     }
   }
+  if (module.scopes?.consumer_group !== true) fields.push({ consumer_group: { type: 'foreign', reference: 'consumer_groups', eq: null } });
   const protocols = module.protocols ?? [...HTTP_PROTOCOLS];
   fields.push({
     protocols: {

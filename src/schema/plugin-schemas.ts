@@ -13,7 +13,7 @@ import type { Protocol } from './entities/types.ts';
 export interface PluginSchemaInfo {
   readonly name: string;
   readonly schema: TSchema;
-  readonly scopes?: { readonly consumer: boolean; readonly route: boolean; readonly service: boolean };
+  readonly scopes?: { readonly consumer: boolean; readonly route: boolean; readonly service: boolean; readonly consumer_group?: boolean };
   readonly protocols?: readonly Protocol[];
   check?(config: Record<string, unknown>): Record<string, unknown>;
 }

@@ -349,6 +349,10 @@ export function prepareEntity<E extends EntityName>(entity: E, input: unknown, o
         errors[scope] = 'value must be null';
       }
     }
+    // Consumer group scoping is opt-in (Kong Enterprise: plugins without it have `consumer_group = typedefs.no_consumer_group`).
+    if (scopes?.consumer_group !== true && row.consumer_group !== undefined && row.consumer_group !== null && errors.consumer_group === undefined) {
+      errors.consumer_group = 'value must be null';
+    }
     if (errors.config === undefined && isObject(row.config) && module.check) {
       // Field errors are relative to config; '@entity' messages are the plugin's entity checks (Kong reports them at the top).
       // '@config' is a record-level message (Kong's custom_validator on the config record: `config: "<message>"`).

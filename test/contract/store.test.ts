@@ -27,6 +27,7 @@ registerPlugin({
   version: '1.0.0',
   priority: 1,
   schema: Type.Object({ greeting: Type.String({ default: 'hello' }) }),
+  scopes: { consumer: true, route: true, service: true, consumer_group: true },
   compile: (c: unknown) => c,
 });
 
@@ -144,6 +145,7 @@ for (const backend of [sqliteBackend(), postgresBackend(), memoryBackend()]) {
         route: null,
         service: { id: svc.id },
         consumer: null,
+        consumer_group: null,
       });
       // The same plugin globally is a different key.
       await store.insert('plugins', row('plugins', { name: 'store-contract-plugin' }));
@@ -240,6 +242,24 @@ for (const backend of [sqliteBackend(), postgresBackend(), memoryBackend()]) {
       assert.equal(await store.get('keys', key.id), null, 'keys go with their set');
       await store.delete('consumer_groups', group.id);
       await store.delete('vaults', vault.id);
+    });
+
+    it("a consumer group's plugins: one per plugin name in the group (cache key), listed by group, deleted with it", async () => {
+      const group = row('consumer_groups', { name: 'cg-plugins' });
+      await store.insert('consumer_groups', group);
+      const g = { id: group.id };
+      const scoped = row('plugins', { name: 'store-contract-plugin', consumer_group: g });
+      await store.insert('plugins', scoped);
+      await rejects(store.insert('plugins', row('plugins', { name: 'store-contract-plugin', consumer_group: g })), 'UNIQUE_VIOLATION');
+      const other = row('consumer_groups', { name: 'cg-plugins-other' });
+      await store.insert('consumer_groups', other);
+      const elsewhere = row('plugins', { name: 'store-contract-plugin', consumer_group: { id: other.id } });
+      await store.insert('plugins', elsewhere);
+      assert.deepEqual((await store.list('plugins', { size: 10, foreign: { field: 'consumer_group', id: group.id } })).data.map((p) => p.id), [scoped.id]);
+      await store.delete('consumer_groups', group.id);
+      assert.equal(await store.get('plugins', scoped.id), null, 'the plugin went with its group');
+      assert.ok(await store.get('plugins', elsewhere.id), "another group's stays");
+      await store.delete('consumer_groups', other.id);
     });
 
     it("deletes a route's and a consumer's plugins with them", async () => {

@@ -257,5 +257,34 @@ describe('tutorial 9: consumer groups from the IdP', () => {
       if (status !== 200) await new Promise((res) => setTimeout(res, 50));
     }
     assert.equal(status, 200);
+
+    // Rate limits by IdP group: 3 a minute for blog_readers, 100 for kong_api_access.
+    let r = await admin('POST', '/consumer_groups/blog_readers/plugins', { name: 'rate-limiting', config: { minute: 3 } });
+    assert.equal(r.status, 201, JSON.stringify(r.body));
+    r = await admin('POST', '/consumer_groups/kong_api_access/plugins', { name: 'rate-limiting', config: { minute: 100 } });
+    assert.equal(r.status, 201, JSON.stringify(r.body));
+    // Both arrive in one configuration or the readers' first: once the API user's limit shows, the readers' holds.
+    let limitA: unknown;
+    for (let i = 0; i < 100 && limitA !== '100'; i++) {
+      limitA = (await curl('/groups', { authorization: `Bearer ${a}` })).headers['x-ratelimit-limit-minute'];
+      if (limitA !== '100') await new Promise((res) => setTimeout(res, 50));
+    }
+    assert.equal(limitA, '100');
+    // Four requests inside one minute window.
+    const left = 60_000 - (Date.now() % 60_000);
+    if (left < 10_000) await new Promise((res) => setTimeout(res, left + 50));
+    const readers: Array<[number, unknown]> = [];
+    let last = { status: 0, body: '' };
+    for (let i = 0; i < 4; i++) {
+      const res = await curl('/groups', { authorization: `Bearer ${b}` });
+      readers.push([res.status, res.headers['x-ratelimit-limit-minute']]);
+      last = res;
+    }
+    assert.deepEqual(readers, [[200, '3'], [200, '3'], [200, '3'], [429, '3']]);
+    assert.equal(JSON.parse(last.body).message, 'API rate limit exceeded');
+    const api = await curl('/groups', { authorization: `Bearer ${a}` });
+    assert.equal(api.status, 200);
+    assert.equal(api.headers['x-ratelimit-limit-minute'], '100');
+    assert.deepEqual((await admin('GET', '/consumers')).body.data, [], 'still nobody was created');
   });
 });

@@ -5,9 +5,10 @@
  * Hot-path rules: no closure or promise is created unless a plugin actually
  * returns a promise; the loop stops as soon as a plugin answered the request
  * (`ctx.exitStatus`, Kong's `kong.response.exit`). The instance that runs for
- * an entry is chosen at that moment: the consumer-scoped one when the consumer
- * authenticated by an earlier (higher-priority) plugin has one, else the base
- * instance (Kong's plugin precedence, see types.ts).
+ * an entry is chosen at that moment (instanceFor): the consumer- or
+ * group-scoped one when the consumer or groups authenticated by an earlier
+ * (higher-priority) plugin have one that outranks it, else the base instance
+ * (Kong's plugin precedence, see types.ts).
  *
  * An exception thrown (or a promise rejected) by a plugin in rewrite/access
  * becomes a PluginFailure naming the plugin: the caller answers 500 and logs
@@ -23,7 +24,7 @@
  */
 import type { Logger } from 'pino';
 import type { RequestContext } from '../context.ts';
-import type { PlanEntry, PluginInstance, PluginPlan } from './types.ts';
+import type { PlanEntry, PluginInstance, PluginPlan, ScopedInstance } from './types.ts';
 import { INSTRUMENT } from '../tracing/instrumentations.ts';
 import { activeSpan, pluginSpanName, type RequestTrace, type Span } from '../tracing/trace.ts';
 
@@ -41,14 +42,53 @@ export class PluginFailure extends Error {
   }
 }
 
-/** The instance of `entry` that applies to this request right now, or null. */
-export function instanceFor(entry: PlanEntry, ctx: RequestContext): PluginInstance | null {
+const NO_GROUPS: readonly string[] = [];
+
+/**
+ * The consumer groups of this request, by name: those an authentication
+ * established (openid-connect's `consumer_groups_claim`, Kong's
+ * kong.client.set_authenticated_consumer_groups), else the authenticated
+ * consumer's memberships.
+ */
+export function requestConsumerGroups(ctx: RequestContext): readonly string[] {
+  const set = ctx.authenticatedConsumerGroups;
+  if (set !== null) return set;
   const consumer = ctx.consumer;
-  if (consumer !== null && entry.byConsumer !== null) {
-    const scoped = entry.byConsumer.get(consumer.id);
-    if (scoped !== undefined) return scoped;
+  if (consumer === null) return NO_GROUPS;
+  return ctx.consumers.consumerGroupNames?.(consumer.id) ?? NO_GROUPS;
+}
+
+/**
+ * The instance of `entry` that applies to this request right now, or null:
+ * the highest ranked of the authenticated consumer's instance and its
+ * groups' instances (Kong's precedence, see types.ts), else the base
+ * instance. Between two groups' instances of the same rank the group whose
+ * name sorts first wins (Kong: "determined by the Consumer Group name, in
+ * alphabetical order"). Chosen when the entry runs, so an authentication by
+ * an earlier (higher-priority) plugin already counts, as Kong re-resolves
+ * the plugins after authentication.
+ */
+export function instanceFor(entry: PlanEntry, ctx: RequestContext): PluginInstance | null {
+  const byConsumer = entry.byConsumer;
+  const byGroup = entry.byGroup;
+  if (byConsumer === null && byGroup === null) return entry.base;
+  let best: ScopedInstance | undefined;
+  const consumer = ctx.consumer;
+  if (consumer !== null && byConsumer !== null) best = byConsumer.get(consumer.id);
+  if (byGroup !== null) {
+    const groups = requestConsumerGroups(ctx);
+    let bestGroup: string | null = null;
+    for (let i = 0; i < groups.length; i++) {
+      const name = groups[i]!;
+      const scoped = byGroup.get(name);
+      if (scoped === undefined) continue;
+      if (best === undefined || scoped.rank > best.rank || (scoped.rank === best.rank && bestGroup !== null && name < bestGroup)) {
+        best = scoped;
+        bestGroup = name;
+      }
+    }
   }
-  return entry.base;
+  return best !== undefined ? best.instance : entry.base;
 }
 
 function isPromise(v: unknown): v is Promise<void> {

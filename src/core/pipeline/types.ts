@@ -1,12 +1,17 @@
 /**
  * Resolved plugin chains (built at compile time by runtime.ts, run by runner.ts).
  *
- * Kong's precedence when several instances of one plugin could apply:
- *   Route+Service+Consumer › Route+Consumer › Service+Consumer › Route+Service
- *   › Consumer › Route › Service › Global
- * A consumer-scoped instance is only known once authentication ran, so each
- * entry keeps the best non-consumer instance (`base`) and the best instance per
- * consumer id (`byConsumer`); at run time `byConsumer.get(ctx.consumer.id) ?? base`.
+ * Kong's precedence when several instances of one plugin could apply (Kong
+ * Gateway 3.4+, with Enterprise's consumer groups; plan.ts ranks them):
+ *   Consumer+Route+Service › ConsumerGroup+Route+Service › Consumer+Route
+ *   › Consumer+Service › ConsumerGroup+Route › ConsumerGroup+Service
+ *   › Route+Service › Consumer › ConsumerGroup › Route › Service › Global
+ * Consumer- and group-scoped instances are only known once authentication
+ * ran, so each entry keeps the best instance that applies to every caller
+ * (`base`) and, per consumer id and per consumer group name, the best scoped
+ * instance that outranks it. At run time (runner.ts instanceFor) the highest
+ * ranked of the caller's consumer instance and its groups' instances wins,
+ * else `base`.
  */
 import type { PluginModule } from '../../plugins/types.ts';
 
@@ -20,11 +25,20 @@ export interface PluginInstance {
   conf: unknown;
 }
 
+/** A consumer- or group-scoped instance and its precedence rank (plan.ts `rank`; higher wins). */
+export interface ScopedInstance {
+  instance: PluginInstance;
+  rank: number;
+}
+
 export interface PlanEntry {
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   module: PluginModule<any, any>;
   base: PluginInstance | null;
-  byConsumer: Map<string, PluginInstance> | null;
+  /** consumer id → its best instance, only where it outranks `base`. */
+  byConsumer: Map<string, ScopedInstance> | null;
+  /** consumer group name → its best instance, only where it outranks `base`. */
+  byGroup: Map<string, ScopedInstance> | null;
 }
 
 export interface PluginPlan {

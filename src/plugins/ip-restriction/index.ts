@@ -44,6 +44,8 @@ export const ipRestriction: PluginModule<IpRestrictionConfig, CompiledIpRestrict
   name: 'ip-restriction',
   version: VERSION,
   priority: 990,
+  // Kong Enterprise lists this plugin among those that can be scoped to a consumer group.
+  scopes: { consumer: true, route: true, service: true, consumer_group: true },
   schema,
   check,
   compile(config) {

@@ -343,6 +343,8 @@ export const proxyCache: PluginModule<ProxyCacheConfig, CompiledProxyCache> = {
   version: VERSION,
   // Kong's PRIORITY: after authentication (so the consumer is part of the key) and rate limiting.
   priority: 100,
+  // Kong Enterprise lists this plugin among those that can be scoped to a consumer group.
+  scopes: { consumer: true, route: true, service: true, consumer_group: true },
   schema,
   compile(config, env) {
     const types: MediaType[] = [];

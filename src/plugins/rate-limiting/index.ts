@@ -267,6 +267,8 @@ export const rateLimiting: PluginModule<RateLimitingConfig, CompiledRateLimiting
   name: 'rate-limiting',
   version: VERSION,
   priority: 910,
+  // Kong Enterprise lists this plugin among those that can be scoped to a consumer group.
+  scopes: { consumer: true, route: true, service: true, consumer_group: true },
   schema,
   check,
   compile,

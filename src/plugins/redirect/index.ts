@@ -35,6 +35,8 @@ export const redirect: PluginModule<RedirectConfig, CompiledRedirect> = {
   name: 'redirect',
   version: VERSION,
   priority: 779,
+  // Kong Enterprise lists this plugin among those that can be scoped to a consumer group.
+  scopes: { consumer: true, route: true, service: true, consumer_group: true },
   schema,
   compile(config) {
     let base: URL | null = null;

@@ -54,6 +54,8 @@ export const requestTermination: PluginModule<RequestTerminationConfig, Compiled
   name: 'request-termination',
   version: VERSION,
   priority: 2,
+  // Kong Enterprise lists this plugin among those that can be scoped to a consumer group.
+  scopes: { consumer: true, route: true, service: true, consumer_group: true },
   protocols: ['grpc', 'grpcs', 'http', 'https'],
   schema,
   check,

@@ -275,6 +275,8 @@ export const requestTransformer: PluginModule<RequestTransformerConfig, Compiled
   name: 'request-transformer',
   version: VERSION,
   priority: 801,
+  // Kong Enterprise lists this plugin among those that can be scoped to a consumer group.
+  scopes: { consumer: true, route: true, service: true, consumer_group: true },
   schema,
   check,
   compile: (config) => compileConfig(config),

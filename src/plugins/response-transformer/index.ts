@@ -64,6 +64,8 @@ export const responseTransformer: PluginModule<ResponseTransformerConfig, Compil
   name: NAME,
   version: VERSION,
   priority: 800,
+  // Kong Enterprise lists this plugin among those that can be scoped to a consumer group.
+  scopes: { consumer: true, route: true, service: true, consumer_group: true },
   schema,
   check,
   compile: (config, env) => ({ ...compileConfig(config), log: env.log }),

@@ -66,6 +66,8 @@ export interface PluginEntity extends BaseEntity {
   route: ForeignKey | null;
   service: ForeignKey | null;
   consumer: ForeignKey | null;
+  /** Kong Gateway Enterprise's consumer group scope (absent in rows stored before it existed). */
+  consumer_group?: ForeignKey | null;
   config: Record<string, unknown>;
   protocols: Protocol[];
   enabled: boolean;

@@ -185,9 +185,11 @@ function deterministicId(
     return entityUuid(type, key);
   }
   if (type === 'plugins' && typeof item.name === 'string') {
-    // cache_key = { "name", "route", "service", "consumer" }
+    // cache_key = { "name", "route", "service", "consumer" } (+ Enterprise's "consumer_group" when set,
+    // so the ids of plugins without it stay Kong OSS's)
     const ck: string[] = ['plugins', item.name];
-    for (const field of ['route', 'service', 'consumer']) {
+    const group = item.consumer_group !== undefined || parent?.relation.field === 'consumer_group';
+    for (const field of group ? ['route', 'service', 'consumer', 'consumer_group'] : ['route', 'service', 'consumer']) {
       const v = item[field];
       if (typeof v === 'string') ck.push(v);
       else if (v === undefined) ck.push(parent !== null && parent.relation.field === field ? parent.id : '');
@@ -384,7 +386,8 @@ export function loadDeclarative(doc: Record<string, unknown>, hash: string = con
     if (c.type === 'consumers' && typeof c.row.custom_id === 'string') unique(c, 'custom_id', c.row.custom_id, c.row.custom_id);
     if (c.type === 'targets') unique(c, 'target', String(c.row.target), `${String(c.row.target)}@${fkId(c.row, 'upstream')}`);
     if (c.type === 'plugins') {
-      const ck = `plugins:${String(c.row.name)}:${fkId(c.row, 'route')}:${fkId(c.row, 'service')}:${fkId(c.row, 'consumer')}`;
+      let ck = `plugins:${String(c.row.name)}:${fkId(c.row, 'route')}:${fkId(c.row, 'service')}:${fkId(c.row, 'consumer')}`;
+      if (fkId(c.row, 'consumer_group') !== '') ck += `:${fkId(c.row, 'consumer_group')}`;
       unique(c, 'cache key', ck, ck);
     }
   }

@@ -23,6 +23,8 @@ export const RELATIONS: readonly Relation[] = [
   { child: 'plugins', field: 'route', parent: 'routes' },
   { child: 'plugins', field: 'service', parent: 'services' },
   { child: 'plugins', field: 'consumer', parent: 'consumers' },
+  // Kong Gateway Enterprise: `consumer_groups[].plugins` nested, `plugins[].consumer_group` at the top
+  { child: 'plugins', field: 'consumer_group', parent: 'consumer_groups' },
   { child: 'snis', field: 'certificate', parent: 'certificates' },
   { child: 'targets', field: 'upstream', parent: 'upstreams' },
   { child: 'keyauth_credentials', field: 'consumer', parent: 'consumers' },

@@ -78,4 +78,15 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
       'CREATE INDEX keys_set_idx ON keys (set_id)',
     ],
   },
+  {
+    // Kong Gateway Enterprise's plugin scope `consumer_group` (issue 17): a plugin goes with its group.
+    // The cache key gained the field: stored keys get its (empty) part so a duplicate scope is still found.
+    version: 4,
+    name: '004_plugins_consumer_group',
+    up: [
+      'ALTER TABLE plugins ADD COLUMN consumer_group_id uuid REFERENCES consumer_groups (id) ON DELETE CASCADE',
+      'CREATE INDEX plugins_consumer_group_idx ON plugins (consumer_group_id)',
+      "UPDATE plugins SET cache_key = cache_key || ':' WHERE cache_key IS NOT NULL",
+    ],
+  },
 ];

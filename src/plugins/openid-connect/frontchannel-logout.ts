@@ -47,6 +47,13 @@ export function isFrontchannelLogout(ctx: RequestContext, plan: FrontchannelPlan
   return ctx.method === 'GET' && ctx.rawPath.endsWith(plan.suffix);
 }
 
+/**
+ * Longest `sid` accepted. The request is unauthenticated and each one writes a record that is kept
+ * (and, across nodes, stored in Redis or PostgreSQL) for the session lifetime: IdP session ids are
+ * far shorter, and a bound keeps a flood of calls from writing large records.
+ */
+const MAX_SID_LENGTH = 255;
+
 const HEADERS = { 'cache-control': 'no-store', pragma: 'no-cache', 'content-type': 'text/html; charset=utf-8' };
 
 function page(title: string): string {
@@ -72,8 +79,8 @@ export async function frontchannelLogout(ctx: RequestContext, d: FrontchannelDep
   const q = pdk.request.getQuery(ctx);
   const iss = q.get('iss');
   const sid = q.get('sid');
-  if ((iss === null) !== (sid === null) || (d.plan.sessionRequired && (iss === null || sid === null)) || iss === '' || sid === '') {
-    log.info({ request_id: ctx.id }, '[openid-connect] front-channel logout refused: iss and sid must both be present');
+  if ((iss === null) !== (sid === null) || (d.plan.sessionRequired && (iss === null || sid === null)) || iss === '' || sid === '' || (sid !== null && sid.length > MAX_SID_LENGTH)) {
+    log.info({ request_id: ctx.id }, '[openid-connect] front-channel logout refused: iss and sid must both be present (sid at most 255 characters)');
     pdk.response.exit(ctx, 400, page('Bad front-channel logout request'), HEADERS);
     return [];
   }

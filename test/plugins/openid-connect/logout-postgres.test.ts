@@ -244,14 +244,18 @@ describe('front-channel logout (the test plays the IdP logout page: oidc-provide
     }
   });
 
-  test('another issuer is ignored (200, nothing ended); iss without sid is refused (400)', async () => {
+  test('another issuer is ignored (200, nothing ended); iss without sid, or an oversized sid, is refused (400)', async () => {
     const { context, sid } = await loggedIn();
     try {
+      const before = await logoutEvents();
       const other = await iframe(context, frontchannel(bUrl, { iss: 'https://other-idp.example', sid }));
       assert.equal(other.status, 200);
       assert.equal(other.headers['cache-control'], 'no-store');
       const half = await iframe(context, frontchannel(aUrl, { iss: idp.issuer }));
       assert.equal(half.status, 400);
+      const long = await iframe(context, frontchannel(aUrl, { iss: idp.issuer, sid: 'x'.repeat(256) }));
+      assert.equal(long.status, 400, 'a sid longer than 255 characters');
+      assert.equal(await logoutEvents(), before, 'ignored and refused calls write no record');
       for (let i = 0; i < 4; i++) {
         assert.equal(await status(context, aUrl), 200);
         assert.equal(await status(context, bUrl), 200);

@@ -127,10 +127,6 @@ export class LogoutRegistry {
     }
   }
 
-  get clusterWide(): boolean {
-    return this.#redis !== null || this.#events !== null;
-  }
-
   /** How records reach the other nodes: the plugin's Redis, the node's PostgreSQL, or not at all. */
   get fanout(): 'redis' | 'postgres' | 'none' {
     return this.#redis !== null ? 'redis' : this.#events !== null ? 'postgres' : 'none';

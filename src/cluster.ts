@@ -28,6 +28,7 @@ import { addReportSink, healthStates, setHealthState } from './core/proxy/balanc
 import { NODE_ID_ENV } from './core/node-id.ts';
 import type { ProcessMetrics } from './core/metrics-node.ts';
 import { PRIMARY_EXEC, PRIMARY_V8_FLAG } from './shared/primary-exec.ts';
+import { setClusterEvents, type ClusterEvents } from './core/cluster-events.ts';
 
 interface ConfigMessage {
   type: 'portcullis:config';
@@ -82,6 +83,56 @@ interface MetricsResultMessage {
 
 /** The command-line launcher: workers run it, as the primary did when started by `portcullis`. */
 const LAUNCHER = new URL('../bin/portcullis.js', import.meta.url).pathname;
+/**
+ * Worker → primary: broadcast a cluster event (src/core/cluster-events.ts) through the primary's
+ * store; the primary answers once it is stored and notified (or why not).
+ */
+interface ClusterEventMessage {
+  type: 'portcullis:cluster-event';
+  id: number;
+  channel: string;
+  data: string;
+  ttl: number;
+}
+
+interface ClusterEventResultMessage {
+  type: 'portcullis:cluster-event-result';
+  id: number;
+  error: string | null;
+}
+
+/** How long a worker waits for its primary to store a cluster event. */
+const CLUSTER_EVENT_TIMEOUT_MS = 10_000;
+
+/**
+ * A worker's cluster events: broadcasts go through the primary's store; subscribing does nothing,
+ * as the primary delivers every event once for the node (into node-wide state every worker reads).
+ */
+function relayedClusterEvents(): ClusterEvents {
+  let seq = 0;
+  const pending = new Map<number, (error: string | null) => void>();
+  process.on('message', (m: unknown) => {
+    const msg = m as ClusterEventResultMessage | undefined;
+    if (msg?.type === 'portcullis:cluster-event-result') pending.get(msg.id)?.(msg.error);
+  });
+  return {
+    broadcast: (channel, data, ttl) =>
+      new Promise<void>((resolve, reject) => {
+        const id = ++seq;
+        const timer = setTimeout(() => done('the primary did not answer'), CLUSTER_EVENT_TIMEOUT_MS);
+        timer.unref();
+        const done = (error: string | null): void => {
+          clearTimeout(timer);
+          pending.delete(id);
+          if (error === null) resolve();
+          else reject(new Error(`cluster event not sent: ${error}`));
+        };
+        pending.set(id, done);
+        process.send?.({ type: 'portcullis:cluster-event', id, channel, data, ttl } satisfies ClusterEventMessage);
+      }),
+    subscribe: () => () => undefined,
+  };
+}
 
 /** How long the primary waits for the workers' answers to a node-local call. */
 const NODE_LOCAL_TIMEOUT_MS = 5_000;
@@ -242,6 +293,24 @@ export async function startPrimary(settings: Settings, log: Logger): Promise<Clu
   });
   // Workers start through the launcher, which turns on Node's compile cache (bin/portcullis.js).
   cluster.setupPrimary({ exec: LAUNCHER, execArgv: workerExecArgv() });
+  // Workers' cluster events (a logout ending sessions on every node) go out through this node's store.
+  cluster.on('message', (w, m: unknown) => {
+    const msg = m as ClusterEventMessage | undefined;
+    if (msg?.type !== 'portcullis:cluster-event') return;
+    const events = gateway.store.events;
+    const answer = (error: string | null): void => {
+      if (w.isConnected()) w.send({ type: 'portcullis:cluster-event-result', id: msg.id, error } satisfies ClusterEventResultMessage);
+    };
+    if (events === undefined) return answer('the store has no cluster events');
+    events.broadcast(msg.channel, msg.data, msg.ttl).then(
+      () => answer(null),
+      (err: Error) => {
+        log.error({ err: err.message }, 'cluster event could not be stored');
+        answer(err.message);
+      },
+    );
+  });
+  cluster.setupPrimary({ execArgv: workerExecArgv() });
   // The node's shared state (rate-limit counters, memory caches and sessions): created here, opened
   // by every worker, replacements included, and removed when this process exits (src/core/node-state).
   const stateDir = nodeStateDir();
@@ -327,6 +396,8 @@ export async function runWorker(settings: Settings, log: Logger): Promise<void> 
     void processRegistry.getMetricsAsJSON().then((metrics) => process.send?.({ type: 'portcullis:metrics-result', id: msg.id, metrics } satisfies MetricsResultMessage));
   });
   const gatewaySettings = gatewaySettingsFrom(settings, log, process.env.PORTCULLIS_INHERITED_SESSION_SECRET);
+  // Before any plugin compiles: with PostgreSQL, cluster events go through the primary's store.
+  if (settings.database === 'postgres') setClusterEvents(relayedClusterEvents());
   // Listening from the start: the primary sends the health state right behind the first configuration.
   addReportSink((key, obs) => process.send?.({ type: 'portcullis:health-report', key, obs } satisfies HealthReportMessage));
   process.on('message', (m: unknown) => {

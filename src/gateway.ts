@@ -31,6 +31,7 @@ import { balancerHealth, targetData, targetHealth, type TargetHealthData } from 
 import type { UpstreamEntry } from './core/runtime-types.ts';
 import type { UpstreamHealthApi } from './admin/types.ts';
 import { runShutdownHooks } from './core/shutdown.ts';
+import { setClusterEvents } from './core/cluster-events.ts';
 
 export class StartupError extends Error {
   override name = 'StartupError';
@@ -121,10 +122,13 @@ export async function startGateway(settings: Settings, options: StartOptions = {
   const gatewaySettings = gatewaySettingsFrom(settings, log, options.sessionSecret);
   const nodeId = options.nodeId ?? randomUUID();
   setNodeId(nodeId);
+  // Plugins reach the database only through this port (PostgreSQL: events for every node; else none).
+  setClusterEvents(store.events ?? null);
   let runtime: RuntimeManager;
   try {
     runtime = await RuntimeManager.create(() => store.snapshot(), { settings: gatewaySettings, log });
   } catch (err) {
+    setClusterEvents(null);
     await store.close();
     throw new StartupError(`stored configuration cannot be compiled: ${(err as Error).message}`);
   }
@@ -239,12 +243,14 @@ export async function startGateway(settings: Settings, options: StartOptions = {
         for (const c of closers.reverse()) await c();
         health.close();
         await runtime.close();
+        setClusterEvents(null);
         await store.close();
       },
     };
   } catch (err) {
     for (const c of closers.reverse()) await c().catch(() => undefined);
     health.close();
+    setClusterEvents(null);
     await store.close();
     throw err;
   }

@@ -148,8 +148,10 @@ Run the zero-trust walkthrough locally: demo IdP, echo upstream and gateway.
 
 Options:
  --idp-port 9000  --echo-port 9100  --proxy-port 8000  --admin-port 8001
- --log-level notice  --session-secret S`,
-    flags: Object.fromEntries(['idp-port', 'echo-port', 'proxy-port', 'admin-port', 'log-level', 'session-secret'].map((f) => [f, { type: 'string' as const }])),
+ --log-level notice  --session-secret S
+ --database sqlite|postgres   postgres: the database of KONG_PG_* (an empty one: the demo
+                              loads its configuration into it); other nodes may join it`,
+    flags: Object.fromEntries(['idp-port', 'echo-port', 'proxy-port', 'admin-port', 'log-level', 'session-secret', 'database'].map((f) => [f, { type: 'string' as const }])),
     positionals: [0, 0],
   },
 };

@@ -52,6 +52,12 @@ export interface ChangeEvent {
   version: number;
 }
 
+/** Kept events told to every node (src/core/cluster-events.ts ClusterEvents, same shape). */
+export interface StoreEvents {
+  broadcast(channel: string, data: string, ttlSeconds: number): Promise<void>;
+  subscribe(channel: string, handler: (data: string) => void): () => void;
+}
+
 export interface Store {
   readonly kind: 'sqlite' | 'postgres' | 'declarative';
   /** DB-less: the Admin API refuses writes except POST /config. */
@@ -72,6 +78,12 @@ export interface Store {
   snapshot(): Promise<ConfigSnapshot>;
   /** Replace the whole configuration in one transaction (`POST /config`). */
   replaceAll(config: Omit<ConfigSnapshot, 'version'>): Promise<number>;
+
+  /**
+   * Events for every node sharing the database (PostgreSQL; absent elsewhere): the
+   * port described in src/core/cluster-events.ts, which the gateway hands to plugins.
+   */
+  readonly events?: StoreEvents;
 
   /** Called after every committed change (in this process, or — postgres — in another node). */
   onChange(listener: (event: ChangeEvent) => void): void;

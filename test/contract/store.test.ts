@@ -434,6 +434,53 @@ describe('store contract: postgres across nodes', () => {
   });
 });
 
+describe('store contract: postgres cluster events (src/core/cluster-events.ts)', () => {
+  it('an event reaches every node now, is read back by a node that subscribes later, and is gone once expired', async () => {
+    const schema = `store_events_${randomUUID().replaceAll('-', '')}`;
+    const a = await openStore('postgres', { ...PG, schema });
+    const b = await openStore('postgres', { ...PG, schema });
+    try {
+      assert.ok(a.events !== undefined && b.events !== undefined);
+      const atB: string[] = [];
+      b.events.subscribe('test:channel', (d) => atB.push(d));
+      b.events.subscribe('test:other', () => assert.fail('another channel'));
+      await a.events.broadcast('test:channel', 'one', 60);
+      await waitFor(() => atB.length === 1);
+      assert.deepEqual(atB, ['one']);
+      // Larger than a NOTIFY payload may be: sent by id, read from the table.
+      const big = 'x'.repeat(10_000);
+      await a.events.broadcast('test:channel', big, 60);
+      await waitFor(() => atB.length === 2);
+      assert.equal(atB[1], big);
+      await a.events.broadcast('test:channel', 'short-lived', 1);
+      await waitFor(() => atB.length === 3);
+
+      // A node starting later: the kept events, in order; the expired one not.
+      const c = await openStore('postgres', { ...PG, schema });
+      try {
+        await waitUntil('the short-lived event to expire', async () => {
+          const got: string[] = [];
+          const stop = c.events!.subscribe('test:channel', (d) => got.push(d));
+          await waitUntil('the replay', () => got.length >= 2, 5000);
+          stop();
+          return got.length === 2 && got[0] === 'one' && got[1] === big;
+        }, 5000, 100);
+      } finally {
+        await c.close();
+      }
+      // SQLite and DB-less have none: their node is the whole cluster.
+      assert.equal(createMemoryStore().events, undefined);
+    } finally {
+      await a.close();
+      await b.close();
+      const c = new pg.Client(PG);
+      await c.connect();
+      await c.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+      await c.end();
+    }
+  });
+});
+
 async function waitFor(cond: () => boolean, timeoutMs = 5000): Promise<void> {
   await waitUntil('a condition', cond, timeoutMs);
 }

@@ -27,6 +27,8 @@ export interface FreshResponse {
 }
 
 export interface ClusterGateway {
+  /** The primary's pid. */
+  pid: number;
   proxyUrl: string;
   adminUrl: string;
   /** Every line the node printed so far. */
@@ -63,8 +65,12 @@ interface LogLine {
   worker?: number;
 }
 
-/** `early`: return as soon as the Admin API answers, before the node says it started (its workers may not be up yet). */
-export async function startClusterGateway(options: { workers: number; env?: Record<string, string>; early?: boolean }): Promise<ClusterGateway> {
+/**
+ * `early`: return as soon as the Admin API answers, before the node says it started (its workers may not be up yet).
+ * `storeVersion`: the configuration version of a store the node shares with others (PostgreSQL): settle()
+ * then waits for the version the store holds now, whichever node wrote it.
+ */
+export async function startClusterGateway(options: { workers: number; env?: Record<string, string>; early?: boolean; storeVersion?: () => Promise<number> }): Promise<ClusterGateway> {
   const dataDir = await mkdtemp(join(tmpdir(), 'portcullis-cluster-'));
   const proxyPort = await freePort();
   const adminPort = await freePort();
@@ -144,6 +150,7 @@ export async function startClusterGateway(options: { workers: number; env?: Reco
   const workerPids = (): number[] => [...applied.keys()].filter((p) => p !== child.pid && !exited.has(p));
 
   const waitWorkers = async (count: number, timeoutMs = 20_000): Promise<void> => {
+    if (options.storeVersion !== undefined) writtenVersion = Math.max(writtenVersion, await options.storeVersion());
     // A successful Admin API write reaches the primary's runtime asynchronously: until the primary has
     // applied the store's version after it, "the newest" would be a configuration without the write.
     await waitFor(
@@ -163,6 +170,7 @@ export async function startClusterGateway(options: { workers: number; env?: Reco
   };
 
   return {
+    pid: child.pid!,
     proxyUrl,
     adminUrl,
     output: () => out,

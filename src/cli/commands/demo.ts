@@ -122,6 +122,11 @@ export async function demo(flags: FlagMap): Promise<number> {
     process.stderr.write(`demo: ${(err as Error).message}\n`);
     return 1;
   }
+  const database = (flags.database as string | undefined) ?? 'sqlite';
+  if (database !== 'sqlite' && database !== 'postgres') {
+    process.stderr.write(`demo: --database must be sqlite or postgres (got '${database}')\n`);
+    return 1;
+  }
   const log = configureLogger(((flags['log-level'] as string | undefined) ?? 'notice') as LogLevel);
   const dataDir = await mkdtemp(join(tmpdir(), 'portcullis-demo-'));
   // Everything started so far, so a failure half-way (a port taken between the
@@ -139,7 +144,8 @@ export async function demo(flags: FlagMap): Promise<number> {
       'proxy-listen': `127.0.0.1:${proxyPort}`,
       'admin-listen': `127.0.0.1:${adminPort}`,
       'data-dir': dataDir,
-      database: 'sqlite',
+      // postgres (tutorial 10, part 3): KONG_PG_* name the database; the schema is created if missing.
+      database,
       workers: '1',
       // A fresh random secret per run: demo sessions need not survive a restart,
       // and a fixed one would be a secret in the source.

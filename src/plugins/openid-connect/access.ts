@@ -28,6 +28,7 @@ import { bindTokenEndpoint } from './flows/token-endpoint.ts';
 import { injectHeaders, sanitizeHeaders } from './headers.ts';
 import { IdpUnavailable } from './http.ts';
 import { backchannelLogout, isBackchannelLogout } from './backchannel-logout.ts';
+import { frontchannelLogout, isFrontchannelLogout } from './frontchannel-logout.ts';
 import { checkPossession } from './pop/index.ts';
 import { providerNow, resolveProvider } from './provider.ts';
 import { currentUrl } from './request-url.ts';
@@ -50,14 +51,14 @@ export async function access(ctx: RequestContext, conf: CompiledOidc): Promise<v
   try {
     const done = await run(a);
     if (done === 'proxy') recordDecision(ctx, 'allow', 0, a.method ?? 'unknown');
-    else recordDecision(ctx, done === 'logout' || done === 'backchannel_logout' ? 'logout' : 'redirect', ctx.exitStatus, done);
+    else recordDecision(ctx, done === 'logout' || done === 'backchannel_logout' || done === 'frontchannel_logout' ? 'logout' : 'redirect', ctx.exitStatus, done);
   } catch (err) {
     await fail(a, err);
   }
 }
 
 /** How a request that passed every check ended: proxied, or answered on the way (a login redirect, a logout). */
-type Passed = 'proxy' | 'logout' | 'backchannel_logout' | 'authorization_code' | 'login_action';
+type Passed = 'proxy' | 'logout' | 'backchannel_logout' | 'frontchannel_logout' | 'authorization_code' | 'login_action';
 
 async function run(a: Attempt): Promise<Passed> {
   const { ctx, conf } = a;
@@ -65,6 +66,10 @@ async function run(a: Attempt): Promise<Passed> {
   if (conf.backchannel !== null && isBackchannelLogout(ctx, conf.backchannel)) {
     await backchannelLogout(ctx, { plan: conf.backchannel, issuer: conf.issuer, jwt: conf.jwt, clients: conf.clients, sessions: conf.sessions }, conf.log);
     return 'backchannel_logout';
+  }
+  if (conf.frontchannel !== null && isFrontchannelLogout(ctx, conf.frontchannel)) {
+    a.addCookies(await frontchannelLogout(ctx, { plan: conf.frontchannel, issuer: conf.issuer, sessions: conf.sessions }, conf.log));
+    return 'frontchannel_logout';
   }
 
   if (conf.methods.session) {

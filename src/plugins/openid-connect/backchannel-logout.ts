@@ -9,12 +9,13 @@
  * `http://schemas.openid.net/event/backchannel-logout`, a `sid` and/or a
  * `sub`, NO `nonce`, and a `jti` not seen before (replay cache, per node and
  * — with Redis — per cluster). Then every gateway session of that `sid` /
- * `sub` ends on this node and, with Redis, on every node (./session/logouts.ts).
+ * `sub` ends on this node and, with Redis or the node's PostgreSQL, on every
+ * node (./session/logouts.ts).
  *
  * Answers (§2.8): 200 with `Cache-Control: no-store` when done; 400
  * `{"error":"invalid_request","error_description":…}` for a token that does
  * not verify; 500 when the check or the fan-out could not be made (IdP keys
- * unreachable, Redis down). Never reaches the upstream.
+ * unreachable, Redis or PostgreSQL down). Never reaches the upstream.
  */
 import type { RequestContext } from '../../core/context.ts';
 import * as pdk from '../../pdk/index.ts';
@@ -37,13 +38,28 @@ export interface BackchannelPlan {
   readonly issuer: string;
 }
 
-export function compileBackchannel(c: { backchannel_logout_uri_suffix: string | null; issuer: string; session_storage: string | null }, redis: RedisStoreOptions | null): BackchannelPlan | null {
-  if (c.backchannel_logout_uri_suffix === null) return null;
-  const shared = c.session_storage === 'redis' ? redis : null;
+type LogoutConfig = { backchannel_logout_uri_suffix: string | null; frontchannel_logout_uri_suffix: string | null; session_storage: string | null };
+
+/** The plugin's Redis when logout records go there (session_storage = redis), else null. */
+function sharedRedis(c: LogoutConfig, redis: RedisStoreOptions | null): RedisStoreOptions | null {
+  return c.session_storage === 'redis' ? redis : null;
+}
+
+/**
+ * The logout records of a configuration with back- or front-channel logout (null without):
+ * in the plugin's Redis when it has one, else the node's PostgreSQL when it has one, else per node.
+ */
+export function compileLogoutRegistry(c: LogoutConfig, redis: RedisStoreOptions | null): LogoutRegistry | null {
+  if (c.backchannel_logout_uri_suffix === null && c.frontchannel_logout_uri_suffix === null) return null;
+  return new LogoutRegistry(sharedRedis(c, redis));
+}
+
+export function compileBackchannel(c: LogoutConfig & { issuer: string }, redis: RedisStoreOptions | null, registry: LogoutRegistry | null): BackchannelPlan | null {
+  if (c.backchannel_logout_uri_suffix === null || registry === null) return null;
   return Object.freeze({
     suffix: c.backchannel_logout_uri_suffix,
-    registry: new LogoutRegistry(shared),
-    replay: new ReplayCache('backchannel-logout', shared),
+    registry,
+    replay: new ReplayCache('backchannel-logout', sharedRedis(c, redis)),
     issuer: c.issuer,
   });
 }
@@ -106,7 +122,7 @@ export async function backchannelLogout(ctx: RequestContext, d: BackchannelDeps,
     if (!(await d.plan.replay.firstUse(String(payload.iss), payload.jti, window, now))) bad('logout_token was replayed (jti already used)');
 
     await d.plan.registry.record({ issuer: d.plan.issuer, sid, sub, at: Math.max(now, payload.iat), ttl: d.sessions.logoutTtl() });
-    log.info({ request_id: ctx.id, sid: sid !== null, sub: sub !== null, cluster: d.plan.registry.clusterWide }, '[openid-connect] back-channel logout: sessions ended');
+    log.info({ request_id: ctx.id, sid: sid !== null, sub: sub !== null, fanout: d.plan.registry.fanout }, '[openid-connect] back-channel logout: sessions ended');
     pdk.response.exit(ctx, 200, null, headers);
   } catch (err) {
     if (err instanceof BadLogoutToken) {

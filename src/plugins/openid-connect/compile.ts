@@ -24,7 +24,8 @@ import { compileHeaders, type HeaderPlan } from './headers.ts';
 import type { HttpPolicy } from './http.ts';
 import { normalizeConfig, type AuthMethod, type OidcConfig } from './schema.ts';
 import { OidcSessions, sessionOptionsFromKong } from './session/index.ts';
-import { compileBackchannel, type BackchannelPlan } from './backchannel-logout.ts';
+import { compileBackchannel, compileLogoutRegistry, type BackchannelPlan } from './backchannel-logout.ts';
+import { compileFrontchannel, type FrontchannelPlan } from './frontchannel-logout.ts';
 import { compilePossession, type PossessionPolicy } from './pop/index.ts';
 import { NO_EFFECT_LEGACY } from './unsupported.ts';
 import { compileIntrospection, type IntrospectionPlan } from './validate/introspection.ts';
@@ -90,6 +91,8 @@ export interface CompiledOidc {
   readonly sessions: OidcSessions;
   /** Back-channel logout endpoint (backchannel_logout_uri_suffix); null when off. */
   readonly backchannel: BackchannelPlan | null;
+  /** Front-channel logout endpoint (frontchannel_logout_uri_suffix); null when off. */
+  readonly frontchannel: FrontchannelPlan | null;
   /** Sender-constrained tokens (DPoP); null when off. */
   readonly pop: PossessionPolicy | null;
   readonly hideCredentials: boolean;
@@ -197,8 +200,11 @@ export function compileOidc(raw: unknown, env: CompileEnv): CompiledOidc {
 
   const cachePolicy = compileCachePolicy(c);
   const trusted = new IpMatcher(env.settings.trustedIps);
-  const backchannel = compileBackchannel(c, sessionOptionsFromKong(c as unknown as Record<string, unknown>, env.settings.sessionSecret).redis ?? null);
-  const sessions = OidcSessions.fromConfig(c, env, trusted, methods.session || methods.authorizationCode, backchannel === null ? null : { registry: backchannel.registry, issuer: backchannel.issuer });
+  const logoutRedis = sessionOptionsFromKong(c as unknown as Record<string, unknown>, env.settings.sessionSecret).redis ?? null;
+  const logoutRegistry = compileLogoutRegistry(c, logoutRedis);
+  const backchannel = compileBackchannel(c, logoutRedis, logoutRegistry);
+  const frontchannel = compileFrontchannel(c, logoutRegistry);
+  const sessions = OidcSessions.fromConfig(c, env, trusted, methods.session || methods.authorizationCode, logoutRegistry === null ? null : { registry: logoutRegistry, issuer: c.issuer });
 
   const compiled: CompiledOidc = Object.freeze({
     pluginId: env.pluginId,
@@ -232,6 +238,7 @@ export function compileOidc(raw: unknown, env: CompileEnv): CompiledOidc {
     logout: compileLogout(c),
     sessions,
     backchannel,
+    frontchannel,
     pop: compilePossession(c, env.settings.sessionSecret),
     hideCredentials: c.hide_credentials,
     runOnPreflight: c.run_on_preflight,

@@ -505,6 +505,12 @@ export const configSchema = requireOnly(Type.Object(
     // Portcullis' own (Kong has no back-channel logout): POSTs to a path ending with this suffix
     // are OpenID Connect Back-Channel Logout 1.0 requests from the IdP.
     backchannel_logout_uri_suffix: opt(Type.String({ minLength: 1, pattern: '^/' })),
+    // Portcullis' own (Kong has no front-channel logout): GETs to a path ending with this suffix are
+    // OpenID Connect Front-Channel Logout 1.0 requests (the IdP's logout page loads them in an iframe).
+    frontchannel_logout_uri_suffix: opt(Type.String({ minLength: 1, pattern: '^/' })),
+    // Portcullis' own, the spec's client metadata name and default: `iss` and `sid` must come with every
+    // front-channel logout request (register the client with the same value at the IdP).
+    frontchannel_logout_session_required: Bool(false),
 
     // -- proof of possession (RFC 8705 / RFC 9449)
     proof_of_possession_mtls: strEnum(['off', 'strict', 'optional'] as const, 'off'),

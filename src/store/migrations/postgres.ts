@@ -89,4 +89,15 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
       "UPDATE plugins SET cache_key = cache_key || ':' WHERE cache_key IS NOT NULL",
     ],
   },
+  {
+    // Kong's cluster_events (without node_id / nbf): events every node must apply, kept until they expire
+    // so a node that was away reads them back (src/store/postgres/events.ts); no SQLite counterpart (one node).
+    version: 5,
+    name: '005_cluster_events',
+    up: [
+      'CREATE TABLE cluster_events (id uuid PRIMARY KEY, at timestamp with time zone NOT NULL, expire_at timestamp with time zone NOT NULL, channel text NOT NULL, data text NOT NULL)',
+      'CREATE INDEX cluster_events_channel_idx ON cluster_events (channel, expire_at)',
+      'CREATE INDEX cluster_events_expire_at_idx ON cluster_events (expire_at)',
+    ],
+  },
 ];

@@ -8,7 +8,9 @@
  * constraints remain as a safety net. The same transaction NOTIFYs the new
  * version, which PostgreSQL delivers on COMMIT, so every node's onChange
  * listeners fire for changes made anywhere (LISTEN on a dedicated connection,
- * re-established after a disconnect).
+ * re-established after a disconnect). The same connection carries the
+ * cluster events plugins broadcast (./events.ts): one LISTEN connection per
+ * node, whatever the plugins.
  */
 import { createHash } from 'node:crypto';
 import pg from 'pg';
@@ -29,6 +31,7 @@ import {
   type Row,
   type RowAccess,
 } from '../integrity.ts';
+import { PgClusterEvents } from './events.ts';
 import { StoreError, type ChangeEvent, type ListOptions, type ListPage, type Store } from '../store.ts';
 
 export interface PostgresOptions {
@@ -131,6 +134,7 @@ class PostgresStore implements Store {
   #reconnectTimer: NodeJS.Timeout | null = null;
   #lastVersion = 0;
   #closed = false;
+  readonly events: PgClusterEvents;
 
   constructor(opts: PostgresOptions) {
     this.#opts = opts;
@@ -147,6 +151,7 @@ class PostgresStore implements Store {
       ...(opts.timeoutMs !== undefined ? { connectionTimeoutMillis: opts.timeoutMs } : {}),
       options: `-c search_path=${quoteIdent(this.#schema)}`,
     });
+    this.events = new PgClusterEvents(this.#pool, `portcullis_events_${createHash('sha256').update(this.#schema).digest('hex').slice(0, 24)}`);
     // An idle client losing its connection must not crash the process; the next query reconnects.
     this.#pool.on('error', (err) => logger().warn({ err: err.message }, 'postgres: idle connection error'));
   }
@@ -177,8 +182,11 @@ class PostgresStore implements Store {
       password: this.#opts.password,
       database: this.#opts.database,
       options: `-c search_path=${quoteIdent(this.#schema)}`,
+      // Which node's listener this is, in pg_stat_activity.
+      application_name: `portcullis-listen-${process.pid}`,
     });
     const retry = () => {
+      this.events.lost();
       if (this.#closed || this.#reconnectTimer !== null) return;
       if (this.#listenClient === client) this.#listenClient = null;
       client.end().catch(() => undefined);
@@ -194,15 +202,18 @@ class PostgresStore implements Store {
     });
     client.on('end', retry);
     client.on('notification', (msg) => {
+      if (msg.channel === this.events.notifyChannel) return this.events.notified(msg.payload);
       if (msg.channel !== this.#channel) return;
       const v = Number(msg.payload);
       if (Number.isFinite(v)) this.#emit(v);
     });
     await client.connect();
     await client.query(`LISTEN ${quoteIdent(this.#channel)}`);
+    await client.query(`LISTEN ${quoteIdent(this.events.notifyChannel)}`);
     this.#listenClient = client;
-    // Changes committed while no one listened (first start, after a reconnect).
+    // Changes committed and events sent while no one listened (first start, after a reconnect).
     this.#emit(await this.#currentVersion(client));
+    await this.events.listening(client);
   }
 
   /** Fire listeners once per new version, whether the change was ours or another node's. */

@@ -14,6 +14,12 @@
  *   A node that is down or partitioned at that moment misses the message
  *   (Redis pub/sub does not queue); the record is also kept in Redis
  *   (`SET … EX`) and a node that (re)subscribes reads those back.
+ * - Across nodes without the plugin's Redis, when the node's database is
+ *   PostgreSQL: a cluster event (src/core/cluster-events.ts — a row kept in
+ *   the database until the record expires, NOTIFYed to every node); each
+ *   node's store-holding process writes it into its node's database. A node
+ *   that was disconnected, or starts later, reads the kept rows back. With
+ *   both, Redis is used (the plugin's own choice wins over the node's).
  *
  * Records are kept for `ttl` seconds — the longest a session they could
  * end can live (absolute or remember timeout) — then swept.
@@ -21,6 +27,7 @@
 import { hash } from 'node:crypto';
 import type { StatementSync } from 'node:sqlite';
 import { getRetry, nodeDatabase, runRetry } from '../../../core/node-state/database.ts';
+import { clusterEvents, type ClusterEvents } from '../../../core/cluster-events.ts';
 import { createRedisClient, type RedisClient } from '../../../redis/connection.ts';
 import { connectionOf, type RedisStoreOptions } from './store.ts';
 
@@ -84,30 +91,56 @@ interface Channel {
 /** One publisher and one subscriber per Redis (and key prefix) per process. */
 const channels = new Map<string, Channel>();
 
+/** The cluster-event channel of logout records (every issuer's). */
+export const LOGOUT_EVENT_CHANNEL = 'openid-connect:logout';
+
+/** One subscription per process to the node's cluster events, shared by every registry (and runtime). */
+const eventSubscriptions = new Map<ClusterEvents, { refs: number; unsubscribe: () => void }>();
+
+function applyMessage(message: string): void {
+  try {
+    const r: unknown = JSON.parse(message);
+    if (isRecord(r)) storeLocally(r);
+  } catch {
+    // not ours
+  }
+}
+
 export class LogoutRegistry {
   readonly #redis: RedisStoreOptions | null;
+  readonly #events: ClusterEvents | null;
   readonly #channelName: string;
   readonly #channelKey: string;
   #closed = false;
 
-  constructor(redis: RedisStoreOptions | null) {
+  /** `events`: the node's cluster events (PostgreSQL), used when there is no Redis. */
+  constructor(redis: RedisStoreOptions | null, events: ClusterEvents | null = clusterEvents()) {
     this.#redis = redis;
+    this.#events = redis === null ? events : null;
     this.#channelName = `${redis?.prefix ?? ''}portcullis:oidc-logout`;
     this.#channelKey = JSON.stringify(redis);
     if (redis !== null) this.#subscribe(redis);
+    else if (this.#events !== null) {
+      const sub = eventSubscriptions.get(this.#events);
+      if (sub !== undefined) sub.refs++;
+      else eventSubscriptions.set(this.#events, { refs: 1, unsubscribe: this.#events.subscribe(LOGOUT_EVENT_CHANNEL, applyMessage) });
+    }
   }
 
-  get clusterWide(): boolean {
-    return this.#redis !== null;
+  /** How records reach the other nodes: the plugin's Redis, the node's PostgreSQL, or not at all. */
+  get fanout(): 'redis' | 'postgres' | 'none' {
+    return this.#redis !== null ? 'redis' : this.#events !== null ? 'postgres' : 'none';
   }
 
-  /** End the sessions of `sid` / `sub` here and — with Redis — on every node. */
+  /** End the sessions of `sid` / `sub` here and — with Redis or PostgreSQL — on every node. */
   async record(r: LogoutRecord): Promise<void> {
     storeLocally(r);
     if (++writes >= 256) {
       writes = 0;
       runRetry(db().sweep, Math.floor(Date.now() / 1000));
     }
+    // Kept in the database until it expires (nodes that were away read it back), and NOTIFYed now.
+    if (this.#events !== null) return this.#events.broadcast(LOGOUT_EVENT_CHANNEL, JSON.stringify(r), Math.max(1, r.ttl));
     const ch = this.#redis === null ? undefined : channels.get(this.#channelKey);
     if (ch === undefined) return;
     const message = JSON.stringify(r);
@@ -129,8 +162,17 @@ export class LogoutRegistry {
   }
 
   async close(): Promise<void> {
-    if (this.#closed || this.#redis === null) return;
+    if (this.#closed) return;
     this.#closed = true;
+    if (this.#events !== null) {
+      const sub = eventSubscriptions.get(this.#events);
+      if (sub !== undefined && --sub.refs === 0) {
+        eventSubscriptions.delete(this.#events);
+        sub.unsubscribe();
+      }
+      return;
+    }
+    if (this.#redis === null) return;
     const ch = channels.get(this.#channelKey);
     if (ch === undefined || --ch.refs > 0) return;
     channels.delete(this.#channelKey);
@@ -155,13 +197,7 @@ export class LogoutRegistry {
     subscriber.on('error', () => {});
     const name = this.#channelName;
     subscriber.on('message', (channel: string, message: string) => {
-      if (channel !== name) return;
-      try {
-        const r: unknown = JSON.parse(message);
-        if (isRecord(r)) storeLocally(r);
-      } catch {
-        // not ours
-      }
+      if (channel === name) applyMessage(message);
     });
     // On every (re)connection: subscribe, then read back what was published meanwhile.
     subscriber.on('ready', () => {

@@ -265,7 +265,7 @@ export function buildRuntime(stored: ConfigSnapshot, options: BuildOptions): Run
 
   const certificateFor = buildCertificateLookup(snapshot);
   const requestsClientCertificate = buildClientCertDecision(
-    all.filter((cp) => cp.instance.module.requestsClientCertificate === true).map((cp) => cp.entity),
+    all.filter((cp) => cp.instance.module.requestsClientCertificate?.(cp.instance.conf) === true).map((cp) => cp.entity),
     snapshot.routes,
   );
   const log = options.log;

@@ -28,6 +28,8 @@ export interface FreshResponse {
 
 export interface ClusterGateway {
   proxyUrl: string;
+  /** Port of the `ssl` proxy listener (started with `ssl: true`), else null. */
+  proxyTlsPort: number | null;
   adminUrl: string;
   /** Every line the node printed so far. */
   output(): string;
@@ -48,7 +50,7 @@ export interface ClusterGateway {
   close(): Promise<void>;
 }
 
-export async function freePort(): Promise<number> {
+async function freePort(): Promise<number> {
   const srv = createServer();
   await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
   const port = (srv.address() as { port: number }).port;
@@ -64,14 +66,16 @@ interface LogLine {
 }
 
 /** `early`: return as soon as the Admin API answers, before the node says it started (its workers may not be up yet). */
-export async function startClusterGateway(options: { workers: number; env?: Record<string, string>; early?: boolean }): Promise<ClusterGateway> {
+/** `ssl`: also an `ssl` proxy listener (its default certificate is generated at start). */
+export async function startClusterGateway(options: { workers: number; env?: Record<string, string>; early?: boolean; ssl?: boolean }): Promise<ClusterGateway> {
   const dataDir = await mkdtemp(join(tmpdir(), 'portcullis-cluster-'));
   const proxyPort = await freePort();
+  const proxyTlsPort = options.ssl === true ? await freePort() : null;
   const adminPort = await freePort();
   const child: ChildProcess = spawn(NODE, [MAIN, 'start', '--workers', String(options.workers), '--data-dir', dataDir, '--log-level', 'info'], {
     env: {
       ...process.env,
-      KONG_PROXY_LISTEN: `127.0.0.1:${proxyPort}`,
+      KONG_PROXY_LISTEN: proxyTlsPort === null ? `127.0.0.1:${proxyPort}` : `127.0.0.1:${proxyPort}, 127.0.0.1:${proxyTlsPort} ssl`,
       KONG_ADMIN_LISTEN: `127.0.0.1:${adminPort}`,
       PORTCULLIS_SESSION_SECRET: 'cluster-test-secret-0123456789abcdef',
       ...options.env,
@@ -164,6 +168,7 @@ export async function startClusterGateway(options: { workers: number; env?: Reco
 
   return {
     proxyUrl,
+    proxyTlsPort,
     adminUrl,
     output: () => out,
     workerPids,

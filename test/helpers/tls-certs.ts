@@ -10,6 +10,8 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import type { IncomingHttpHeaders } from 'node:http';
+import { request, type RequestOptions } from 'node:https';
 
 const run = promisify(execFile);
 
@@ -54,4 +56,46 @@ export function issue(ca: Pem, cn: string, kind: 'server' | 'client', dnsNames: 
 /** RFC 8705 `x5t#S256`: base64url SHA-256 of the certificate's DER (computed here independently of the gateway). */
 export function x5tS256(pem: Pem): string {
   return createHash('sha256').update(new X509Certificate(pem.cert).raw).digest('base64url');
+}
+
+export interface TlsReply {
+  status: number;
+  headers: IncomingHttpHeaders;
+  body: string;
+}
+
+export interface TlsRequestOptions {
+  /** SNI to send; none when absent (node sends no SNI for an IP address). */
+  servername?: string;
+  /** Client certificate to present when asked. */
+  client?: Pem;
+  /** CA to verify the gateway with; without it the server certificate is not verified. */
+  ca?: string;
+  headers?: Record<string, string>;
+  maxVersion?: 'TLSv1.2' | 'TLSv1.3';
+}
+
+/** One GET on a fresh TLS connection to 127.0.0.1:port (no agent, no session reuse). */
+export function tlsGet(port: number, path: string, o: TlsRequestOptions = {}): Promise<TlsReply> {
+  return new Promise((resolve, reject) => {
+    const opts: RequestOptions = {
+      host: '127.0.0.1',
+      port,
+      path,
+      agent: false,
+      headers: { connection: 'close', ...o.headers },
+      ...(o.ca !== undefined ? { ca: o.ca } : { rejectUnauthorized: false }),
+      ...(o.servername !== undefined ? { servername: o.servername } : {}),
+      ...(o.client !== undefined ? { cert: o.client.cert, key: o.client.key } : {}),
+      ...(o.maxVersion !== undefined ? { maxVersion: o.maxVersion } : {}),
+    };
+    const req = request(opts, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (body += c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
 }

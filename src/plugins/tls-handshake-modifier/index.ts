@@ -15,24 +15,16 @@
  * without `snis`), and the TLS listener asks per connection from its
  * SNICallback (src/core/proxy/client-cert.ts). Priority 997 as in Kong.
  */
-import { Type, type Static } from '@sinclair/typebox';
-import { OneOf } from '../../schema/typedefs.ts';
 import { VERSION } from '../../version.ts';
 import type { PluginModule } from '../types.ts';
+import { schema, type TlsHandshakeModifierConfig } from './schema.ts';
 
-export const schema = Type.Object(
-  {
-    tls_client_certificate: OneOf(['REQUEST'] as const, {
-      default: 'REQUEST',
-      description: 'TLS Client Certificate: `REQUEST` asks the client for a certificate during the handshake (not required, not verified).',
-    }),
-  },
-  { additionalProperties: false },
-);
+export interface CompiledTlsHandshakeModifier {
+  /** Ask for the client certificate (`tls_client_certificate: REQUEST`). */
+  readonly request: boolean;
+}
 
-export type TlsHandshakeModifierConfig = Static<typeof schema>;
-
-export const tlsHandshakeModifier: PluginModule<TlsHandshakeModifierConfig, null> = {
+export const tlsHandshakeModifier: PluginModule<TlsHandshakeModifierConfig, CompiledTlsHandshakeModifier> = {
   name: 'tls-handshake-modifier',
   version: VERSION,
   priority: 997,
@@ -41,10 +33,10 @@ export const tlsHandshakeModifier: PluginModule<TlsHandshakeModifierConfig, null
   // subsystem's `tls`, which Portcullis does not serve).
   scopes: { consumer: false, route: true, service: true },
   protocols: ['grpcs', 'https'],
-  requestsClientCertificate: true,
-  compile() {
-    return null;
+  compile(config) {
+    return Object.freeze({ request: config.tls_client_certificate === 'REQUEST' });
   },
+  requestsClientCertificate: (conf) => conf.request,
 };
 
 export default tlsHandshakeModifier;

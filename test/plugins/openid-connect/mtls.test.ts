@@ -11,11 +11,9 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { request, type RequestOptions } from 'node:https';
-import type { IncomingHttpHeaders } from 'node:http';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { startOidcEnv, type OidcEnv } from './env.ts';
-import { issue, makeCa, x5tS256, type Pem } from '../../helpers/tls-certs.ts';
+import { issue, makeCa, tlsGet, x5tS256, type Pem, type TlsReply } from '../../helpers/tls-certs.ts';
 import { decodeJwtPayload } from '../../helpers/idp.ts';
 
 let env: OidcEnv;
@@ -27,34 +25,9 @@ let tlsPort: number;
 
 const BASE = { client_id: ['kong'], client_secret: ['kong-secret'], auth_methods: ['bearer'] };
 
-interface Reply {
-  status: number;
-  headers: IncomingHttpHeaders;
-  body: string;
-}
-
-/** One request on a fresh TLS connection to the gateway, for `servername`, presenting `client` if given. */
-function tls(path: string, o: { servername?: string; client?: Pem; headers?: Record<string, string> } = {}): Promise<Reply> {
-  return new Promise((resolve, reject) => {
-    const opts: RequestOptions = {
-      host: '127.0.0.1',
-      port: tlsPort,
-      path,
-      agent: false,
-      headers: { connection: 'close', ...o.headers },
-      ca: ca.cert,
-      servername: o.servername ?? 'api.test',
-      ...(o.client !== undefined ? { cert: o.client.cert, key: o.client.key } : {}),
-    };
-    const req = request(opts, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => (body += c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
-    });
-    req.on('error', reject);
-    req.end();
-  });
+/** One request on a fresh TLS connection to the gateway (SNI api.test unless told), the gateway verified with the test CA. */
+function tls(path: string, o: { servername?: string; client?: Pem; headers?: Record<string, string> } = {}): Promise<TlsReply> {
+  return tlsGet(tlsPort, path, { ...o, servername: o.servername ?? 'api.test', ca: ca.cert });
 }
 
 /** Asserts Kong's invalid-token refusal and that the upstream was not reached. */
@@ -77,7 +50,7 @@ const viaHttp = (path: string, headers: Record<string, string>) => async () => {
 };
 const bearer = (t: string) => ({ authorization: `Bearer ${t}` });
 
-async function passes(path: string, o: Parameters<typeof tls>[1]): Promise<Reply> {
+async function passes(path: string, o: Parameters<typeof tls>[1]): Promise<TlsReply> {
   const before = env.echo.requestCount();
   const r = await tls(path, o);
   assert.equal(r.status, 200, r.body);

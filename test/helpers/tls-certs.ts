@@ -99,3 +99,29 @@ export function tlsGet(port: number, path: string, o: TlsRequestOptions = {}): P
     req.end();
   });
 }
+
+/** A token from an RFC 8705 token endpoint (the demo IdP's `mtlsTokenEndpoint`): client credentials, over TLS presenting `client`. */
+export function certificateBoundToken(tokenEndpoint: string, client: Pem, basic: { id: string; secret: string } = { id: 'kong-mtls', secret: 'kong-mtls-secret' }): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const req = request(tokenEndpoint, {
+      method: 'POST',
+      // The demo IdP's HTTPS listener has a generated self-signed certificate.
+      rejectUnauthorized: false,
+      cert: client.cert,
+      key: client.key,
+      agent: false,
+      headers: { authorization: `Basic ${Buffer.from(`${basic.id}:${basic.secret}`).toString('base64')}`, 'content-type': 'application/x-www-form-urlencoded' },
+    }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (body += c));
+      res.on('end', () => {
+        const parsed = JSON.parse(body) as { access_token?: string };
+        if (res.statusCode !== 200 || typeof parsed.access_token !== 'string') reject(new Error(`token request failed: ${res.statusCode} ${body}`));
+        else resolve(parsed.access_token);
+      });
+    });
+    req.on('error', reject);
+    req.end(new URLSearchParams({ grant_type: 'client_credentials', scope: 'openid' }).toString());
+  });
+}

@@ -2,7 +2,7 @@
  * Certificate-bound tokens in the shape users run: `portcullis start
  * --workers 2` with an `ssl` proxy listener (KONG_PROXY_LISTEN), a global
  * tls-handshake-modifier and openid-connect `proof_of_possession_mtls:
- * strict`. Every new connection (spread over both workers) asks for the
+ * strict`, the token issued by the real IdP over mutual TLS. Every new connection (spread over both workers) asks for the
  * client certificate — TLS 1.2 and 1.3, clients that send no SNI — and the
  * bound token passes only with its certificate. Deleting the modifier stops
  * the request on every worker (the handshake follows the live configuration).
@@ -12,7 +12,7 @@ import assert from 'node:assert/strict';
 import { startClusterGateway, type ClusterGateway } from '../../helpers/cluster-gateway.ts';
 import { startIdp, type Idp } from '../../helpers/idp.ts';
 import { startEcho, type Echo } from '../../helpers/echo.ts';
-import { issue, makeCa, tlsGet, x5tS256, type Pem } from '../../helpers/tls-certs.ts';
+import { certificateBoundToken, issue, makeCa, tlsGet, type Pem } from '../../helpers/tls-certs.ts';
 
 let idp: Idp;
 let echo: Echo;
@@ -26,7 +26,7 @@ let modifierId: string;
 before(async () => {
   const ca = await makeCa();
   [alice, mallory] = await Promise.all([issue(ca, 'alice', 'client'), issue(ca, 'mallory', 'client')]);
-  [idp, echo] = await Promise.all([startIdp(), startEcho()]);
+  [idp, echo] = await Promise.all([startIdp({ mtlsPort: 0 }), startEcho()]);
   // KONG_PROXY_LISTEN with a plain and an `ssl` listener (the default certificate is generated at start).
   gw = await startClusterGateway({ workers: 2, ssl: true });
   tlsPort = gw.proxyTlsPort!;
@@ -44,7 +44,7 @@ before(async () => {
   assert.equal(r.status, 201, JSON.stringify(r.body));
   modifierId = (r.body as { id: string }).id;
   await gw.settle();
-  token = await idp.issueAccessToken({ extraClaims: { cnf: { 'x5t#S256': x5tS256(alice) } } });
+  token = await certificateBoundToken(idp.mtlsTokenEndpoint!, alice); // bound by the IdP over mutual TLS
 });
 
 after(async () => {

@@ -1,8 +1,9 @@
 /**
  * Certificate-bound access tokens (RFC 8705, `proof_of_possession_mtls`) on a
- * real gateway: tokens signed by the real demo IdP's keys carrying
- * `cnf.x5t#S256` of a client certificate made at test time (CA, server and
- * client certificates from the openssl CLI), a TLS listener that asks for the
+ * real gateway: the real demo IdP (oidc-provider, `features.mTLS`) issues a
+ * token bound to a client certificate made at test time (CA, server and
+ * client certificates from the openssl CLI) over its mutual-TLS token
+ * endpoint; edge cases use tokens signed with the IdP's keys, a TLS listener that asks for the
  * client certificate where tls-handshake-modifier applies (by SNI), and the
  * echo upstream counting what reaches it. The right certificate passes; no
  * certificate, another certificate, plain HTTP, an unbound token in strict
@@ -13,7 +14,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { startOidcEnv, type OidcEnv } from './env.ts';
-import { issue, makeCa, tlsGet, x5tS256, type Pem, type TlsReply } from '../../helpers/tls-certs.ts';
+import { certificateBoundToken, issue, makeCa, tlsGet, x5tS256, type Pem, type TlsReply } from '../../helpers/tls-certs.ts';
 import { decodeJwtPayload } from '../../helpers/idp.ts';
 
 let env: OidcEnv;
@@ -59,7 +60,7 @@ async function passes(path: string, o: Parameters<typeof tls>[1]): Promise<TlsRe
 }
 
 before(async () => {
-  env = await startOidcEnv();
+  env = await startOidcEnv({ idp: { mtlsPort: 0 } });
   ca = await makeCa();
   const server = await issue(ca, 'api.test', 'server', ['api.test', 'other.test']);
   [alice, mallory] = await Promise.all([issue(ca, 'alice', 'client'), issue(ca, 'mallory', 'client')]);
@@ -82,7 +83,8 @@ before(async () => {
   await env.protect('session', { ...BASE, auth_methods: ['bearer', 'session'], proof_of_possession_mtls: 'strict' });
   await gw.settle();
 
-  bound = await env.idp.issueAccessToken({ extraClaims: { cnf: { 'x5t#S256': x5tS256(alice) } } });
+  // Issued by the IdP over mutual TLS to client kong-mtls: the IdP computed the binding from the connection.
+  bound = await certificateBoundToken(env.idp.mtlsTokenEndpoint!, alice);
   assert.equal((decodeJwtPayload(bound).cnf as Record<string, string>)['x5t#S256'], x5tS256(alice));
 });
 

@@ -148,10 +148,12 @@ Run the zero-trust walkthrough locally: demo IdP, echo upstream and gateway.
 
 Options:
  --idp-port 9000  --echo-port 9100  --proxy-port 8000  --admin-port 8001
+ --proxy-ssl-port P   also an HTTPS proxy listener (off by default)
+ --idp-mtls-port P    also the IdP's mutual-TLS listener: certificate-bound tokens (off by default)
  --log-level notice  --session-secret S
  --database sqlite|postgres   postgres: the database of KONG_PG_* (an empty one: the demo
                               loads its configuration into it); other nodes may join it`,
-    flags: Object.fromEntries(['idp-port', 'echo-port', 'proxy-port', 'admin-port', 'log-level', 'session-secret', 'database'].map((f) => [f, { type: 'string' as const }])),
+    flags: Object.fromEntries(['idp-port', 'echo-port', 'proxy-port', 'admin-port', 'proxy-ssl-port', 'idp-mtls-port', 'log-level', 'session-secret', 'database'].map((f) => [f, { type: 'string' as const }])),
     positionals: [0, 0],
   },
 };

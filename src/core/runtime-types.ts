@@ -29,6 +29,12 @@ export interface Runtime {
   readonly services: ReadonlyMap<string, ServiceEntity>;
   /** TLS context for an SNI (exact, then wildcard), or null for the listener's default. */
   certificateFor(servername: string): SecureContext | null;
+  /**
+   * Should this TLS handshake ask the client for a certificate (never require,
+   * never verify)? True where a plugin that requests one (tls-handshake-modifier)
+   * applies to the SNI; `null` = the client sent no SNI (src/core/proxy/client-cert.ts).
+   */
+  requestsClientCertificate(servername: string | null): boolean;
   /** CA certificate PEMs by id (service.ca_certificates). */
   readonly caCertificates: ReadonlyMap<string, string>;
   /**

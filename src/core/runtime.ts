@@ -18,6 +18,7 @@ import { buildPlan, planKey, EMPTY_PLAN, type CompiledPlugin } from './pipeline/
 import type { PluginPlan } from './pipeline/types.ts';
 import type { Runtime, UpstreamEntry } from './runtime-types.ts';
 import { Balancer } from './proxy/balancer/balancer.ts';
+import { buildClientCertDecision } from './proxy/client-cert.ts';
 
 export class RuntimeBuildError extends Error {
   readonly pluginId: string | null;
@@ -266,6 +267,10 @@ export function buildRuntime(stored: ConfigSnapshot, options: BuildOptions): Run
   for (const ca of snapshot.ca_certificates) caCertificates.set(ca.id, ca.cert);
 
   const certificateFor = buildCertificateLookup(snapshot);
+  const requestsClientCertificate = buildClientCertDecision(
+    all.filter((cp) => cp.instance.module.requestsClientCertificate?.(cp.instance.conf) === true).map((cp) => cp.entity),
+    snapshot.routes,
+  );
   const log = options.log;
   return Object.freeze({
     version: snapshot.version,
@@ -278,6 +283,7 @@ export function buildRuntime(stored: ConfigSnapshot, options: BuildOptions): Run
     upstreams,
     services,
     certificateFor,
+    requestsClientCertificate,
     caCertificates,
     async dispose() {
       for (const entry of upstreams.values()) entry.balancer.close();

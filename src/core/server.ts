@@ -10,7 +10,7 @@ import { createServer as createHttpServer, ServerResponse, type IncomingMessage,
 import { createServer as createHttpsServer } from 'node:https';
 import type { Duplex } from 'node:stream';
 import type { Socket } from 'node:net';
-import type { SecureContext } from 'node:tls';
+import type { SecureContext, TLSSocket } from 'node:tls';
 import type { Logger } from 'pino';
 import type { Runtime } from './runtime-types.ts';
 import { VERSION } from '../version.ts';
@@ -22,6 +22,7 @@ import { RealIpResolver } from './proxy/client-ip.ts';
 import { ProxyEnv } from './proxy/env.ts';
 import { handleNodeRequest, handleRequest, handleUpgrade } from './proxy/handle.ts';
 import { defaultCertificate } from './proxy/default-cert.ts';
+import { requestClientCertificate } from './proxy/client-cert.ts';
 import { renderError, TYPE_PLAIN } from './error-templates.ts';
 import { attachFastLane, type FastLane } from './downstream/fast-lane.ts';
 
@@ -115,16 +116,27 @@ export async function startProxy(opts: ProxyOptions): Promise<ProxyHandle> {
           cert: cert.cert,
           key: cert.key,
           ALPNProtocols: ['http/1.1'],
-          SNICallback: (servername: string, cb: (err: Error | null, ctx?: SecureContext) => void) => {
+          // A requested client certificate is never verified at the handshake (tls-handshake-modifier):
+          // the plugin that reads it decides (openid-connect proof_of_possession_mtls).
+          rejectUnauthorized: false,
+          // Node calls SNICallback as a method of the TLSSocket being handshaken: `this` is the connection.
+          SNICallback(this: TLSSocket, servername: string, cb: (err: Error | null, ctx?: SecureContext) => void) {
+            const runtime = env.ref.current;
             let ctx: SecureContext | null = null;
             try {
-              ctx = env.ref.current.certificateFor(servername);
+              ctx = runtime.certificateFor(servername);
             } catch (err) {
               env.log.error({ err, servername }, 'certificate for SNI could not be loaded; using the default');
             }
+            // The connection started with the no-SNI decision (requestCert below); the SNI decides now.
+            const want = runtime.requestsClientCertificate(servername);
+            if (want !== runtime.requestsClientCertificate(null) && !requestClientCertificate(this, want)) warnNoVerifyMode(env);
             cb(null, ctx ?? undefined);
           },
         });
+        // A client that sends no SNI never reaches SNICallback: node reads the server's `requestCert` for each new
+        // connection (tlsConnectionListener), so it follows the live configuration's decision for "no SNI".
+        Object.defineProperty(server, 'requestCert', { get: () => env.ref.current.requestsClientCertificate(null), set: () => {}, configurable: true });
       } else {
         server = createHttpServer(base);
         lanes.push(
@@ -172,6 +184,15 @@ export async function startProxy(opts: ProxyOptions): Promise<ProxyHandle> {
       return closing;
     },
   };
+}
+
+let warnedNoVerifyMode = false;
+
+/** This Node build has no per-connection verify-mode switch: say so once (clients are then not asked for certificates per SNI). */
+function warnNoVerifyMode(env: ProxyEnv): void {
+  if (warnedNoVerifyMode) return;
+  warnedNoVerifyMode = true;
+  env.log.error('this Node.js cannot request a client certificate per SNI (TLSSocket handle without setVerifyMode); tls-handshake-modifier only applies to handshakes without SNI');
 }
 
 /**

@@ -9,7 +9,9 @@
  *                  credentials, password; any loopback redirect URI),
  *                  service-client / service-secret (client credentials),
  *                  kong-public (public, PKCE), kong-jwt (private_key_jwt),
- *                  kong-secret-jwt (client_secret_jwt)
+ *                  kong-secret-jwt (client_secret_jwt), kong-mtls /
+ *                  kong-mtls-secret (client credentials, certificate-bound
+ *                  tokens: RFC 8705, over the `mtlsPort` listener)
  *   users          Blog_with_scope, Blog_without_scope / veryComplexPa55word
  *   access tokens  RS256 JWTs with Keycloak claims, for every grant
  *
@@ -19,6 +21,8 @@
  * 'refuse'; the same port is bound again on recovery).
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
+import { defaultCertificate } from '../core/proxy/default-cert.ts';
 import type { Socket } from 'node:net';
 import { randomBytes, generateKeyPairSync, randomUUID } from 'node:crypto';
 import type { JWK } from 'jose';
@@ -48,6 +52,12 @@ export interface StartIdpOptions {
   accessTokenTtl?: number;
   /** Require pushed authorization requests (RFC 9126) from every client, advertised in discovery; default false. */
   requirePar?: boolean;
+  /**
+   * Also serve the realm over HTTPS on this port (0: a free one), asking every client for a
+   * certificate (not verified): tokens issued there to `kong-mtls` are bound to it (RFC 8705
+   * `cnf.x5t#S256`). The issuer stays the plain-HTTP one. Absent: no HTTPS listener.
+   */
+  mtlsPort?: number;
   logger?: Logger;
 }
 
@@ -85,6 +95,8 @@ export interface Idp {
   discoveryUrl: string;
   /** Absolute endpoint URLs (Keycloak paths). */
   endpoints: { authorization: string; token: string; introspection: string; revocation: string; userinfo: string; end_session: string; jwks: string; par: string };
+  /** The token endpoint on the HTTPS listener that binds tokens to the client certificate (`mtlsPort`), else null. */
+  mtlsTokenEndpoint: string | null;
   testClients: TestClients;
   /** kid of the key that signs new tokens. */
   currentKid(): string;
@@ -198,6 +210,16 @@ export async function startIdp(opts: StartIdpOptions = {}): Promise<Idp> {
       token_endpoint_auth_method: 'client_secret_jwt',
       token_endpoint_auth_signing_alg: 'HS256',
     },
+    {
+      // RFC 8705 §3: its access tokens are bound to the TLS client certificate of the token request.
+      client_id: 'kong-mtls',
+      client_secret: 'kong-mtls-secret',
+      grant_types: ['client_credentials'],
+      response_types: [],
+      redirect_uris: [],
+      token_endpoint_auth_method: 'client_secret_basic',
+      tls_client_certificate_bound_access_tokens: true,
+    },
     ...(opts.clients ?? []),
   ];
   const basicClients = new Set(
@@ -277,6 +299,18 @@ export async function startIdp(opts: StartIdpOptions = {}): Promise<Idp> {
     });
   };
   server.on('request', onRequest);
+
+  // The mutual-TLS listener: the same realm, clients asked for a certificate (never required or verified
+  // here: binding the token to it is the point, RFC 8705 §3). oidc-provider reads it (features.mTLS).
+  let mtlsServer: HttpsServer | null = null;
+  let mtlsTokenEndpoint: string | null = null;
+  if (opts.mtlsPort !== undefined) {
+    const pem = await defaultCertificate();
+    mtlsServer = createHttpsServer({ cert: pem.cert, key: pem.key, requestCert: true, rejectUnauthorized: false, requestTimeout: 30_000, headersTimeout: 20_000 });
+    mtlsServer.on('request', onRequest);
+    const mtlsPort = await listen(mtlsServer, opts.mtlsPort, host, 'IdP (mTLS)');
+    mtlsTokenEndpoint = `https://${hostForUrl(host)}:${mtlsPort}${prefix}${ROUTES.token}`;
+  }
 
   const rebuild = (): void => {
     provider = build();
@@ -359,6 +393,7 @@ export async function startIdp(opts: StartIdpOptions = {}): Promise<Idp> {
     port,
     discoveryUrl: `${issuer}/.well-known/openid-configuration`,
     endpoints,
+    mtlsTokenEndpoint,
     testClients: {
       publicClient: { client_id: 'kong-public' },
       privateKeyJwt: { client_id: 'kong-jwt', privateJwk: clientPrivateJwk, alg: 'RS256' },
@@ -378,6 +413,13 @@ export async function startIdp(opts: StartIdpOptions = {}): Promise<Idp> {
     requestCount: (path?: string) => (path === undefined ? total : counts.get(path) ?? 0),
     issueAccessToken,
     async close() {
+      if (mtlsServer !== null) {
+        const m = mtlsServer;
+        await new Promise<void>((resolve) => {
+          m.close(() => resolve());
+          m.closeAllConnections();
+        });
+      }
       if (down === 'refuse') return;
       await new Promise<void>((resolve) => {
         server.close(() => resolve());

@@ -1,4 +1,5 @@
 /** kong.client: who is calling. */
+import type { TLSSocket } from 'node:tls';
 import type { Credential, RequestContext } from '../core/context.ts';
 import type { CredentialKind, CredentialMatch } from '../core/consumers.ts';
 import type { ConsumerEntity } from '../schema/entities/types.ts';
@@ -15,6 +16,18 @@ export function getConsumer(ctx: RequestContext): ConsumerEntity | null {
 
 export function getCredential(ctx: RequestContext): Credential | null {
   return ctx.credential;
+}
+
+/**
+ * The certificate the client presented on this connection's TLS handshake, as
+ * DER (the leaf of Kong's kong.client.tls.get_full_client_certificate_chain).
+ * Null on plain HTTP and when none was sent — a certificate is only asked for
+ * where a tls-handshake-modifier applies. Never verified here: the caller decides.
+ */
+export function getTlsClientCertificate(ctx: RequestContext): Buffer | null {
+  const socket = ctx.req.socket as Partial<TLSSocket> | null;
+  if (socket === null || socket.encrypted !== true || typeof socket.getPeerX509Certificate !== 'function') return null;
+  return socket.getPeerX509Certificate()?.raw ?? null;
 }
 
 export function getIp(ctx: RequestContext): string {

@@ -50,6 +50,7 @@ const BUNDLED: ReadonlyArray<readonly [string, string, string]> = [
   ['tcp-log', './tcp-log/index.ts', 'tcpLog'],
   ['udp-log', './udp-log/index.ts', 'udpLog'],
   ['syslog', './syslog/index.ts', 'syslog'],
+  ['tls-handshake-modifier', './tls-handshake-modifier/index.ts', 'tlsHandshakeModifier'],
 ];
 
 const load = createRequire(import.meta.url);

@@ -107,6 +107,13 @@ export interface PluginModule<Config = Record<string, unknown>, Compiled = unkno
    * request pays for tracing.
    */
   readsTraces?: boolean;
+  /**
+   * True when this compiled instance makes the TLS listener ask clients for a
+   * certificate (requested, never required, never verified) on the handshakes
+   * its scope covers, matched by SNI through the routes' `snis` (Kong's
+   * certificate phase; src/core/proxy/client-cert.ts). tls-handshake-modifier.
+   */
+  requestsClientCertificate?(compiled: Compiled): boolean;
   /** Release timers/sockets held by a compiled instance replaced by a newer config. */
   close?(compiled: Compiled): void | Promise<void>;
 

@@ -30,6 +30,8 @@ export interface ClusterGateway {
   /** The primary's pid. */
   pid: number;
   proxyUrl: string;
+  /** Port of the `ssl` proxy listener (started with `ssl: true`), else null. */
+  proxyTlsPort: number | null;
   adminUrl: string;
   /** Every line the node printed so far. */
   output(): string;
@@ -69,15 +71,17 @@ interface LogLine {
  * `early`: return as soon as the Admin API answers, before the node says it started (its workers may not be up yet).
  * `storeVersion`: the configuration version of a store the node shares with others (PostgreSQL): settle()
  * then waits for the version the store holds now, whichever node wrote it.
+ * `ssl`: also an `ssl` proxy listener (its default certificate is generated at start).
  */
-export async function startClusterGateway(options: { workers: number; env?: Record<string, string>; early?: boolean; storeVersion?: () => Promise<number> }): Promise<ClusterGateway> {
+export async function startClusterGateway(options: { workers: number; env?: Record<string, string>; early?: boolean; storeVersion?: () => Promise<number>; ssl?: boolean }): Promise<ClusterGateway> {
   const dataDir = await mkdtemp(join(tmpdir(), 'portcullis-cluster-'));
   const proxyPort = await freePort();
+  const proxyTlsPort = options.ssl === true ? await freePort() : null;
   const adminPort = await freePort();
   const child: ChildProcess = spawn(NODE, [MAIN, 'start', '--workers', String(options.workers), '--data-dir', dataDir, '--log-level', 'info'], {
     env: {
       ...process.env,
-      KONG_PROXY_LISTEN: `127.0.0.1:${proxyPort}`,
+      KONG_PROXY_LISTEN: proxyTlsPort === null ? `127.0.0.1:${proxyPort}` : `127.0.0.1:${proxyPort}, 127.0.0.1:${proxyTlsPort} ssl`,
       KONG_ADMIN_LISTEN: `127.0.0.1:${adminPort}`,
       PORTCULLIS_SESSION_SECRET: 'cluster-test-secret-0123456789abcdef',
       ...options.env,
@@ -172,6 +176,7 @@ export async function startClusterGateway(options: { workers: number; env?: Reco
   return {
     pid: child.pid!,
     proxyUrl,
+    proxyTlsPort,
     adminUrl,
     output: () => out,
     workerPids,

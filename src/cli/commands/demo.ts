@@ -3,6 +3,10 @@
  * machine — a local OpenID Provider shaped like the Keycloak realm of Kong's
  * walkthrough, an httpbin-like echo upstream, and the gateway configured with
  * the walkthrough's service, route and openid-connect plugin.
+ *
+ * Opt-in for tutorial 11 (certificate-bound tokens): `--proxy-ssl-port` adds
+ * an `ssl` proxy listener, `--idp-mtls-port` the IdP's mutual-TLS listener
+ * whose token endpoint binds tokens to the client certificate (RFC 8705).
  */
 import { createServer } from 'node:net';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -78,9 +82,11 @@ export function demoConfig(echoUrl: string, issuer: string, proxyPort: number): 
   });
 }
 
-function num(flags: FlagMap, flag: string, env: string, dflt: number): number {
+/** A port flag; `optional` ones may be 0 (off) and default to it. */
+function num(flags: FlagMap, flag: string, env: string, dflt: number, optional = false): number {
   const v = flags[flag] ?? process.env[env];
   if (v === undefined || v === '') return dflt;
+  if (optional && v === '0') return 0;
   const n = typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : NaN;
   // Port 0 would print an unusable URL and redirect_uri, so the demo wants a real port.
   if (!Number.isInteger(n) || n < 1 || n > 65535) throw new Error(`--${flag} (${env}): expected a port number between 1 and 65535`);
@@ -104,8 +110,14 @@ export async function demo(flags: FlagMap): Promise<number> {
   const echoPort = num(flags, 'echo-port', 'PORTCULLIS_DEMO_ECHO_PORT', 9100);
   const proxyPort = num(flags, 'proxy-port', 'PORTCULLIS_DEMO_PROXY_PORT', 8000);
   const adminPort = num(flags, 'admin-port', 'PORTCULLIS_DEMO_ADMIN_PORT', 8001);
+  // Off unless asked for (0): the tutorials that need them say so.
+  const proxySslPort = num(flags, 'proxy-ssl-port', 'PORTCULLIS_DEMO_PROXY_SSL_PORT', 0, true);
+  const idpMtlsPort = num(flags, 'idp-mtls-port', 'PORTCULLIS_DEMO_IDP_MTLS_PORT', 0, true);
   const ports = new Map<number, string>();
-  for (const [port, what] of [[idpPort, 'IdP'], [echoPort, 'Echo'], [proxyPort, 'Proxy'], [adminPort, 'Admin']] as const) {
+  const wanted: Array<readonly [number, string]> = [[idpPort, 'IdP'], [echoPort, 'Echo'], [proxyPort, 'Proxy'], [adminPort, 'Admin']];
+  if (proxySslPort !== 0) wanted.push([proxySslPort, 'Proxy (TLS)']);
+  if (idpMtlsPort !== 0) wanted.push([idpMtlsPort, 'IdP (mTLS)']);
+  for (const [port, what] of wanted) {
     const other = ports.get(port);
     if (other !== undefined) {
       process.stderr.write(`demo: port ${port} is given to both the ${other} and the ${what}; choose distinct ports\n`);
@@ -118,6 +130,8 @@ export async function demo(flags: FlagMap): Promise<number> {
     await assertPortFree('127.0.0.1', echoPort, 'Echo');
     await assertPortFree('127.0.0.1', proxyPort, 'Proxy');
     await assertPortFree('127.0.0.1', adminPort, 'Admin');
+    if (proxySslPort !== 0) await assertPortFree('127.0.0.1', proxySslPort, 'Proxy (TLS)');
+    if (idpMtlsPort !== 0) await assertPortFree('127.0.0.1', idpMtlsPort, 'IdP (mTLS)');
   } catch (err) {
     process.stderr.write(`demo: ${(err as Error).message}\n`);
     return 1;
@@ -136,12 +150,12 @@ export async function demo(flags: FlagMap): Promise<number> {
   let idp: Idp;
   let echo: Echo;
   try {
-    idp = await startIdp({ host: '127.0.0.1', port: idpPort, clients: demoClients(proxyPort) });
+    idp = await startIdp({ host: '127.0.0.1', port: idpPort, clients: demoClients(proxyPort), ...(idpMtlsPort !== 0 ? { mtlsPort: idpMtlsPort } : {}) });
     started.push(idp);
     echo = await startEcho({ host: '127.0.0.1', port: echoPort });
     started.push(echo);
     const settings = resolveSettings({
-      'proxy-listen': `127.0.0.1:${proxyPort}`,
+      'proxy-listen': proxySslPort === 0 ? `127.0.0.1:${proxyPort}` : `127.0.0.1:${proxyPort}, 127.0.0.1:${proxySslPort} ssl`,
       'admin-listen': `127.0.0.1:${adminPort}`,
       'data-dir': dataDir,
       // postgres (tutorial 10, part 3): KONG_PG_* name the database; the schema is created if missing.
@@ -173,7 +187,7 @@ Portcullis demo is running — zero trust with a local identity provider.
   Identity provider:   ${idp.issuer}
   Echo upstream:       ${echo.url}/anything
   Admin API:           http://127.0.0.1:${adminPort}   (try: http :${adminPort}/routes/openidconnectRoute/plugins)
-
+${proxySslPort !== 0 ? `  Proxy over TLS:      https://localhost:${proxySslPort}   (self-signed certificate)\n` : ''}${idp.mtlsTokenEndpoint !== null ? `  IdP mTLS token URL:  ${idp.mtlsTokenEndpoint}   (client kong-mtls / kong-mtls-secret)\n` : ''}
 Press Ctrl-C to stop everything.
 `);
   let stopping = false;

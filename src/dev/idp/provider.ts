@@ -10,6 +10,7 @@
  * Keycloak walkthrough works unchanged.
  */
 import type { ServerResponse } from 'node:http';
+import type { TLSSocket } from 'node:tls';
 import type { Provider, Account, BaseTokenInstance, KoaContext } from 'oidc-provider';
 import type { Logger } from 'pino';
 import type { KeyRing } from './keys.ts';
@@ -86,9 +87,13 @@ function extraClaims(deps: ProviderDeps, token: BaseTokenInstance): Record<strin
     sid: token.sid ?? token.sessionUid,
     sub: token.accountId,
   });
-  // DPoP-bound tokens (RFC 9449 §6): the key's thumbprint as the confirmation claim.
-  const jkt = (token as BaseTokenInstance & { jkt?: string }).jkt;
-  const bound: Record<string, unknown> = typeof jkt === 'string' ? { ...claims, cnf: { jkt } } : claims;
+  // Sender-constrained tokens: the DPoP key's thumbprint (RFC 9449 §6) and/or the TLS client certificate's
+  // (RFC 8705 §3.1) as the confirmation claim.
+  const { jkt, 'x5t#S256': x5t } = token as BaseTokenInstance & { jkt?: string; 'x5t#S256'?: string };
+  const cnf: Record<string, string> = {};
+  if (typeof jkt === 'string') cnf.jkt = jkt;
+  if (typeof x5t === 'string') cnf['x5t#S256'] = x5t;
+  const bound: Record<string, unknown> = Object.keys(cnf).length > 0 ? { ...claims, cnf } : claims;
   const forced = deps.claimOverrides.get(token);
   return forced === undefined ? bound : { ...bound, ...forced };
 }
@@ -124,6 +129,13 @@ export function buildProvider(mod: typeof import('oidc-provider'), deps: Provide
       clientCredentials: { enabled: true },
       // DPoP-bound access tokens when the client sends a proof to the token endpoint (RFC 9449).
       dPoP: { enabled: true },
+      // Certificate-bound tokens (RFC 8705 §3) for clients registered with tls_client_certificate_bound_access_tokens,
+      // over the mutual-TLS listener (StartIdpOptions.mtlsPort); the certificate is the one of the connection.
+      mTLS: {
+        enabled: true,
+        certificateBoundAccessTokens: true,
+        getCertificate: (ctx: KoaContext) => (ctx.req.socket as Partial<TLSSocket>).getPeerX509Certificate?.(),
+      },
       // Back-channel logout to clients registered with a backchannel_logout_uri (OIDC Back-Channel Logout 1.0).
       backchannelLogout: { enabled: true },
       // RFC 9126, at Keycloak's path; required only for clients registered with require_pushed_authorization_requests.

@@ -29,7 +29,7 @@ import { injectHeaders, sanitizeHeaders } from './headers.ts';
 import { IdpUnavailable } from './http.ts';
 import { backchannelLogout, isBackchannelLogout } from './backchannel-logout.ts';
 import { frontchannelLogout, isFrontchannelLogout } from './frontchannel-logout.ts';
-import { checkPossession } from './pop/index.ts';
+import { checkPossession, checkSessionPossession } from './pop/index.ts';
 import { providerNow, resolveProvider } from './provider.ts';
 import { currentUrl } from './request-url.ts';
 
@@ -92,7 +92,10 @@ async function run(a: Attempt): Promise<Passed> {
   if ((await authenticate(a)) === 'answered') return 'authorization_code';
 
   if (conf.pop !== null && a.method !== null && conf.pop.methods.has(a.method)) {
-    await checkPossession(ctx, conf.pop, { token: a.tokens!.access_token, claims: a.introspection ?? a.accessClaims, viaDpopScheme: a.viaDpopScheme, url: currentUrl(ctx, conf.trusted) });
+    a.boundX5t = await checkPossession(ctx, conf.pop, { token: a.tokens!.access_token, claims: a.introspection ?? a.accessClaims, viaDpopScheme: a.viaDpopScheme, url: currentUrl(ctx, conf.trusted) });
+  } else if (a.method === 'session') {
+    a.boundX5t = a.session?.data?.x5t ?? null;
+    if (conf.pop !== null) checkSessionPossession(ctx, conf.pop, a.boundX5t);
   }
 
   const refreshed = await checkExpiry(a);
@@ -213,7 +216,7 @@ async function writeSession(a: Attempt, consumer: { id: string; username: string
     else if (ctx.credential !== null) subject = ctx.credential.id;
     const idp = a.idClaims ?? a.accessClaims;
     const identity = idp === null ? null : { sid: typeof idp.sid === 'string' ? idp.sid : null, sub: typeof idp.sub === 'string' ? idp.sub : null };
-    const saved = await conf.sessions.save(ctx, a.session, { client: a.client.index, tokens: a.tokens!, expires: a.exp }, subject, identity);
+    const saved = await conf.sessions.save(ctx, a.session, { client: a.client.index, tokens: a.tokens!, expires: a.exp, ...(a.boundX5t !== null ? { x5t: a.boundX5t } : {}) }, subject, identity);
     a.session = saved.handle;
     a.addCookies(saved.cookies);
   } else if (a.session.present) {

@@ -88,6 +88,8 @@ export class Attempt {
   userinfoLoaded: boolean;
   /** The token came as `Authorization: DPoP …`. */
   viaDpopScheme: boolean;
+  /** `cnf.x5t#S256` the request was proven against (mTLS-bound token or session), kept in the session it writes. */
+  boundX5t: string | null;
   /** Access token expiry, epoch seconds; 0 = never. */
   exp: number;
   /** The session must be written (new tokens) … */
@@ -125,6 +127,7 @@ export class Attempt {
     this.userinfo = null;
     this.userinfoLoaded = false;
     this.viaDpopScheme = false;
+    this.boundX5t = null;
     this.exp = 0;
     this.sessionModified = false;
     this.sessionRegenerate = false;

@@ -63,7 +63,6 @@ export const UNSUPPORTED_RULES: readonly Rule[] = [
   ['cluster_cache_strategy', is('off'), 'a cluster-wide (redis) introspection cache'],
   ['introspection_accept', is('application/json'), 'JWT introspection responses'],
   ['userinfo_accept', is('application/json'), 'JWT user info responses'],
-  ['proof_of_possession_mtls', is('off'), 'mTLS-bound tokens (RFC 8705)'],
 ];
 
 /** Deprecated Kong shorthands that have no effect (Kong 3.x ignores them too); compile() warns once. */

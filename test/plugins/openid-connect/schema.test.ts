@@ -142,10 +142,10 @@ describe('through the Admin API', () => {
   after(() => gw?.close());
 
   test('an unsupported parameter is a 400 schema violation naming it', async () => {
-    const r = await gw.admin('POST', '/plugins', { name: 'openid-connect', config: { issuer: ISSUER, proof_of_possession_mtls: 'strict' } });
+    const r = await gw.admin('POST', '/plugins', { name: 'openid-connect', config: { issuer: ISSUER, resolve_distributed_claims: true } });
     assert.equal(r.status, 400);
     assert.equal(r.body.name, 'schema violation');
-    assert.match(r.body.fields.config.proof_of_possession_mtls, /not supported by Portcullis yet/);
+    assert.match(r.body.fields.config.resolve_distributed_claims, /not supported by Portcullis yet/);
   });
 
   test('an unknown field and a missing issuer are refused as Kong refuses them', async () => {

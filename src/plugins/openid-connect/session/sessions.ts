@@ -2,7 +2,7 @@
  * The gateway session of one openid-connect configuration: ONE class that
  * owns the encrypted session cookie (lua-resty-session 4 semantics, Kong's
  * session library since 3.2), its optional server-side store, Kong's session
- * data `{ client, tokens, expires }` for one `session_audience`, and the
+ * data `{ client, tokens, expires, x5t? }` for one `session_audience`, and the
  * short-lived `authorization` cookie of the code flow.
  *
  * Request level (what the access phase calls, in Kong's handler order):
@@ -272,6 +272,7 @@ export class OidcSessions {
     const previous = handle.session;
     const payload: RawSessionData = { client: data.client, tokens: data.tokens, expires: data.expires, aud: this.#binding.audience };
     if (subject !== null) payload.sub = subject;
+    if (data.x5t !== undefined) payload.x5t = data.x5t;
     // Kept for back-channel logout (the IdP names sessions by these); carried over on a re-save.
     const sid = idp?.sid ?? (typeof previous?.data.sid === 'string' ? previous.data.sid : null);
     const isub = idp?.sub ?? (typeof previous?.data.isub === 'string' ? previous.data.isub : null);
@@ -377,6 +378,8 @@ export class OidcSessions {
         client: typeof d.client === 'number' ? d.client : 1,
         tokens: Object.freeze(tokens),
         expires: typeof d.expires === 'number' ? d.expires : 0,
+        // The certificate binding of the token that granted the session (proof_of_possession_mtls).
+        ...(typeof d.x5t === 'string' ? { x5t: d.x5t } : {}),
       });
     if (Object.isFrozen(d)) this.#built.set(d, data);
     return data;

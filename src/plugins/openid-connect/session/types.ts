@@ -18,6 +18,12 @@ export interface SessionData {
   client: number;
   tokens: StoredTokens;
   expires: number;
+  /**
+   * `cnf["x5t#S256"]` of the certificate-bound token that granted the session
+   * (proof_of_possession_mtls): every request on the session must present that
+   * TLS client certificate. Absent for unbound grants.
+   */
+  x5t?: string;
 }
 
 /** State of an authorization code flow in progress (sealed into the `authorization` cookie). */

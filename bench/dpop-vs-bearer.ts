@@ -5,6 +5,11 @@
  *
  *   node bench/dpop-vs-bearer.ts [--duration 5] [--rounds 2] [--workers 2] [--connections 50]
  *
+ * With Apache httpd + mod_auth_openidc installed, Apache validating the same
+ * plain bearer token (OIDCOAuthVerifyJwksUri, `Require claim` on iss, aud
+ * and scope as in scenario b) runs in the same interleaved rounds: the issue's
+ * budget is "bearer with DPoP proof ≥ 1.5× Apache plain bearer (one token)".
+ *
  * Plain bearer: one token, sent as wrk's static request. DPoP: one
  * DPoP-bound token from the demo IdP and a fresh proof per request (unique
  * jti, as a real client sends) — pre-generated, more than a round can use,
@@ -20,8 +25,10 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
-import { startIdp } from '../src/dev/idp.ts';
 import { startEcho } from '../src/dev/echo.ts';
+import { startBenchIdp } from './lib/idp.ts';
+import { apacheBearer, apacheUnavailable } from './systems/apache.ts';
+import type { BenchEnv, Target } from './lib/types.ts';
 import { boundToken, dpopKey, proof } from '../test/plugins/openid-connect/dpop-helpers.ts';
 
 const arg = (name: string, d: number): number => {
@@ -44,8 +51,11 @@ async function freePort(): Promise<number> {
 }
 
 const tmp = mkdtempSync(join(tmpdir(), 'bench-dpop-'));
-const idp = await startIdp({ host: '127.0.0.1', port: 0 });
+const benchIdp = await startBenchIdp(tmp);
+const idp = benchIdp.idp;
 const echo = await startEcho({ host: '127.0.0.1', port: 0 });
+// Signature, iss and exp (the DPoP-bound client-credentials token carries no kong_api_access scope); Apache
+// checks iss, aud and scope on top (scenario b's `Require claim`): the comparison favours Apache.
 const oidc = { issuer: idp.issuer, client_id: ['kong'], client_secret: ['kong-secret'], auth_methods: ['bearer'], bearer_token_param_type: ['header'] };
 const doc = {
   _format_version: '3.0',
@@ -64,11 +74,22 @@ const base = `http://127.0.0.1:${port}`;
 const gw = spawn(process.execPath, [join(ROOT, 'bin/portcullis.js'), 'start', '--proxy-listen', `127.0.0.1:${port}`, '--admin-listen', `127.0.0.1:${await freePort()}`,
   '--workers', String(WORKERS), '--declarative-config', join(tmp, 'kong.json'), '--log-level', 'warn', '--data-dir', tmp, '--session-secret', randomBytes(32).toString('base64url')], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NODE_ENV: 'production' } });
 let out = '';
+let apache: Target | null = null;
 gw.stdout!.on('data', (d: Buffer) => { out += d; });
 gw.stderr!.on('data', (d: Buffer) => { out += d; });
 
 try {
-  const bearerToken = await idp.issueAccessToken({ clientId: 'kong', expiresIn: 3600 });
+  const bearerToken = benchIdp.oneToken;
+  const echoPort = Number(new URL(echo.url).port);
+  const env: BenchEnv = {
+    root: ROOT, node: process.execPath, tmp, workers: WORKERS, quick: false, cpuProfDir: null,
+    upstream: { base: echo.url, port: echoPort, pid: process.pid, kind: 'node', count: async () => 0, stop: async () => undefined },
+    idp: async () => benchIdp,
+    log: (m) => console.log(m),
+  };
+  const whyNoApache = apacheUnavailable();
+  if (whyNoApache === null) apache = await apacheBearer('one').start(env);
+  else console.log(`Apache not measured: ${whyNoApache}`);
   const key = await dpopKey();
   const dpopToken = await boundToken(idp, key);
   for (let i = 0; ; i++) {
@@ -82,6 +103,7 @@ try {
   if (check.status !== 200) throw new Error(`DPoP preflight: ${check.status}`);
 
   writeFileSync(join(tmp, 'bearer.txt'), `/bearer\tAuthorization: Bearer ${bearerToken}\n`);
+  writeFileSync(join(tmp, 'apache.txt'), `/anything\tAuthorization: Bearer ${bearerToken}\n`);
   async function proofFile(round: number): Promise<string> {
     const file = join(tmp, `dpop-${round}.txt`);
     const w = createWriteStream(file);
@@ -92,19 +114,23 @@ try {
     return file;
   }
 
-  const wrk = async (file: string): Promise<{ rps: number; errors: number; p50: number; p99: number; requests: number }> => {
-    const { stdout } = await promisify(execFile)('wrk', ['-t1', `-c${CONNECTIONS}`, `-d${DURATION}s`, '-s', join(ROOT, 'bench/lua/bench.lua'), base], { env: { ...process.env, BENCH_REQUESTS: file }, maxBuffer: 1 << 24 });
+  const wrk = async (file: string, target = base): Promise<{ rps: number; errors: number; p50: number; p99: number; requests: number }> => {
+    const { stdout } = await promisify(execFile)('wrk', ['-t1', `-c${CONNECTIONS}`, `-d${DURATION}s`, '-s', join(ROOT, 'bench/lua/bench.lua'), target], { env: { ...process.env, BENCH_REQUESTS: file }, maxBuffer: 1 << 24 });
     const r = JSON.parse(/BENCH_RESULT (.*)/.exec(stdout)![1]!) as { requests: number; duration_us: number; errors: Record<string, number>; latency_us: { p50: number; p99: number } };
     return { rps: r.requests / (r.duration_us / 1e6), errors: Object.values(r.errors).reduce((a, b) => a + b, 0), p50: r.latency_us.p50 / 1000, p99: r.latency_us.p99 / 1000, requests: r.requests };
   };
 
-  const results: Record<'bearer' | 'dpop', Array<Awaited<ReturnType<typeof wrk>>>> = { bearer: [], dpop: [] };
+  type System = 'bearer' | 'dpop' | 'apache';
+  const results: Record<System, Array<Awaited<ReturnType<typeof wrk>>>> = { bearer: [], dpop: [], apache: [] };
   await wrk(join(tmp, 'bearer.txt')); // warm-up
+  if (apache !== null) await wrk(join(tmp, 'apache.txt'), apache.base);
+  const systems: System[] = apache !== null ? ['bearer', 'dpop', 'apache'] : ['bearer', 'dpop'];
   for (let round = 0; round < ROUNDS; round++) {
     const file = await proofFile(round);
-    const order: Array<'bearer' | 'dpop'> = round % 2 === 0 ? ['bearer', 'dpop'] : ['dpop', 'bearer'];
+    // The first system rotates each round, as in npm run bench.
+    const order = systems.map((_, i) => systems[(i + round) % systems.length]!);
     for (const s of order) {
-      const r = await wrk(s === 'bearer' ? join(tmp, 'bearer.txt') : file);
+      const r = s === 'apache' ? await wrk(join(tmp, 'apache.txt'), apache!.base) : await wrk(s === 'bearer' ? join(tmp, 'bearer.txt') : file);
       if (s === 'dpop' && r.requests > PER_ROUND) throw new Error(`the round used ${r.requests} requests but only ${PER_ROUND} proofs were made: raise --proofs`);
       results[s].push(r);
       console.log(`round ${round + 1} ${s.padEnd(6)} ${Math.round(r.rps).toLocaleString('en')} req/s  p50 ${r.p50.toFixed(2)} ms  p99 ${r.p99.toFixed(2)} ms  errors ${r.errors}`);
@@ -114,9 +140,15 @@ try {
   const b = median(results.bearer.map((r) => r.rps));
   const d = median(results.dpop.map((r) => r.rps));
   console.log(`\nmedian: plain bearer ${Math.round(b).toLocaleString('en')} req/s, bearer + DPoP proof ${Math.round(d).toLocaleString('en')} req/s → DPoP ÷ bearer = ${(d / b).toFixed(2)}×`);
+  if (apache !== null) {
+    const a = median(results.apache.map((r) => r.rps));
+    const p99 = (xs: Array<{ p99: number }>): number => median(xs.map((r) => r.p99));
+    console.log(`Apache mod_auth_openidc plain bearer ${Math.round(a).toLocaleString('en')} req/s → DPoP ÷ Apache = ${(d / a).toFixed(2)}× (budget ≥ 1.5×), DPoP p99 ${p99(results.dpop).toFixed(2)} ms vs Apache ${p99(results.apache).toFixed(2)} ms`);
+  }
 } finally {
   gw.kill('SIGTERM');
   await new Promise((r) => gw.once('exit', r));
-  await Promise.all([idp.close(), echo.close()]);
+  await apache?.stop();
+  await Promise.all([benchIdp.close(), echo.close()]);
   rmSync(tmp, { recursive: true, force: true });
 }

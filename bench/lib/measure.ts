@@ -7,7 +7,7 @@
  */
 import { request } from 'node:http';
 import { runLoad, type LoadTool, type RequestSpec } from './load.ts';
-import { RssSampler } from './proc.ts';
+import { RssSampler, cpuMicros } from './proc.ts';
 import type { BenchEnv, Target } from './types.ts';
 
 export interface RunRecord {
@@ -38,6 +38,8 @@ export interface RunRecord {
   peakRssBytes: number;
   peakProcessRssBytes: number;
   processes: number;
+  /** CPU the system's process tree used per request during the run, µs (utime and stime, /proc). */
+  cpuUsPerRequest: { user: number; system: number };
 }
 
 export interface MeasureOptions {
@@ -104,6 +106,7 @@ export async function measure(env: BenchEnv, target: Target, opts: MeasureOption
   if (limited) await new Promise((r) => setTimeout(r, 1100 - (Date.now() % 1000)));
   const startedAt = Date.now();
   const sampler = new RssSampler(target.pids, { intervalMs: 250 });
+  const cpuBefore = cpuMicros(target.pids);
   let load;
   try {
     load = await runLoad(opts.tool, {
@@ -120,6 +123,7 @@ export async function measure(env: BenchEnv, target: Target, opts: MeasureOption
     sampler.stop();
   }
   const endedAt = Date.now();
+  const cpuAfter = cpuMicros(target.pids);
   // Requests still in flight when the load generator stopped reach the upstream after it returned.
   await new Promise((r) => setTimeout(r, 200));
   const upstreamRequests = (await env.upstream.count()) - upstreamBefore;
@@ -149,5 +153,9 @@ export async function measure(env: BenchEnv, target: Target, opts: MeasureOption
     peakRssBytes: sampler.peakTotal,
     peakProcessRssBytes: sampler.peakProcess,
     processes: sampler.processes,
+    cpuUsPerRequest: {
+      user: load.requests > 0 ? Math.max(0, cpuAfter.user - cpuBefore.user) / load.requests : 0,
+      system: load.requests > 0 ? Math.max(0, cpuAfter.system - cpuBefore.system) / load.requests : 0,
+    },
   };
 }

@@ -213,6 +213,35 @@ export function processTree(root: number): number[] {
   return out;
 }
 
+/** Clock ticks per second of /proc/<pid>/stat's utime and stime (USER_HZ: 100 on Linux). */
+const USER_HZ = 100;
+
+/**
+ * CPU time (user, kernel) in µs that a process tree has used so far: utime and
+ * stime of each live process from /proc/<pid>/stat. Taken before and after a
+ * measured run, the difference ÷ requests is the system's CPU per request — a
+ * figure that moves far less between machines than requests/s on a box the
+ * load generator and the upstream share (docs/benchmarks.md, issue 13).
+ */
+export function cpuMicros(roots: number[]): { user: number; system: number } {
+  let user = 0;
+  let system = 0;
+  for (const root of roots) {
+    for (const pid of processTree(root)) {
+      try {
+        const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+        // Fields after the command name (which may hold spaces) start at the last ')'.
+        const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+        user += (Number(f[11]) * 1e6) / USER_HZ;
+        system += (Number(f[12]) * 1e6) / USER_HZ;
+      } catch {
+        /* gone */
+      }
+    }
+  }
+  return { user, system };
+}
+
 /** Resident set size of one process in bytes (0 when it is gone). */
 export function rssBytes(pid: number): number {
   try {

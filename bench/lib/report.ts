@@ -17,6 +17,9 @@ export interface Summary {
   peakRssMB: number;
   peakProcessRssMB: number;
   processes: number;
+  /** Median CPU µs per request of the process tree, user and kernel (0 when not recorded). */
+  cpuUser: number;
+  cpuSystem: number;
   idpRequests: number | null;
   /** Rate limit reached: admitted (upstream) and 429 answers summed, and the round farthest from the limit (admitted ÷ limit × seconds). */
   limit?: { admitted: number; expected: number; limited: number; worstRatio: number };
@@ -122,6 +125,9 @@ export function summarize(runs: RunRecord[]): Summary {
     peakRssMB: Math.max(0, ...runs.map((r) => r.peakRssBytes)) / MB,
     peakProcessRssMB: Math.max(0, ...runs.map((r) => r.peakProcessRssBytes)) / MB,
     processes: Math.max(0, ...runs.map((r) => r.processes)),
+    // Older results files have no CPU figures.
+    cpuUser: median(runs.map((r) => r.cpuUsPerRequest?.user ?? 0)),
+    cpuSystem: median(runs.map((r) => r.cpuUsPerRequest?.system ?? 0)),
     idpRequests: idp.length === 0 ? null : idp.reduce((a, b) => a + b, 0),
   };
 }
@@ -243,16 +249,16 @@ export function markdown(report: BenchReport): string {
     lines.push('');
     lines.push(s.description);
     lines.push('');
-    lines.push(`| system | req/s | p50 ms | p99 ms | p99.9 ms | non-2xx | socket err | peak RSS MB (tree) | largest worker MB | ${s.id === 'e' ? '× 1 route' : `× ${s.peer ?? 'peer'}`} | × direct |`);
-    lines.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+    lines.push(`| system | req/s | p50 ms | p99 ms | p99.9 ms | non-2xx | socket err | peak RSS MB (tree) | largest worker MB | CPU µs/req user + kernel | ${s.id === 'e' ? '× 1 route' : `× ${s.peer ?? 'peer'}`} | × direct |`);
+    lines.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
     for (const x of s.systems) {
       if (x.status !== 'ok' || x.summary === undefined) {
-        lines.push(`| ${x.label} | ${x.status}: ${(x.reason ?? '').replace(/\|/g, '\\|').replace(/\s+/g, ' ').slice(0, 300)} | | | | | | | | | |`);
+        lines.push(`| ${x.label} | ${x.status}: ${(x.reason ?? '').replace(/\|/g, '\\|').replace(/\s+/g, ' ').slice(0, 300)} | | | | | | | | | | |`);
         continue;
       }
       const m = x.summary;
       const peerCol = s.id === 'e' ? ratio(x.ratios?.baselineRps) : x.kind === 'portcullis' ? `${ratio(x.ratios?.peerRps)}${x.ratios?.peerP99 !== undefined ? ` (p99 ${ratio(x.ratios.peerP99)})` : ''}` : '';
-      lines.push(`| ${x.label} | ${f0(m.rps)} | ${f2(m.p50)} | ${f2(m.p99)} | ${f2(m.p999)} | ${m.non2xx} | ${m.socketErrors} | ${m.peakRssMB.toFixed(1)} | ${m.peakProcessRssMB.toFixed(1)} | ${peerCol} | ${ratio(x.ratios?.directRps)} |`);
+      lines.push(`| ${x.label} | ${f0(m.rps)} | ${f2(m.p50)} | ${f2(m.p99)} | ${f2(m.p999)} | ${m.non2xx} | ${m.socketErrors} | ${m.peakRssMB.toFixed(1)} | ${m.peakProcessRssMB.toFixed(1)} | ${m.cpuUser > 0 || m.cpuSystem > 0 ? `${m.cpuUser.toFixed(1)} + ${m.cpuSystem.toFixed(1)} = ${(m.cpuUser + m.cpuSystem).toFixed(1)}` : ''} | ${peerCol} | ${ratio(x.ratios?.directRps)} |`);
     }
     if (s.routeCompile !== undefined) {
       lines.push('');

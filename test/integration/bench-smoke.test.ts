@@ -85,6 +85,7 @@ function run(rps: number, p99: number, errors = 0): RunRecord {
     peakRssBytes: 100 * 2 ** 20,
     peakProcessRssBytes: 40 * 2 ** 20,
     processes: 3,
+    cpuUsPerRequest: { user: 10, system: 12 },
   };
 }
 
@@ -115,6 +116,8 @@ test('the report divides each Portcullis figure by the peer and the direct upstr
   const md = markdown(report);
   assert.match(md, /\| portcullis \| 9,000 \|/);
   assert.match(md, /2\.25×/);
+  assert.match(md, /CPU µs\/req user \+ kernel/);
+  assert.match(md, /\| 10\.0 \+ 12\.0 = 22\.0 \|/, 'CPU per request of each system, user + kernel');
   assert.match(md, /## Budget/);
 });
 

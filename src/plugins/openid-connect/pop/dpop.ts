@@ -25,11 +25,12 @@
  * `DPoP-Nonce` header (RFC 9449 §8, §9).
  */
 import { createHmac, createPublicKey, hash, hkdfSync, timingSafeEqual, type JsonWebKey, type KeyObject } from 'node:crypto';
-import { calculateJwkThumbprint, decodeProtectedHeader, jwtVerify, type JWK } from 'jose';
+import { calculateJwkThumbprint, decodeProtectedHeader, type JWK } from 'jose';
 import type { RequestContext } from '../../../core/context.ts';
 import * as pdk from '../../../pdk/index.ts';
 import { Rejection } from '../errors.ts';
 import type { ReplayCache } from './replay.ts';
+import { verifyProof } from './jws.ts';
 
 /** Asymmetric JWS algorithms accepted in proofs (RFC 9449 §4.3 step 5: never `none`, never a MAC). */
 export const DPOP_ALGS = ['ES256', 'ES384', 'ES512', 'PS256', 'PS384', 'PS512', 'RS256', 'RS384', 'RS512', 'EdDSA', 'Ed25519'] as const;
@@ -162,13 +163,8 @@ export async function checkDpop(ctx: RequestContext, p: DpopPolicy, token: strin
 
   const pk = await publicKeyOf(jwk);
   if (pk === null) throw reject('invalid_dpop_proof', 'DPoP proof jwk is not a usable public key');
-  let payload: Record<string, unknown>;
-  try {
-    const v = await jwtVerify(proof, pk.key, { typ: 'dpop+jwt', algorithms: [...DPOP_ALGS] });
-    payload = v.payload as Record<string, unknown>;
-  } catch {
-    throw reject('invalid_dpop_proof', 'DPoP proof signature is invalid');
-  }
+  const payload = verifyProof(proof, header, pk.key, now);
+  if (payload === null) throw reject('invalid_dpop_proof', 'DPoP proof signature is invalid');
 
   if (pk.jkt !== jkt) throw reject('invalid_token', 'DPoP proof key does not match the token binding (cnf.jkt)');
   if (payload.htm !== ctx.method) throw reject('invalid_dpop_proof', 'DPoP proof htm does not match the request method');

@@ -11,7 +11,8 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer, type Server } from 'node:net';
+import { createServer } from 'node:net';
+import { freePorts } from '../helpers/ports.ts';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 import type { Response } from 'playwright-core';
@@ -44,24 +45,6 @@ function killGroup(pid: number, signal: NodeJS.Signals | 0): boolean {
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ESRCH') return false;
     throw err;
-  }
-}
-
-/** Four distinct free loopback ports: all bound to port 0 at once, then released. */
-async function freePorts(n: number): Promise<number[]> {
-  const servers: Server[] = [];
-  try {
-    for (let i = 0; i < n; i++) {
-      const s = createServer();
-      await new Promise<void>((resolve, reject) => {
-        s.once('error', reject);
-        s.listen(0, '127.0.0.1', () => resolve());
-      });
-      servers.push(s);
-    }
-    return servers.map((s) => (s.address() as { port: number }).port);
-  } finally {
-    await Promise.all(servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
   }
 }
 

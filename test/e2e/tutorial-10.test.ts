@@ -11,7 +11,7 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { createServer, type Server } from 'node:net';
+import { freePorts } from '../helpers/ports.ts';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -50,20 +50,6 @@ after(async () => {
     await c.end();
   }
 });
-
-async function freePorts(n: number): Promise<number[]> {
-  const servers: Server[] = [];
-  try {
-    for (let i = 0; i < n; i++) {
-      const s = createServer();
-      await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
-      servers.push(s);
-    }
-    return servers.map((s) => (s.address() as { port: number }).port);
-  } finally {
-    await Promise.all(servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
-  }
-}
 
 async function startDemo(args: string[] = [], env: Record<string, string> = {}): Promise<{ proxy: string; admin: string; issuer: string }> {
   const [idp, echo, proxy, admin] = await freePorts(4) as [number, number, number, number];

@@ -9,7 +9,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { request } from 'node:http';
-import { createServer, type Server } from 'node:net';
+import { freePorts } from '../helpers/ports.ts';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { browserAvailable, launchBrowser, login, type Browser } from '../helpers/browser.ts';
@@ -18,23 +18,6 @@ import { decodeJwtPayload, DEMO_PASSWORD } from '../helpers/idp.ts';
 const REPO = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const NODE_BIN_DIR = join(REPO, 'node_modules', '.bin');
 const skipBrowser = browserAvailable() ? false : 'chromium is not installed (/usr/bin/chromium)';
-
-async function freePorts(n: number): Promise<number[]> {
-  const servers: Server[] = [];
-  try {
-    for (let i = 0; i < n; i++) {
-      const s = createServer();
-      await new Promise<void>((resolve, reject) => {
-        s.once('error', reject);
-        s.listen(0, '127.0.0.1', () => resolve());
-      });
-      servers.push(s);
-    }
-    return servers.map((s) => (s.address() as { port: number }).port);
-  } finally {
-    await Promise.all(servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
-  }
-}
 
 let child: ChildProcess;
 let out = '';

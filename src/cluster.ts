@@ -39,6 +39,11 @@ interface ReadyMessage {
   type: 'portcullis:ready';
 }
 
+/** Worker → primary: my listeners are in place, send me the configuration (and health, log level). */
+interface HelloMessage {
+  type: 'portcullis:hello';
+}
+
 /** Primary → worker: run a node-local Admin API endpoint here (src/admin/node-local.ts). */
 interface NodeLocalMessage {
   type: 'portcullis:node-local';
@@ -316,10 +321,15 @@ export async function startPrimary(settings: Settings, log: Logger): Promise<Clu
   const stateDir = nodeStateDir();
   const fork = (): Worker => {
     const w = cluster.fork({ PORTCULLIS_WORKER: '1', PORTCULLIS_INHERITED_SESSION_SECRET: secret, [NODE_STATE_ENV]: stateDir, [NODE_ID_ENV]: nodeId, ...workerMallocEnv() });
-    w.on('online', () => send(w));
     w.on('exit', () => serving.delete(w.id));
     return w;
   };
+  // A worker asks for its configuration once it listens (HelloMessage): a message sent before a process
+  // has a 'message' listener is dropped, so pushing at the worker's 'online' event (sent while it is still
+  // loading its modules) lost the first configuration now and then, and that worker never became ready.
+  cluster.on('message', (w, m: unknown) => {
+    if ((m as HelloMessage | undefined)?.type === 'portcullis:hello') send(w);
+  });
   gateway.runtime.onSwap(() => {
     for (const w of Object.values(cluster.workers ?? {})) if (w) send(w);
   });
@@ -420,6 +430,8 @@ export async function runWorker(settings: Settings, log: Logger): Promise<void> 
     }
   };
   process.on('message', queueEarly);
+  // Only now: anything the primary sent before this process had a 'message' listener was dropped.
+  process.send?.({ type: 'portcullis:hello' } satisfies HelloMessage);
   const first = await firstReady.promise;
   // Plugin modules are loaded (asynchronously) before a configuration goes live; later ones
   // are loaded while the previous configuration keeps serving (RuntimeManager.apply).

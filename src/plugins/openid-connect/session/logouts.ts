@@ -1,8 +1,8 @@
 /**
  * Sessions ended at the IdP (OpenID Connect Back-Channel Logout 1.0): a
  * record per IdP session (`sid`) or user (`sub`) with the time it ended.
- * A gateway session whose `sid`, or whose `sub`, was logged out at or after
- * the session was created is over (OidcSessions.open refuses it), whatever
+ * A gateway session whose `sid` was logged out at or after the second the
+ * session was created, or whose `sub` was logged out after that second, is over (OidcSessions.open refuses it), whatever
  * storage holds it — stateless cookies included.
  *
  * - Per node: the records live in the node's shared database
@@ -156,7 +156,12 @@ export class LogoutRegistry {
     for (const [kind, v] of [['sid', sid], ['sub', sub]] as const) {
       if (v === null) continue;
       const row = getRetry(s.get, keyOf(issuer, kind, v), now) as { at: number } | undefined;
-      if (row !== undefined && row.at >= createdAt) return true;
+      if (row === undefined) continue;
+      // Times are whole seconds (a session's creation time is the cookie's). A logged-out `sid` ends the session
+      // that carries it even when both fall in one second (a new login gets a new sid). A logged-out `sub` ends
+      // the user's sessions created strictly before that second: one created in the same second is taken as a
+      // login after the logout (signing out and straight back in must not end the new session).
+      if (kind === 'sid' ? row.at >= createdAt : row.at > createdAt) return true;
     }
     return false;
   }

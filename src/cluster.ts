@@ -27,7 +27,7 @@ import { NODE_STATE_ENV } from './core/node-state/location.ts';
 import { addReportSink, healthStates, setHealthState } from './core/proxy/balancer/health-state.ts';
 import { NODE_ID_ENV } from './core/node-id.ts';
 import type { ProcessMetrics } from './core/metrics-node.ts';
-import { PRIMARY_EXEC, PRIMARY_V8_FLAG } from './shared/primary-exec.ts';
+import { PRIMARY_EXEC, PRIMARY_V8_FLAG, youngGenerationChosen } from './shared/primary-exec.ts';
 import { setClusterEvents, type ClusterEvents } from './core/cluster-events.ts';
 
 interface ConfigMessage {
@@ -170,8 +170,7 @@ interface LogLevelMessage {
 function workerExecArgv(): string[] {
   // The primary's own small young generation (src/cli/commands/start.ts) is not a worker's.
   const args = process.env[PRIMARY_EXEC] === '1' ? process.execArgv.filter((a) => a !== PRIMARY_V8_FLAG) : [...process.execArgv];
-  const chosen = (a: string): boolean => a.startsWith('--max-semi-space-size') || a.startsWith('--semi-space-growth-factor');
-  if (!args.some(chosen) && !(process.env.NODE_OPTIONS ?? '').split(/\s+/).some(chosen)) args.push('--max-semi-space-size=8');
+  if (!youngGenerationChosen(args)) args.push('--max-semi-space-size=8');
   return args;
 }
 
@@ -315,7 +314,6 @@ export async function startPrimary(settings: Settings, log: Logger): Promise<Clu
       },
     );
   });
-  cluster.setupPrimary({ execArgv: workerExecArgv() });
   // The node's shared state (rate-limit counters, memory caches and sessions): created here, opened
   // by every worker, replacements included, and removed when this process exits (src/core/node-state).
   const stateDir = nodeStateDir();

@@ -19,7 +19,7 @@ import { bundledPluginNames, registerCustomPlugin, setEnabledPlugins } from '../
 import { configureLogger, type LogLevel } from '../../shared/log.ts';
 import { logDir, removeRunning, runningPid, writeRunning } from '../prefix.ts';
 import { SettingsError } from '../settings-error.ts';
-import { PRIMARY_EXEC, PRIMARY_V8_FLAG } from '../../shared/primary-exec.ts';
+import { PRIMARY_EXEC, PRIMARY_V8_FLAG, youngGenerationChosen } from '../../shared/primary-exec.ts';
 
 /**
  * A cluster primary compiles every plugin's schema at start, which grows V8's
@@ -41,8 +41,7 @@ function reexecPrimaryWithSmallYoungGeneration(): void {
 
 /** False when the operator chose the young generation's size (execArgv or NODE_OPTIONS). */
 function primaryFlagWanted(): boolean {
-  const chosen = (a: string): boolean => a.startsWith('--max-semi-space-size') || a.startsWith('--semi-space-growth-factor');
-  return !process.execArgv.some(chosen) && !(process.env.NODE_OPTIONS ?? '').split(/\s+/).some(chosen);
+  return !youngGenerationChosen(process.execArgv);
 }
 
 /** Set in the detached child of `start` with nginx_daemon = on. */

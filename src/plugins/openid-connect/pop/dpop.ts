@@ -31,6 +31,7 @@ import * as pdk from '../../../pdk/index.ts';
 import { Rejection } from '../errors.ts';
 import type { ReplayCache } from './replay.ts';
 import { verifyProof } from './jws.ts';
+import { confirmation } from './cnf.ts';
 
 /** Asymmetric JWS algorithms accepted in proofs (RFC 9449 §4.3 step 5: never `none`, never a MAC). */
 export const DPOP_ALGS = ['ES256', 'ES384', 'ES512', 'PS256', 'PS384', 'PS512', 'RS256', 'RS384', 'RS512', 'EdDSA', 'Ed25519'] as const;
@@ -120,14 +121,6 @@ function normalUrl(u: string): string | null {
   }
 }
 
-/** The token's `cnf.jkt` (JWT claims or introspection response), or null. */
-export function boundJkt(claims: Record<string, unknown> | null): string | null {
-  const cnf = claims?.cnf;
-  if (cnf === null || typeof cnf !== 'object') return null;
-  const jkt = (cnf as Record<string, unknown>).jkt;
-  return typeof jkt === 'string' && jkt !== '' ? jkt : null;
-}
-
 /**
  * Check the request's DPoP proof for `token` (claims: the verified or
  * introspected claims). `viaDpopScheme`: the token came as `Authorization:
@@ -135,7 +128,7 @@ export function boundJkt(claims: Record<string, unknown> | null): string | null 
  * request may go on; throws a Rejection otherwise.
  */
 export async function checkDpop(ctx: RequestContext, p: DpopPolicy, token: string, claims: Record<string, unknown> | null, viaDpopScheme: boolean, url: string, now: number): Promise<void> {
-  const jkt = boundJkt(claims);
+  const jkt = confirmation(claims, 'jkt');
   if (jkt === null) {
     if (p.mode === 'strict') throw reject('invalid_token', 'access token is not DPoP-bound (cnf.jkt missing)');
     if (viaDpopScheme) throw reject('invalid_token', 'access token sent with the DPoP scheme is not DPoP-bound');

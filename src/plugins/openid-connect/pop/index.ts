@@ -18,7 +18,8 @@ import type { RequestContext } from '../../../core/context.ts';
 import type { OidcConfig } from '../schema.ts';
 import { sessionOptionsFromKong } from '../session/index.ts';
 import { checkDpop, compileDpop, type DpopPolicy } from './dpop.ts';
-import { boundX5t, checkMtls, type MtlsMode } from './mtls.ts';
+import { checkMtls, type MtlsMode } from './mtls.ts';
+import { confirmation } from './cnf.ts';
 import { ReplayCache } from './replay.ts';
 
 export interface PossessionPolicy {
@@ -56,7 +57,7 @@ export interface Presented {
  * session it may grant), or null; throws a Rejection otherwise.
  */
 export async function checkPossession(ctx: RequestContext, p: PossessionPolicy, t: Presented): Promise<string | null> {
-  const x5t = p.mtls === null ? null : checkMtls(ctx, p.mtls, boundX5t(t.claims));
+  const x5t = p.mtls === null ? null : checkMtls(ctx, p.mtls, confirmation(t.claims, 'x5t#S256'));
   if (p.dpop !== null) await checkDpop(ctx, p.dpop, t.token, t.claims, t.viaDpopScheme, t.url, Math.floor(Date.now() / 1000));
   return x5t;
 }

@@ -23,14 +23,6 @@ import { unauthorized } from '../errors.ts';
 
 export type MtlsMode = 'optional' | 'strict';
 
-/** The token's `cnf["x5t#S256"]` (JWT claims or introspection response), or null. */
-export function boundX5t(claims: Record<string, unknown> | null): string | null {
-  const cnf = claims?.cnf;
-  if (cnf === null || typeof cnf !== 'object') return null;
-  const x5t = (cnf as Record<string, unknown>)['x5t#S256'];
-  return typeof x5t === 'string' && x5t !== '' ? x5t : null;
-}
-
 /** RFC 8705 §3.1: base64url(SHA-256(DER)), no padding. */
 export function certificateThumbprint(der: Buffer): string {
   return hash('sha256', der, 'base64url');

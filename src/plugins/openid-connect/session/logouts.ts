@@ -2,8 +2,9 @@
  * Sessions ended at the IdP (OpenID Connect Back-Channel Logout 1.0): a
  * record per IdP session (`sid`) or user (`sub`) with the time it ended.
  * A gateway session whose `sid` was logged out at or after the second the
- * session was created, or whose `sub` was logged out after that second, is over (OidcSessions.open refuses it), whatever
- * storage holds it — stateless cookies included.
+ * session was created, or whose `sub` was logged out after that second, is
+ * over (OidcSessions.open refuses it), whatever storage holds it — stateless
+ * cookies included.
  *
  * - Per node: the records live in the node's shared database
  *   (src/core/node-state), so every worker of the node sees them at once.

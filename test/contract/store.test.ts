@@ -72,16 +72,20 @@ function sqliteBackend(): Backend {
   };
 }
 
+async function dropSchema(schema: string): Promise<void> {
+  const c = new pg.Client(PG);
+  await c.connect();
+  await c.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+  await c.end();
+}
+
 function postgresBackend(): Backend {
   const schema = `store_contract_${randomUUID().replaceAll('-', '')}`;
   return {
     name: 'postgres',
     open: () => openStore('postgres', { ...PG, schema }),
     async cleanup() {
-      const c = new pg.Client(PG);
-      await c.connect();
-      await c.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-      await c.end();
+      await dropSchema(schema);
     },
   };
 }
@@ -426,10 +430,7 @@ describe('store contract: postgres across nodes', () => {
     } finally {
       await a.close();
       await b.close();
-      const c = new pg.Client(PG);
-      await c.connect();
-      await c.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-      await c.end();
+      await dropSchema(schema);
     }
   });
 });
@@ -473,10 +474,7 @@ describe('store contract: postgres cluster events (src/core/cluster-events.ts)',
     } finally {
       await a.close();
       await b.close();
-      const c = new pg.Client(PG);
-      await c.connect();
-      await c.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-      await c.end();
+      await dropSchema(schema);
     }
   });
 });

@@ -23,6 +23,10 @@ export interface SendOptions {
   servername?: string;
   ca?: string;
   rejectUnauthorized?: boolean;
+  /** TLS: client certificate to present when asked, and the highest protocol version. */
+  cert?: string;
+  key?: string;
+  maxVersion?: 'TLSv1.2' | 'TLSv1.3';
 }
 
 export function send(url: string, options: SendOptions = {}): Promise<SimpleResponse> {
@@ -39,6 +43,8 @@ export function send(url: string, options: SendOptions = {}): Promise<SimpleResp
         headers: options.headers,
         agent: options.agent ?? false,
         ...(isHttps ? { servername: options.servername, ca: options.ca, rejectUnauthorized: options.rejectUnauthorized ?? false } : {}),
+        ...(isHttps && options.cert !== undefined ? { cert: options.cert, key: options.key } : {}),
+        ...(isHttps && options.maxVersion !== undefined ? { maxVersion: options.maxVersion } : {}),
       },
       (res) => {
         const chunks: Buffer[] = [];

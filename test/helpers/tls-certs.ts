@@ -11,7 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { IncomingHttpHeaders } from 'node:http';
-import { request, type RequestOptions } from 'node:https';
+import { request } from 'node:https';
+import { send } from './http-client.ts';
 
 const run = promisify(execFile);
 
@@ -76,28 +77,18 @@ export interface TlsRequestOptions {
 }
 
 /** One GET on a fresh TLS connection to 127.0.0.1:port (no agent, no session reuse). */
-export function tlsGet(port: number, path: string, o: TlsRequestOptions = {}): Promise<TlsReply> {
-  return new Promise((resolve, reject) => {
-    const opts: RequestOptions = {
-      host: '127.0.0.1',
-      port,
-      path,
-      agent: false,
-      headers: { connection: 'close', ...o.headers },
-      ...(o.ca !== undefined ? { ca: o.ca } : { rejectUnauthorized: false }),
-      ...(o.servername !== undefined ? { servername: o.servername } : {}),
-      ...(o.client !== undefined ? { cert: o.client.cert, key: o.client.key } : {}),
-      ...(o.maxVersion !== undefined ? { maxVersion: o.maxVersion } : {}),
-    };
-    const req = request(opts, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => (body += c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
-    });
-    req.on('error', reject);
-    req.end();
+export async function tlsGet(port: number, path: string, o: TlsRequestOptions = {}): Promise<TlsReply> {
+  const r = await send(`https://127.0.0.1:${port}${path}`, {
+    headers: { connection: 'close', ...o.headers },
+    servername: o.servername,
+    // With a CA the gateway's certificate is verified; without one it is not.
+    ca: o.ca,
+    rejectUnauthorized: o.ca !== undefined,
+    cert: o.client?.cert,
+    key: o.client?.key,
+    maxVersion: o.maxVersion,
   });
+  return { status: r.status, headers: r.headers, body: r.body };
 }
 
 /** A token from an RFC 8705 token endpoint (the demo IdP's `mtlsTokenEndpoint`): client credentials, over TLS presenting `client`. */

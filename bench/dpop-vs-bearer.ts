@@ -3,7 +3,7 @@
  * (`portcullis start --workers N`, DB-less), same upstream, interleaved
  * rounds (issue 17: "the proof check must stay cheap").
  *
- *   node bench/dpop-vs-bearer.ts [--duration 5] [--rounds 2] [--workers 2] [--connections 50]
+ *   node bench/dpop-vs-bearer.ts [--duration 5] [--rounds 2] [--workers 2] [--connections 50] [--systems bearer,dpop,apache]
  *
  * With Apache httpd + mod_auth_openidc installed, Apache validating the same
  * plain bearer token (OIDCOAuthVerifyJwksUri, `Require claim` on iss, aud
@@ -22,7 +22,7 @@
  * was 69% idle in a CPU profile of that run).
  */
 import { spawn, execFile } from 'node:child_process';
-import { mkdtempSync, writeFileSync, rmSync, createWriteStream } from 'node:fs';
+import { mkdtempSync, writeFileSync, readFileSync, rmSync, createWriteStream } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -32,6 +32,7 @@ import { startEcho } from '../src/dev/echo.ts';
 import { startBenchIdp } from './lib/idp.ts';
 import { apacheBearer, apacheUnavailable } from './systems/apache.ts';
 import { nginxUnavailable, startNginxUpstream } from './systems/nginx.ts';
+import { cpuMicros } from './lib/proc.ts';
 import type { BenchEnv, Target } from './lib/types.ts';
 import { boundToken, dpopKey, proof } from '../test/plugins/openid-connect/dpop-helpers.ts';
 
@@ -78,7 +79,7 @@ writeFileSync(join(tmp, 'kong.json'), JSON.stringify(doc));
 const port = await freePort();
 const base = `http://127.0.0.1:${port}`;
 const gw = spawn(process.execPath, [join(ROOT, 'bin/portcullis.js'), 'start', '--proxy-listen', `127.0.0.1:${port}`, '--admin-listen', `127.0.0.1:${await freePort()}`,
-  '--workers', String(WORKERS), '--declarative-config', join(tmp, 'kong.json'), '--log-level', 'warn', '--data-dir', tmp, '--session-secret', randomBytes(32).toString('base64url')], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NODE_ENV: 'production' } });
+  '--workers', String(WORKERS), '--declarative-config', join(tmp, 'kong.json'), '--log-level', 'warn', '--data-dir', tmp, '--session-secret', randomBytes(32).toString('base64url')], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NODE_ENV: 'production', ...(process.env.BENCH_GATEWAY_NODE_OPTIONS !== undefined ? { NODE_OPTIONS: process.env.BENCH_GATEWAY_NODE_OPTIONS } : {}) } });
 let out = '';
 let apache: Target | null = null;
 gw.stdout!.on('data', (d: Buffer) => { out += d; });
@@ -120,17 +121,32 @@ try {
     return file;
   }
 
-  const wrk = async (file: string, target = base): Promise<{ rps: number; errors: number; p50: number; p99: number; requests: number }> => {
+  // CPU per request of each part (user + kernel µs, /proc): the system measured (gateway or Apache process
+  // tree), the upstream, and wrk (this process's waited-for children: cutime + cstime of /proc/self/stat).
+  const childCpu = (): number => {
+    const f = readFileSync('/proc/self/stat', 'latin1');
+    const x = f.slice(f.lastIndexOf(')') + 2).split(' ');
+    return ((Number(x[13]) + Number(x[14])) * 1e6) / 100;
+  };
+  const treeCpu = (pids: number[]): number => { const c = cpuMicros(pids); return c.user + c.system; };
+  const upstreamPids = nginx !== null ? [nginx.pid] : [];
+  type Cpu = { system: number; upstream: number; wrk: number };
+  const wrk = async (file: string, target = base): Promise<{ rps: number; errors: number; p50: number; p99: number; requests: number; cpu: Cpu }> => {
+    const systemPids = target === base ? [gw.pid!] : apache!.pids;
+    const before = { system: treeCpu(systemPids), upstream: treeCpu(upstreamPids), wrk: childCpu() };
     const { stdout } = await promisify(execFile)('wrk', ['-t1', `-c${CONNECTIONS}`, `-d${DURATION}s`, '-s', join(ROOT, 'bench/lua/bench.lua'), target], { env: { ...process.env, BENCH_REQUESTS: file }, maxBuffer: 1 << 24 });
     const r = JSON.parse(/BENCH_RESULT (.*)/.exec(stdout)![1]!) as { requests: number; duration_us: number; errors: Record<string, number>; latency_us: { p50: number; p99: number } };
-    return { rps: r.requests / (r.duration_us / 1e6), errors: Object.values(r.errors).reduce((a, b) => a + b, 0), p50: r.latency_us.p50 / 1000, p99: r.latency_us.p99 / 1000, requests: r.requests };
+    const per = (after: number, from: number): number => (after - from) / Math.max(1, r.requests);
+    const cpu = { system: per(treeCpu(systemPids), before.system), upstream: per(treeCpu(upstreamPids), before.upstream), wrk: per(childCpu(), before.wrk) };
+    return { rps: r.requests / (r.duration_us / 1e6), errors: Object.values(r.errors).reduce((a, b) => a + b, 0), p50: r.latency_us.p50 / 1000, p99: r.latency_us.p99 / 1000, requests: r.requests, cpu };
   };
 
   type System = 'bearer' | 'dpop' | 'apache';
   const results: Record<System, Array<Awaited<ReturnType<typeof wrk>>>> = { bearer: [], dpop: [], apache: [] };
   await wrk(join(tmp, 'bearer.txt')); // warm-up
   if (apache !== null) await wrk(join(tmp, 'apache.txt'), apache.base);
-  const systems: System[] = apache !== null ? ['bearer', 'dpop', 'apache'] : ['bearer', 'dpop'];
+  const only = process.argv.includes('--systems') ? process.argv[process.argv.indexOf('--systems') + 1]!.split(',') : null;
+  const systems = (apache !== null ? ['bearer', 'dpop', 'apache'] as System[] : ['bearer', 'dpop'] as System[]).filter((s) => only === null || only.includes(s));
   for (let round = 0; round < ROUNDS; round++) {
     const file = await proofFile(round);
     // The first system rotates each round, as in npm run bench.
@@ -139,18 +155,18 @@ try {
       const r = s === 'apache' ? await wrk(join(tmp, 'apache.txt'), apache!.base) : await wrk(s === 'bearer' ? join(tmp, 'bearer.txt') : file);
       if (s === 'dpop' && r.requests > PER_ROUND) throw new Error(`the round used ${r.requests} requests but only ${PER_ROUND} proofs were made: raise --proofs`);
       results[s].push(r);
-      console.log(`round ${round + 1} ${s.padEnd(6)} ${Math.round(r.rps).toLocaleString('en')} req/s  p50 ${r.p50.toFixed(2)} ms  p99 ${r.p99.toFixed(2)} ms  errors ${r.errors}`);
+      console.log(`round ${round + 1} ${s.padEnd(6)} ${Math.round(r.rps).toLocaleString('en')} req/s  p50 ${r.p50.toFixed(2)} ms  p99 ${r.p99.toFixed(2)} ms  errors ${r.errors}  CPU µs/request: ${s === 'apache' ? 'Apache' : 'gateway'} ${r.cpu.system.toFixed(0)}, upstream ${r.cpu.upstream.toFixed(0)}, wrk ${r.cpu.wrk.toFixed(0)}`);
     }
   }
   const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-  const b = median(results.bearer.map((r) => r.rps));
-  const d = median(results.dpop.map((r) => r.rps));
-  console.log(`\nmedian: plain bearer ${Math.round(b).toLocaleString('en')} req/s, bearer + DPoP proof ${Math.round(d).toLocaleString('en')} req/s → DPoP ÷ bearer = ${(d / b).toFixed(2)}×`);
-  if (apache !== null) {
-    const a = median(results.apache.map((r) => r.rps));
-    const p99 = (xs: Array<{ p99: number }>): number => median(xs.map((r) => r.p99));
-    console.log(`Apache mod_auth_openidc plain bearer ${Math.round(a).toLocaleString('en')} req/s → DPoP ÷ Apache = ${(d / a).toFixed(2)}× (budget ≥ 1.5×), DPoP p99 ${p99(results.dpop).toFixed(2)} ms vs Apache ${p99(results.apache).toFixed(2)} ms`);
-  }
+  const med = (s: System, f: (r: Awaited<ReturnType<typeof wrk>>) => number): number | null => (results[s].length === 0 ? null : median(results[s].map(f)));
+  const b = med('bearer', (r) => r.rps);
+  const d = med('dpop', (r) => r.rps);
+  const a = med('apache', (r) => r.rps);
+  const fmt = (x: number | null): string => (x === null ? '—' : Math.round(x).toLocaleString('en'));
+  for (const s of systems) console.log(`median ${s.padEnd(6)} ${fmt(med(s, (r) => r.rps))} req/s, p99 ${med(s, (r) => r.p99)!.toFixed(2)} ms, CPU µs/request: ${s === 'apache' ? 'Apache' : 'gateway'} ${fmt(med(s, (r) => r.cpu.system))}, upstream ${fmt(med(s, (r) => r.cpu.upstream))}, wrk ${fmt(med(s, (r) => r.cpu.wrk))}`);
+  if (b !== null && d !== null) console.log(`DPoP ÷ bearer = ${(d / b).toFixed(2)}×`);
+  if (a !== null && d !== null) console.log(`DPoP ÷ Apache plain bearer = ${(d / a).toFixed(2)}× (budget ≥ 1.5×), DPoP p99 ${med('dpop', (r) => r.p99)!.toFixed(2)} ms vs Apache ${med('apache', (r) => r.p99)!.toFixed(2)} ms`);
 } finally {
   gw.kill('SIGTERM');
   await new Promise((r) => gw.once('exit', r));

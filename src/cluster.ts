@@ -23,6 +23,7 @@ import { runShutdownHooks } from './core/shutdown.ts';
 import type { NodeLocalCall, NodeLocalFanout } from './admin/node-local.ts';
 import type { AdminResponse } from './admin/types.ts';
 import { nodeStateDir } from './core/node-state/database.ts';
+import { serveSeenOnce } from './core/node-state/seen-once.ts';
 import { NODE_STATE_ENV } from './core/node-state/location.ts';
 import { addReportSink, healthStates, setHealthState } from './core/proxy/balancer/health-state.ts';
 import { NODE_ID_ENV } from './core/node-id.ts';
@@ -314,6 +315,8 @@ export async function startPrimary(settings: Settings, log: Logger): Promise<Clu
       },
     );
   });
+  // One-time identifiers seen by any worker (DPoP proof jtis, logout token jtis) are held here.
+  serveSeenOnce();
   // The node's shared state (rate-limit counters, memory caches and sessions): created here, opened
   // by every worker, replacements included, and removed when this process exits (src/core/node-state).
   const stateDir = nodeStateDir();

@@ -4,7 +4,7 @@
  *
  * - sqlite upsert:  one SQLite file on /dev/shm (src/core/node-state), the
  *                   rate-limit statement (atomic increment-and-read,
- *                   INSERT … ON CONFLICT DO UPDATE … RETURNING), busy → retry at once;
+ *                   INSERT … ON CONFLICT DO UPDATE … RETURNING), busy → busyRetry (at once for 50 µs, then sleeping 50 µs–1 ms);
  * - sqlite upsert, sleeping busy handler: the same with SQLite's busy_timeout
  *                   (its handler sleeps ≥ 1 ms when the lock is taken);
  * - sqlite 3-period transaction: BEGIN IMMEDIATE, 3 reads, 3 upserts, COMMIT;
@@ -31,7 +31,7 @@ import { busyRetry, getRetry, writeTransaction } from '../../src/core/node-state
 type Mode = 'upsert' | 'upsert-sleep' | 'txn3' | 'cache-hit' | 'ipc' | 'ipc-32';
 const MODES: readonly Mode[] = ['upsert', 'upsert-sleep', 'txn3', 'cache-hit', 'ipc', 'ipc-32'];
 const LABEL: Record<Mode, string> = {
-  upsert: 'sqlite upsert (retry at once)',
+  upsert: 'sqlite upsert (busyRetry)',
   'upsert-sleep': 'sqlite upsert (sleeping busy handler)',
   txn3: 'sqlite 3-period transaction',
   'cache-hit': 'sqlite cache hit (1 KiB)',

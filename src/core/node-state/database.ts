@@ -13,8 +13,9 @@
  * - writers of different workers serialise on SQLite's write lock, held for
  *   microseconds. SQLite's own busy handler sleeps at least 1 ms when the
  *   lock is taken — far longer than the lock is held — so the connection has
- *   no busy timeout and a write that meets the lock retries at once, up to
- *   BUSY_DEADLINE_MS (then it fails, and the caller's error handling applies).
+ *   no busy timeout and a write that meets the lock retries at once for 50 µs,
+ *   then sleeps between tries (busyRetry), up to BUSY_DEADLINE_MS (then it
+ *   fails, and the caller's error handling applies).
  *
  * Tables are created by their owners (CREATE TABLE IF NOT EXISTS, on first
  * use); the core knows no plugin's schema.
@@ -66,50 +67,47 @@ export function nodeDatabase(): DatabaseSync {
   return db;
 }
 
-/** Run `fn`, retrying at once while the database is busy (another worker holds the write lock). */
+/**
+ * Waiting for another worker's write lock. The lock is held for microseconds,
+ * so the first tries come at once; after SPIN_MS the process sleeps between
+ * tries (Atomics.wait: the thread gives its core up, 50 µs doubling to 1 ms).
+ * Spinning on alone burned the CPU the lock holder needed whenever more
+ * processes than cores were runnable (load generator, upstream and workers on
+ * 2 cores): bench/micro/node-state.ts "4 procs", docs/ARCHITECTURE.md.
+ */
+const SPIN_MS = 0.05;
+const FIRST_SLEEP_MS = 0.05;
+const MAX_SLEEP_MS = 1;
+const sleeper = new Int32Array(new SharedArrayBuffer(4));
+
+/** Run `fn`, retrying while the database is busy (another worker holds the write lock). */
 export function busyRetry<T>(fn: () => T): T {
-  let deadline = 0;
+  let started = 0;
+  let sleep = 0;
   for (;;) {
     try {
       return fn();
     } catch (err) {
       if (!isBusy(err)) throw err;
-      const now = Date.now();
-      if (deadline === 0) deadline = now + BUSY_DEADLINE_MS;
-      else if (now > deadline) throw err;
+      const now = performance.now();
+      if (started === 0) started = now;
+      else if (now - started > BUSY_DEADLINE_MS) throw err;
+      if (now - started >= SPIN_MS) {
+        sleep = sleep === 0 ? FIRST_SLEEP_MS : Math.min(MAX_SLEEP_MS, sleep * 2);
+        Atomics.wait(sleeper, 0, 0, sleep);
+      }
     }
   }
 }
 
 /** `stmt.get(...args)` with busy retry (one statement is its own transaction). */
 export function getRetry(stmt: StatementSync, ...args: SQLInputValue[]): unknown {
-  let deadline = 0;
-  for (;;) {
-    try {
-      return stmt.get(...args);
-    } catch (err) {
-      if (!isBusy(err)) throw err;
-      const now = Date.now();
-      if (deadline === 0) deadline = now + BUSY_DEADLINE_MS;
-      else if (now > deadline) throw err;
-    }
-  }
+  return busyRetry(() => stmt.get(...args));
 }
 
 /** `stmt.run(...args)` with busy retry. */
 export function runRetry(stmt: StatementSync, ...args: SQLInputValue[]): void {
-  let deadline = 0;
-  for (;;) {
-    try {
-      stmt.run(...args);
-      return;
-    } catch (err) {
-      if (!isBusy(err)) throw err;
-      const now = Date.now();
-      if (deadline === 0) deadline = now + BUSY_DEADLINE_MS;
-      else if (now > deadline) throw err;
-    }
-  }
+  busyRetry(() => stmt.run(...args));
 }
 
 /**

@@ -30,7 +30,7 @@ import type { RequestContext } from '../../../core/context.ts';
 import * as pdk from '../../../pdk/index.ts';
 import { Rejection } from '../errors.ts';
 import type { ReplayCache } from './replay.ts';
-import { verifyProof } from './jws.ts';
+import { proofVerifier, verifyWith, type ProofVerifier } from './jws.ts';
 import { confirmation } from './cnf.ts';
 
 /** Asymmetric JWS algorithms accepted in proofs (RFC 9449 §4.3 step 5: never `none`, never a MAC). */
@@ -75,29 +75,59 @@ export function issueNonce(p: DpopPolicy, now: number): string {
 }
 
 /**
- * A client sends the same public key with every proof: its import and RFC 7638
- * thumbprint are computed once (bounded cache keyed by the key's public members).
+ * A client sends the same protected header (typ, alg, public key) with every
+ * proof: its decoding, the key's import, the algorithm/key fit and the key's
+ * RFC 7638 thumbprint are worked out once per header segment (bounded cache;
+ * only headers that pass are kept, so hostile ones pay their own way).
  */
-const keys = new Map<string, { key: KeyObject; jkt: string }>();
-const MAX_KEYS = 4096;
+interface ProofHeader {
+  readonly verifier: ProofVerifier | null;
+  readonly jkt: string;
+}
+const headers = new Map<string, ProofHeader>();
+const MAX_HEADERS = 4096;
 
-async function publicKeyOf(jwk: JWK): Promise<{ key: KeyObject; jkt: string } | null> {
-  const id = `${jwk.kty}|${jwk.crv}|${jwk.x}|${jwk.y}|${jwk.n}|${jwk.e}`;
-  const hit = keys.get(id);
+async function proofHeader(segment: string, proof: string): Promise<ProofHeader> {
+  const hit = headers.get(segment);
   if (hit !== undefined) return hit;
+  let header: ReturnType<typeof decodeProtectedHeader>;
+  try {
+    header = decodeProtectedHeader(proof);
+  } catch {
+    throw reject('invalid_dpop_proof', 'DPoP proof is not a JWS');
+  }
+  if (header.typ !== 'dpop+jwt') throw reject('invalid_dpop_proof', 'DPoP proof typ is not dpop+jwt');
+  if (typeof header.alg !== 'string' || !ALG_SET.has(header.alg)) throw reject('invalid_dpop_proof', 'DPoP proof alg is not allowed');
+  if (header.jwk === undefined || typeof header.jwk !== 'object') throw reject('invalid_dpop_proof', 'DPoP proof has no jwk');
+  const jwk = header.jwk as JWK;
+  if ('d' in jwk || 'p' in jwk || 'k' in jwk) throw reject('invalid_dpop_proof', 'DPoP proof jwk is not a public key');
   let key: KeyObject;
   let jkt: string;
   try {
     key = createPublicKey({ key: jwk as JsonWebKey, format: 'jwk' });
     jkt = await calculateJwkThumbprint(jwk, 'sha256');
   } catch {
-    return null;
+    throw reject('invalid_dpop_proof', 'DPoP proof jwk is not a usable public key');
   }
-  if (key.type !== 'public') return null;
-  if (keys.size >= MAX_KEYS) keys.clear();
-  const entry = { key, jkt };
-  keys.set(id, entry);
+  if (key.type !== 'public') throw reject('invalid_dpop_proof', 'DPoP proof jwk is not a usable public key');
+  const entry = { verifier: proofVerifier(header, key), jkt };
+  if (headers.size >= MAX_HEADERS) headers.clear();
+  headers.set(segment, entry);
   return entry;
+}
+
+/** The access token's RFC 9449 `ath` (SHA-256, base64url): a client sends one token with many proofs. */
+const aths = new Map<string, string>();
+const MAX_ATHS = 4096;
+
+function athOf(token: string): string {
+  let ath = aths.get(token);
+  if (ath === undefined) {
+    ath = hash('sha256', token, 'base64url');
+    if (aths.size >= MAX_ATHS) aths.clear();
+    aths.set(token, ath);
+  }
+  return ath;
 }
 
 /** When the nonce was issued, or null when it is not one of ours. */
@@ -142,27 +172,16 @@ export async function checkDpop(ctx: RequestContext, p: DpopPolicy, token: strin
   const proof = (values[0] as string).trim();
   if (proof.length > MAX_PROOF_BYTES) throw reject('invalid_dpop_proof', 'DPoP proof is too large');
 
-  let header: ReturnType<typeof decodeProtectedHeader>;
-  try {
-    header = decodeProtectedHeader(proof);
-  } catch {
-    throw reject('invalid_dpop_proof', 'DPoP proof is not a JWS');
-  }
-  if (header.typ !== 'dpop+jwt') throw reject('invalid_dpop_proof', 'DPoP proof typ is not dpop+jwt');
-  if (typeof header.alg !== 'string' || !ALG_SET.has(header.alg)) throw reject('invalid_dpop_proof', 'DPoP proof alg is not allowed');
-  if (header.jwk === undefined || typeof header.jwk !== 'object') throw reject('invalid_dpop_proof', 'DPoP proof has no jwk');
-  const jwk = header.jwk as JWK;
-  if ('d' in jwk || 'p' in jwk || 'k' in jwk) throw reject('invalid_dpop_proof', 'DPoP proof jwk is not a public key');
-
-  const pk = await publicKeyOf(jwk);
-  if (pk === null) throw reject('invalid_dpop_proof', 'DPoP proof jwk is not a usable public key');
-  const payload = verifyProof(proof, header, pk.key, now);
+  const dot = proof.indexOf('.');
+  if (dot < 1) throw reject('invalid_dpop_proof', 'DPoP proof is not a JWS');
+  const ph = await proofHeader(proof.slice(0, dot), proof);
+  const payload = ph.verifier === null ? null : verifyWith(ph.verifier, proof, now);
   if (payload === null) throw reject('invalid_dpop_proof', 'DPoP proof signature is invalid');
 
-  if (pk.jkt !== jkt) throw reject('invalid_token', 'DPoP proof key does not match the token binding (cnf.jkt)');
+  if (ph.jkt !== jkt) throw reject('invalid_token', 'DPoP proof key does not match the token binding (cnf.jkt)');
   if (payload.htm !== ctx.method) throw reject('invalid_dpop_proof', 'DPoP proof htm does not match the request method');
-  const htu = typeof payload.htu === 'string' ? normalUrl(payload.htu) : null;
-  if (htu === null || htu !== normalUrl(url)) throw reject('invalid_dpop_proof', 'DPoP proof htu does not match the request URL');
+  // The same string needs no parsing (the usual case); otherwise both are normalised.
+  if (typeof payload.htu !== 'string' || (payload.htu !== url && (normalUrl(payload.htu) ?? 0) !== normalUrl(url))) throw reject('invalid_dpop_proof', 'DPoP proof htu does not match the request URL');
   if (typeof payload.iat !== 'number' || !Number.isFinite(payload.iat)) throw reject('invalid_dpop_proof', 'DPoP proof has no iat');
   if (payload.iat > now + p.leewaySec) throw reject('invalid_dpop_proof', 'DPoP proof iat is in the future');
 
@@ -176,8 +195,7 @@ export async function checkDpop(ctx: RequestContext, p: DpopPolicy, token: strin
   }
   if (now - issuedAt > p.lifetimeSec + p.leewaySec) throw reject('invalid_dpop_proof', 'DPoP proof is too old');
 
-  const ath = hash('sha256', token, 'base64url');
-  if (payload.ath !== ath) throw reject('invalid_dpop_proof', 'DPoP proof ath does not match the access token');
+  if (payload.ath !== athOf(token)) throw reject('invalid_dpop_proof', 'DPoP proof ath does not match the access token');
 
   if (typeof payload.jti !== 'string' || payload.jti === '' || payload.jti.length > 256) throw reject('invalid_dpop_proof', 'DPoP proof has no jti');
   // Remember the jti for as long as the proof could be accepted.

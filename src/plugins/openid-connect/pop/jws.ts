@@ -13,7 +13,7 @@
  */
 import { constants, verify, type KeyObject } from 'node:crypto';
 
-interface AlgSpec {
+export interface AlgSpec {
   /** Digest for crypto.verify; null for EdDSA (the curve fixes it). */
   hash: string | null;
   kind: 'ec' | 'rsa' | 'pss' | 'okp';
@@ -56,21 +56,44 @@ function keyFits(key: KeyObject, a: AlgSpec): boolean {
   }
 }
 
+/** A proof header's algorithm checked against its key once: what verifying each proof needs. */
+export interface ProofVerifier {
+  readonly alg: AlgSpec;
+  readonly key: KeyObject;
+}
+
+/**
+ * The verifier for proofs with this protected header and key, or null when
+ * the algorithm is unknown, a `crit` header is present or the key does not
+ * fit the algorithm. A client signs every proof with the same header and
+ * key, so the caller keeps the result (dpop.ts).
+ */
+export function proofVerifier(header: Record<string, unknown>, key: KeyObject): ProofVerifier | null {
+  const a = typeof header.alg === 'string' ? ALGS[header.alg] : undefined;
+  if (a === undefined || header.crit !== undefined || !keyFits(key, a)) return null;
+  return { alg: a, key };
+}
+
 /**
  * The verified payload of `proof` (a compact JWS whose protected header is
  * `header`, already decoded by the caller), or null when the signature, the
  * key, the header or the claims do not hold. `now`: seconds.
  */
 export function verifyProof(proof: string, header: Record<string, unknown>, key: KeyObject, now: number): Record<string, unknown> | null {
-  const a = typeof header.alg === 'string' ? ALGS[header.alg] : undefined;
-  if (a === undefined || header.crit !== undefined) return null;
+  const v = proofVerifier(header, key);
+  return v === null ? null : verifyWith(v, proof, now);
+}
+
+/** `proof`'s verified payload under `v` (its header segment must be the one `v` was made from), or null. */
+export function verifyWith(v: ProofVerifier, proof: string, now: number): Record<string, unknown> | null {
+  const a = v.alg;
+  const key = v.key;
   const first = proof.indexOf('.');
   const second = proof.indexOf('.', first + 1);
   if (first < 1 || second < 0 || proof.indexOf('.', second + 1) !== -1) return null;
   const sigPart = proof.slice(second + 1);
   const payloadPart = proof.slice(first + 1, second);
   if (!B64URL.test(proof.slice(0, first)) || !B64URL.test(payloadPart) || !B64URL.test(sigPart)) return null;
-  if (!keyFits(key, a)) return null;
   const sig = Buffer.from(sigPart, 'base64url');
   if (a.sigBytes !== undefined && sig.length !== a.sigBytes) return null;
   const input = Buffer.from(proof.slice(0, second), 'latin1');

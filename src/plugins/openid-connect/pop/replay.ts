@@ -52,7 +52,7 @@ export class ReplayCache {
     const seconds = Math.max(1, Math.ceil(ttl));
     let first: boolean;
     try {
-      first = await firstUseOnNode(this.#purpose, key, seconds, now);
+      first = await firstUseOnNode(key, seconds, now);
     } catch (err) {
       throw new SessionStoreError('replay cache: the node-wide check could not be made', { cause: err });
     }

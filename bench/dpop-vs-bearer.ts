@@ -22,7 +22,7 @@
  * was 69% idle in a CPU profile of that run).
  */
 import { spawn, execFile } from 'node:child_process';
-import { mkdtempSync, writeFileSync, readFileSync, rmSync, createWriteStream } from 'node:fs';
+import { mkdtempSync, writeFileSync, rmSync, createWriteStream } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -32,7 +32,7 @@ import { startEcho } from '../src/dev/echo.ts';
 import { startBenchIdp } from './lib/idp.ts';
 import { apacheBearer, apacheUnavailable } from './systems/apache.ts';
 import { nginxUnavailable, startNginxUpstream } from './systems/nginx.ts';
-import { cpuMicros } from './lib/proc.ts';
+import { cpuMicros, waitedChildrenCpuMicros } from './lib/proc.ts';
 import type { BenchEnv, Target } from './lib/types.ts';
 import { boundToken, dpopKey, proof } from '../test/plugins/openid-connect/dpop-helpers.ts';
 
@@ -122,22 +122,18 @@ try {
   }
 
   // CPU per request of each part (user + kernel µs, /proc): the system measured (gateway or Apache process
-  // tree), the upstream, and wrk (this process's waited-for children: cutime + cstime of /proc/self/stat).
-  const childCpu = (): number => {
-    const f = readFileSync('/proc/self/stat', 'latin1');
-    const x = f.slice(f.lastIndexOf(')') + 2).split(' ');
-    return ((Number(x[13]) + Number(x[14])) * 1e6) / 100;
-  };
+  // tree), the upstream, and wrk (this process's waited-for children). wrk's figure includes its start-up:
+  // for DPoP rounds that is reading and formatting the round's proof file, before its timed run.
   const treeCpu = (pids: number[]): number => { const c = cpuMicros(pids); return c.user + c.system; };
   const upstreamPids = nginx !== null ? [nginx.pid] : [];
   type Cpu = { system: number; upstream: number; wrk: number };
   const wrk = async (file: string, target = base): Promise<{ rps: number; errors: number; p50: number; p99: number; requests: number; cpu: Cpu }> => {
     const systemPids = target === base ? [gw.pid!] : apache!.pids;
-    const before = { system: treeCpu(systemPids), upstream: treeCpu(upstreamPids), wrk: childCpu() };
+    const before = { system: treeCpu(systemPids), upstream: treeCpu(upstreamPids), wrk: waitedChildrenCpuMicros() };
     const { stdout } = await promisify(execFile)('wrk', ['-t1', `-c${CONNECTIONS}`, `-d${DURATION}s`, '-s', join(ROOT, 'bench/lua/bench.lua'), target], { env: { ...process.env, BENCH_REQUESTS: file }, maxBuffer: 1 << 24 });
     const r = JSON.parse(/BENCH_RESULT (.*)/.exec(stdout)![1]!) as { requests: number; duration_us: number; errors: Record<string, number>; latency_us: { p50: number; p99: number } };
     const per = (after: number, from: number): number => (after - from) / Math.max(1, r.requests);
-    const cpu = { system: per(treeCpu(systemPids), before.system), upstream: per(treeCpu(upstreamPids), before.upstream), wrk: per(childCpu(), before.wrk) };
+    const cpu = { system: per(treeCpu(systemPids), before.system), upstream: per(treeCpu(upstreamPids), before.upstream), wrk: per(waitedChildrenCpuMicros(), before.wrk) };
     return { rps: r.requests / (r.duration_us / 1e6), errors: Object.values(r.errors).reduce((a, b) => a + b, 0), p50: r.latency_us.p50 / 1000, p99: r.latency_us.p99 / 1000, requests: r.requests, cpu };
   };
 

@@ -217,6 +217,22 @@ export function processTree(root: number): number[] {
 const USER_HZ = 100;
 
 /**
+ * The fields of /proc/<pid>/stat after the command name (which may hold
+ * spaces), so that [11] is utime, [12] stime, [13] cutime, [14] cstime; null
+ * when the process is gone.
+ */
+function statFields(pid: number | 'self'): string[] | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  } catch {
+    return null;
+  }
+}
+
+const micros = (ticks: string | undefined): number => (Number(ticks) * 1e6) / USER_HZ;
+
+/**
  * CPU time (user, kernel) in µs that a process tree has used so far: utime and
  * stime of each live process from /proc/<pid>/stat. Taken before and after a
  * measured run, the difference ÷ requests is the system's CPU per request — a
@@ -228,18 +244,19 @@ export function cpuMicros(roots: number[]): { user: number; system: number } {
   let system = 0;
   for (const root of roots) {
     for (const pid of processTree(root)) {
-      try {
-        const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
-        // Fields after the command name (which may hold spaces) start at the last ')'.
-        const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-        user += (Number(f[11]) * 1e6) / USER_HZ;
-        system += (Number(f[12]) * 1e6) / USER_HZ;
-      } catch {
-        /* gone */
-      }
+      const f = statFields(pid);
+      if (f === null) continue;
+      user += micros(f[11]);
+      system += micros(f[12]);
     }
   }
   return { user, system };
+}
+
+/** CPU time in µs (user + kernel) of this process's children that have exited and been waited for (cutime + cstime). */
+export function waitedChildrenCpuMicros(): number {
+  const f = statFields('self');
+  return f === null ? 0 : micros(f[13]) + micros(f[14]);
 }
 
 /** Resident set size of one process in bytes (0 when it is gone). */

@@ -244,7 +244,7 @@ export function firstUseOnNode(key: string, ttl: number, now: number): Promise<b
   if (!cluster.isWorker) return Promise.resolve(own().firstUse(key, 0, now + ttl, now));
   if (!listening) listen();
   return new Promise<boolean>((resolve, reject) => {
-    keys += key.length === KEY_CHARS ? key : key.slice(0, KEY_CHARS);
+    keys += key.slice(0, KEY_CHARS);
     exps.push(now + ttl);
     waiting.push({ resolve, reject });
     if (now > batchNow) batchNow = now;

@@ -3,7 +3,7 @@
  * from the demo IdP (client credentials, client kong), calls the gateway with
  * a fresh proof, then replays that proof once.
  *
- *   node docs/tutorials/scripts/dpop-call.ts [gateway URL] [IdP issuer]
+ *   npx node docs/tutorials/scripts/dpop-call.ts [gateway URL] [IdP issuer]
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { SignJWT, exportJWK, generateKeyPair } from 'jose';

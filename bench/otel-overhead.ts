@@ -10,13 +10,14 @@
  *
  *   node bench/otel-overhead.ts [--base /work/main] [--rounds 4] [--seconds 3] [--workers 2]
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { createServer as netServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { cpuMicros } from './lib/proc.ts';
 
 const arg = (name: string, dflt: string): string => {
   const i = process.argv.indexOf(`--${name}`);
@@ -27,7 +28,6 @@ const BASE = arg('base', '');
 const ROUNDS = Number(arg('rounds', '4'));
 const SECONDS = Number(arg('seconds', '3'));
 const WORKERS = arg('workers', '2');
-const TICK = Number(spawnSync('getconf', ['CLK_TCK']).stdout.toString().trim() || '100');
 
 async function freePort(): Promise<number> {
   const s = netServer();
@@ -39,27 +39,8 @@ async function freePort(): Promise<number> {
 
 /** CPU seconds of pid and its descendants. */
 function treeCpu(root: number): number {
-  const children = new Map<number, number[]>();
-  const cpu = new Map<number, number>();
-  for (const d of readdirSync('/proc')) {
-    if (!/^\d+$/.test(d)) continue;
-    try {
-      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
-      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      const ppid = Number(f[1]);
-      cpu.set(Number(d), (Number(f[11]) + Number(f[12])) / TICK);
-      (children.get(ppid) ?? children.set(ppid, []).get(ppid)!).push(Number(d));
-    } catch {
-      // gone
-    }
-  }
-  let total = 0;
-  const walk = (p: number): void => {
-    total += cpu.get(p) ?? 0;
-    for (const c of children.get(p) ?? []) walk(c);
-  };
-  walk(root);
-  return total;
+  const c = cpuMicros([root]);
+  return (c.user + c.system) / 1e6;
 }
 
 interface Running {

@@ -13,3 +13,9 @@ export function youngGenerationChosen(execArgv: readonly string[]): boolean {
   const chosen = (a: string): boolean => a.startsWith('--max-semi-space-size') || a.startsWith('--semi-space-growth-factor');
   return execArgv.some(chosen) || (process.env.NODE_OPTIONS ?? '').split(/\s+/).some(chosen);
 }
+
+/** Is a CPU profiler that samples with SIGPROF on (`--cpu-prof`, `--prof`; execArgv or NODE_OPTIONS)? */
+export function cpuProfiled(execArgv: readonly string[]): boolean {
+  const profiler = (a: string): boolean => a === '--cpu-prof' || a === '--prof';
+  return execArgv.some(profiler) || (process.env.NODE_OPTIONS ?? '').split(/\s+/).some(profiler);
+}

@@ -19,7 +19,7 @@ import { bundledPluginNames, registerCustomPlugin, setEnabledPlugins } from '../
 import { configureLogger, type LogLevel } from '../../shared/log.ts';
 import { logDir, removeRunning, runningPid, writeRunning } from '../prefix.ts';
 import { SettingsError } from '../settings-error.ts';
-import { PRIMARY_EXEC, PRIMARY_V8_FLAG, youngGenerationChosen } from '../../shared/primary-exec.ts';
+import { PRIMARY_EXEC, PRIMARY_V8_FLAG, cpuProfiled, youngGenerationChosen } from '../../shared/primary-exec.ts';
 
 /**
  * A cluster primary compiles every plugin's schema at start, which grows V8's
@@ -39,9 +39,14 @@ function reexecPrimaryWithSmallYoungGeneration(): void {
   process.execve(process.execPath, [process.execPath, PRIMARY_V8_FLAG, ...process.execArgv, ...process.argv.slice(1)], { ...process.env, [PRIMARY_EXEC]: '1' });
 }
 
-/** False when the operator chose the young generation's size (execArgv or NODE_OPTIONS). */
+/**
+ * False when the operator chose the young generation's size (execArgv or NODE_OPTIONS), and under a CPU
+ * profiler (`--cpu-prof`, `--prof`): its sampler signals the thread with SIGPROF, and a signal still pending
+ * at the exec reaches the new image before Node handles it, which kills the primary at start ("exit
+ * SIGPROF", seen with `npm run bench -- --cpu-prof`); the old image's profile would be lost as well.
+ */
 function primaryFlagWanted(): boolean {
-  return !youngGenerationChosen(process.execArgv);
+  return !youngGenerationChosen(process.execArgv) && !cpuProfiled(process.execArgv);
 }
 
 /** Set in the detached child of `start` with nginx_daemon = on. */

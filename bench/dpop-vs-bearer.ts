@@ -163,6 +163,10 @@ try {
   for (const s of systems) console.log(`median ${s.padEnd(6)} ${fmt(med(s, (r) => r.rps))} req/s, p99 ${med(s, (r) => r.p99)!.toFixed(2)} ms, CPU µs/request: ${s === 'apache' ? 'Apache' : 'gateway'} ${fmt(med(s, (r) => r.cpu.system))}, upstream ${fmt(med(s, (r) => r.cpu.upstream))}, wrk ${fmt(med(s, (r) => r.cpu.wrk))}`);
   if (b !== null && d !== null) console.log(`DPoP ÷ bearer = ${(d / b).toFixed(2)}×`);
   if (a !== null && d !== null) console.log(`DPoP ÷ Apache plain bearer = ${(d / a).toFixed(2)}× (budget ≥ 1.5×), DPoP p99 ${med('dpop', (r) => r.p99)!.toFixed(2)} ms vs Apache ${med('apache', (r) => r.p99)!.toFixed(2)} ms`);
+  // For npm run bench (scenario l): one line it parses.
+  const summary = (s: System): { rps: number; p99: number; cpu: number } | null =>
+    results[s].length === 0 ? null : { rps: med(s, (r) => r.rps)!, p99: med(s, (r) => r.p99)!, cpu: med(s, (r) => r.cpu.system)! };
+  console.log(`BENCH_DPOP ${JSON.stringify({ rounds: ROUNDS, duration_s: DURATION, systems: { bearer: summary('bearer'), dpop: summary('dpop'), apache: summary('apache') }, dpopVsApache: a !== null && d !== null ? d / a : null, dpopVsBearer: b !== null && d !== null ? d / b : null })}`);
 } finally {
   gw.kill('SIGTERM');
   await new Promise((r) => gw.once('exit', r));

@@ -14,7 +14,7 @@ import { pickLoadTool, type LoadTool } from './lib/load.ts';
 import { measure, preflight } from './lib/measure.ts';
 import { startBenchIdp, type BenchIdp } from './lib/idp.ts';
 import { collectConditions, loadAverage } from './lib/conditions.ts';
-import { computeRatios, consoleTable, evaluateBudget, markdown, summarize, type BenchReport, type RouteCompileResult, type ScenarioResult, type SystemResult } from './lib/report.ts';
+import { computeRatios, consoleTable, evaluateBudget, markdown, summarize, type BenchReport, type DpopResult, type RouteCompileResult, type ScenarioResult, type SystemResult } from './lib/report.ts';
 import { runSoak } from './lib/soak.ts';
 import { hotFunctions, profilesIn } from './lib/profile.ts';
 import { killAllServicesNow, liveServices, stopAllServices } from './lib/proc.ts';
@@ -214,7 +214,11 @@ async function main(): Promise<number> {
     return 0;
   }
   if (opts.render !== undefined) return render(resolve(opts.render));
-  const scenarios = opts.soak > 0 ? [] : selectScenarios(opts.scenario);
+  // Scenario (l), DPoP vs Apache, is its own script (bench/dpop-vs-bearer.ts): it needs a fresh proof per request.
+  const wanted = opts.scenario === undefined || opts.scenario === '' || opts.scenario === 'all' ? null : opts.scenario.split(',').map((s) => s.trim());
+  const runDpop = opts.soak === 0 && (wanted === null || wanted.includes('l'));
+  const others = wanted === null ? undefined : wanted.filter((w) => w !== 'l').join(',');
+  const scenarios = opts.soak > 0 || others === '' ? [] : selectScenarios(others);
   const tool = await pickLoadTool(opts.loadTool);
   const started = new Date();
   // realpath: the peers' configuration files need absolute, symlink-free paths.
@@ -277,7 +281,7 @@ async function main(): Promise<number> {
       threads: opts.threads,
       workers: opts.workers,
       upstream_workers: opts.upstreamWorkers,
-      scenarios: opts.soak > 0 ? [opts.scenario ?? 'bN'] : scenarios.map((s) => s.id),
+      scenarios: opts.soak > 0 ? [opts.scenario ?? 'bN'] : [...scenarios.map((s) => s.id), ...(runDpop ? ['l'] : [])],
       systems: opts.systems ?? 'all',
     },
     scenarios: [],
@@ -299,6 +303,8 @@ async function main(): Promise<number> {
     if (!interrupted) await cleanup();
   }
   if (interrupted) return 130;
+  // After everything else stopped: the script starts its own upstream, IdP, Apache and gateway.
+  if (runDpop) report.dpop = await runDpopScenario(opts);
   report.finishedAt = new Date().toISOString();
   report.conditions['load average at end (1/5/15 min)'] = loadAverage();
   report.budget = evaluateBudget(report);
@@ -320,6 +326,38 @@ async function main(): Promise<number> {
   // The bench reports; it does not fail on a missed budget (CI runs --quick to prove it still works).
   const broken = report.scenarios.some((s) => s.systems.some((x) => x.status === 'failed'));
   return broken ? 1 : 0;
+}
+
+/** Scenario (l): bench/dpop-vs-bearer.ts in a child process, its output shown, its BENCH_DPOP line kept. */
+async function runDpopScenario(opts: BenchOptions): Promise<DpopResult> {
+  const rounds = opts.rounds;
+  const duration = opts.duration;
+  log('\n== (l) bearer token with a DPoP proof vs Apache plain bearer (bench/dpop-vs-bearer.ts)');
+  const args = [join(ROOT, 'bench/dpop-vs-bearer.ts'), '--duration', String(duration), '--rounds', String(rounds), '--workers', String(opts.workers), '--connections', String(opts.connections)];
+  // Enough unique proofs for a round: a reused one is a replay (401), counted as an error.
+  if (opts.quick) args.push('--proofs', '60000');
+  const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let partial = '';
+  const onData = (d: Buffer): void => {
+    partial += d.toString();
+    let nl: number;
+    while ((nl = partial.indexOf('\n')) !== -1) {
+      const line = partial.slice(0, nl);
+      partial = partial.slice(nl + 1);
+      out += `${line}\n`;
+      if (!line.startsWith('BENCH_DPOP ')) log(`  ${line}`);
+    }
+  };
+  child.stdout.on('data', onData);
+  child.stderr.on('data', onData);
+  const code = await new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
+  const m = /^BENCH_DPOP (.*)$/m.exec(out);
+  if (code !== 0 || m === null) {
+    return { rounds, duration_s: duration, systems: {}, dpopVsApache: null, dpopVsBearer: null, failed: `bench/dpop-vs-bearer.ts exited with ${code}` };
+  }
+  const r = JSON.parse(m[1]!) as Omit<DpopResult, 'failed'>;
+  return r.dpopVsApache === null ? { ...r, failed: 'Apache httpd with mod_auth_openidc is not installed' } : r;
 }
 
 main().then(

@@ -33,7 +33,7 @@ export interface BenchOptions {
 export const USAGE = `Usage: npm run bench -- [options]
 
   --quick                 every scenario for ~3 s per system, one round (smoke mode for CI)
-  --scenario a,b,e        scenarios to run: a, b (b1, bN), c, d, e, f, g, h  (default: all)
+  --scenario a,b,e        scenarios to run: a, b (b1, bN), c … k, l (DPoP vs Apache)  (default: all)
   --duration S            seconds measured per system per round (default 8; quick 3; whole seconds with wrk)
   --warmup S              unrecorded seconds before the first round (default 3; quick 1)
   --rounds N              interleaved rounds (default 3; quick 1)

@@ -79,6 +79,19 @@ export interface BudgetCheck {
   detail: string;
 }
 
+/** Scenario (l), run by bench/dpop-vs-bearer.ts: medians over its interleaved rounds. */
+export interface DpopResult {
+  rounds: number;
+  duration_s: number;
+  /** Per system (bearer, dpop, apache): median req/s, p99 ms, CPU µs per request of the system itself. */
+  systems: Record<string, { rps: number; p99: number; cpu: number } | null>;
+  /** DPoP req/s ÷ Apache plain-bearer req/s (null without Apache). */
+  dpopVsApache: number | null;
+  dpopVsBearer: number | null;
+  /** Why it did not run, when it did not. */
+  failed?: string;
+}
+
 export interface BenchReport {
   startedAt: string;
   finishedAt: string;
@@ -87,6 +100,7 @@ export interface BenchReport {
   options: Record<string, unknown>;
   scenarios: ScenarioResult[];
   soak?: SoakResult;
+  dpop?: DpopResult;
   budget: BudgetCheck[];
 }
 
@@ -195,6 +209,10 @@ export function evaluateBudget(report: BenchReport): BudgetCheck[] {
     const p = find(report, 'h', 'portcullis');
     out.push(check('(h) proxy-cache hits: req/s vs nginx proxy_cache', p?.ratios?.peerRps ?? null, '≥ 0.7×', (v) => v >= 0.7, 'portcullis ÷ nginx requests/s, every request a cache hit'));
   }
+  if (report.dpop !== undefined) {
+    const d = report.dpop;
+    out.push(check('(l) DPoP-bound token with a proof: req/s vs Apache plain bearer', d.dpopVsApache, '≥ 1.5×', (v) => v >= 1.5, d.failed ?? 'portcullis DPoP ÷ apache one-token bearer requests/s (bench/dpop-vs-bearer.ts)'));
+  }
   const e = report.scenarios.find((s) => s.id === 'e');
   if (e !== undefined) {
     const p10k = e.systems.find((x) => x.kind === 'portcullis' && x.label.includes('10,000') && x.status === 'ok');
@@ -242,6 +260,17 @@ export function markdown(report: BenchReport): string {
       const v = b.value === null ? 'not measured' : Number.isInteger(b.value) ? String(b.value) : b.value.toFixed(2);
       lines.push(`| ${b.name} | ${v} | ${b.threshold} | ${b.pass === null ? '—' : b.pass ? 'pass' : '**FAIL**'}${b.pass === null && b.detail !== '' ? ` (${b.detail})` : ''} |`);
     }
+    lines.push('');
+  }
+  if (report.dpop !== undefined) {
+    const d = report.dpop;
+    lines.push('## (l) bearer token with a DPoP proof vs Apache plain bearer');
+    lines.push('');
+    lines.push(`bench/dpop-vs-bearer.ts: the same gateway serving a plain bearer route and a DPoP route (a fresh proof per request, unique jti), Apache mod_auth_openidc validating the plain bearer token; ${d.rounds} interleaved round(s) of ${d.duration_s} s.${d.failed !== undefined ? ` Not measured: ${d.failed}` : ''}`);
+    lines.push('');
+    lines.push('| system | req/s | p99 ms | CPU µs/request |');
+    lines.push('|---|---:|---:|---:|');
+    for (const [name, v] of Object.entries(d.systems)) lines.push(`| ${name} | ${v === null ? '—' : Math.round(v.rps).toLocaleString('en')} | ${v === null ? '—' : v.p99.toFixed(2)} | ${v === null ? '—' : Math.round(v.cpu)} |`);
     lines.push('');
   }
   for (const s of report.scenarios) {

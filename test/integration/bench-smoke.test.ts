@@ -132,3 +132,22 @@ test('bench options: --quick shortens every run, --scenario and --workers are ho
   assert.equal(parseArgs([]).rounds, 3);
   assert.throws(() => parseArgs(['--nope']), /unknown option --nope/);
 });
+
+test('scenario (l), DPoP vs Apache, is a budget line of npm run bench: ≥ 1.5× passes, below fails, not run says why', () => {
+  const base = { rounds: 3, duration_s: 8, systems: { bearer: { rps: 13_000, p99: 10, cpu: 90 }, dpop: { rps: 8_100, p99: 24, cpu: 186 }, apache: { rps: 4_800, p99: 40, cpu: 310 } }, dpopVsBearer: 8_100 / 13_000 };
+  const report: BenchReport = { startedAt: 'now', finishedAt: 'later', mode: 'full', conditions: {}, options: {}, scenarios: [], budget: [], dpop: { ...base, dpopVsApache: 8_100 / 4_800 } };
+  report.budget = evaluateBudget(report);
+  const line = report.budget.find((b) => b.name.startsWith('(l)'));
+  assert.equal(line?.pass, true);
+  assert.equal(line?.threshold, '≥ 1.5×');
+  const md = markdown(report);
+  assert.match(md, /## \(l\) bearer token with a DPoP proof/);
+  assert.match(md, /\| dpop \| 8,100 \| 24\.00 \| 186 \|/);
+
+  report.dpop = { ...base, dpopVsApache: 1.44 };
+  assert.equal(evaluateBudget(report).find((b) => b.name.startsWith('(l)'))?.pass, false);
+  report.dpop = { rounds: 3, duration_s: 8, systems: {}, dpopVsApache: null, dpopVsBearer: null, failed: 'Apache httpd with mod_auth_openidc is not installed' };
+  const missing = evaluateBudget(report).find((b) => b.name.startsWith('(l)'));
+  assert.equal(missing?.pass, null);
+  assert.match(markdown({ ...report, budget: evaluateBudget(report) }), /not installed/);
+});

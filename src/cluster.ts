@@ -28,7 +28,7 @@ import { NODE_STATE_ENV } from './core/node-state/location.ts';
 import { addReportSink, healthStates, setHealthState } from './core/proxy/balancer/health-state.ts';
 import { NODE_ID_ENV } from './core/node-id.ts';
 import type { ProcessMetrics } from './core/metrics-node.ts';
-import { PRIMARY_EXEC, PRIMARY_V8_FLAG, youngGenerationChosen } from './shared/primary-exec.ts';
+import { PRIMARY_EXEC, PRIMARY_V8_FLAG, pretenuringChosen, youngGenerationChosen } from './shared/primary-exec.ts';
 import { setClusterEvents, type ClusterEvents } from './core/cluster-events.ts';
 
 interface ConfigMessage {
@@ -190,10 +190,6 @@ function workerExecArgv(): string[] {
  * own `--[no-]allocation-site-pretenuring` wins.
  */
 const NO_PRETENURING = '--no-allocation-site-pretenuring';
-
-function pretenuringChosen(execArgv: readonly string[]): boolean {
-  return execArgv.some((a) => a === NO_PRETENURING || a === '--allocation-site-pretenuring' || a.startsWith('--allocation-site-pretenuring=') || a.startsWith('--allocation_site_pretenuring') || a.startsWith('--no-allocation_site_pretenuring'));
-}
 
 /**
  * glibc malloc of a proxy worker: two arenas unless the operator set

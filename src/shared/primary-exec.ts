@@ -1,6 +1,8 @@
 /**
- * The cluster primary's own V8 flags (src/cli/commands/start.ts replaces the
- * process with them, src/cluster.ts keeps them off the workers' command line).
+ * V8 flags the node sets on its own processes, and whether the operator chose
+ * them first: the cluster primary's (src/cli/commands/start.ts replaces the
+ * process with them, src/cluster.ts keeps them off the workers' command line)
+ * and the proxy workers' (src/cluster.ts `workerExecArgv`).
  */
 
 /** Set in the environment once the primary has replaced itself with its flags. */
@@ -8,14 +10,22 @@ export const PRIMARY_EXEC = 'PORTCULLIS_PRIMARY_EXEC';
 /** The primary's young generation: it serves the Admin API, not the proxy. */
 export const PRIMARY_V8_FLAG = '--max-semi-space-size=2';
 
+/** Does any argument on the command line (`execArgv`) or in NODE_OPTIONS pass `test`? */
+function operatorPassed(execArgv: readonly string[], test: (arg: string) => boolean): boolean {
+  return execArgv.some(test) || (process.env.NODE_OPTIONS ?? '').split(/\s+/).some(test);
+}
+
 /** Did the operator size V8's young generation (in `execArgv` or NODE_OPTIONS)? Their choice wins over ours. */
 export function youngGenerationChosen(execArgv: readonly string[]): boolean {
-  const chosen = (a: string): boolean => a.startsWith('--max-semi-space-size') || a.startsWith('--semi-space-growth-factor');
-  return execArgv.some(chosen) || (process.env.NODE_OPTIONS ?? '').split(/\s+/).some(chosen);
+  return operatorPassed(execArgv, (a) => a.startsWith('--max-semi-space-size') || a.startsWith('--semi-space-growth-factor'));
 }
 
 /** Is a CPU profiler that samples with SIGPROF on (`--cpu-prof`, `--prof`; execArgv or NODE_OPTIONS)? */
 export function cpuProfiled(execArgv: readonly string[]): boolean {
-  const profiler = (a: string): boolean => a === '--cpu-prof' || a === '--prof';
-  return execArgv.some(profiler) || (process.env.NODE_OPTIONS ?? '').split(/\s+/).some(profiler);
+  return operatorPassed(execArgv, (a) => a === '--cpu-prof' || a === '--prof');
+}
+
+/** Did the operator turn V8's allocation-site pretenuring on or off (`_` and `-` are the same to V8)? Their choice wins. */
+export function pretenuringChosen(execArgv: readonly string[]): boolean {
+  return operatorPassed(execArgv, (a) => /^--(no-)?allocation-site-pretenuring(=|$)/.test(a.replace(/_/g, '-')));
 }

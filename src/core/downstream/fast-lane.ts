@@ -23,7 +23,7 @@
  * and the per-connection reader (heads in order, hand-over, end of stream).
  */
 import type { Server } from 'node:http';
-import type { Socket } from 'node:net';
+import { Socket } from 'node:net';
 import { clock, idleSweep, SWEEP_MS, type Sweepable } from '../../shared/clock.ts';
 import { isServedRequestLine, readRequestHead } from './request-head.ts';
 import { FastRequest, FastResponse, type ResponseConnection } from './fast-messages.ts';
@@ -46,6 +46,53 @@ export interface FastLane {
 }
 
 const CRLFCRLF = Buffer.from('\r\n\r\n', 'latin1');
+
+/**
+ * Plain-TCP connections read into this one buffer instead of a new 64 KiB
+ * allocation and ArrayBuffer per read (node's default): what net's `onread`
+ * option does for sockets we open (the upstream pool's READ_BUFFER), switched
+ * on here for sockets the server accepted. Safe because a read is parsed
+ * synchronously; bytes that outlive the read (a partial head, pipelined
+ * requests, a hand-over) are copied. -2 µs of CPU per proxied request
+ * (docs/benchmarks.md, "Issue 13, fourth pass").
+ */
+const READ_BUFFER = Buffer.allocUnsafe(64 * 1024);
+
+/**
+ * net.Socket's slots for `onread` (its kBuffer / kBufferCb symbols), found
+ * by description on a throwaway socket. net offers `onread` only to sockets
+ * it creates, not to accepted ones; filling the same slots and calling the
+ * handle's useUserBuffer is what its own constructor does. Null when this
+ * Node does not have them: the lane then reads through 'data' as before.
+ */
+const ONREAD_SLOTS = ((): { buffer: symbol; callback: symbol } | null => {
+  const probe = new Socket();
+  let buffer: symbol | null = null;
+  let callback: symbol | null = null;
+  for (const s of Object.getOwnPropertySymbols(probe)) {
+    if (s.description === 'kBuffer') buffer = s;
+    else if (s.description === 'kBufferCb') callback = s;
+  }
+  probe.destroy();
+  return buffer !== null && callback !== null ? { buffer, callback } : null;
+})();
+
+type ReadCallback = (n: number, buf: Buffer) => boolean;
+type SlotSocket = Socket & Record<symbol, unknown> & { _handle?: { useUserBuffer?: (buf: Uint8Array) => void } | null };
+
+/** Read `socket` into READ_BUFFER through `onRead`; false when it cannot be (TLS, a wrapped stream, another Node). */
+function readIntoSharedBuffer(socket: Socket, onRead: ReadCallback): boolean {
+  const s = socket as SlotSocket;
+  const handle = s._handle;
+  if (ONREAD_SLOTS === null || handle == null || typeof handle.useUserBuffer !== 'function' || s[ONREAD_SLOTS.buffer] !== null) return false;
+  s[ONREAD_SLOTS.buffer] = READ_BUFFER;
+  s[ONREAD_SLOTS.callback] = onRead;
+  handle.useUserBuffer(READ_BUFFER);
+  return true;
+}
+
+/** Whether accepted plain-TCP connections are read into the shared buffer on this Node (tests). */
+export const sharedReadBuffer: boolean = ONREAD_SLOTS !== null;
 
 type ConnectionListener = (this: Server, socket: Socket) => void;
 
@@ -136,6 +183,12 @@ class Connection implements ResponseConnection {
   /** The response in progress. */
   res: FastResponse | null;
   private readonly onData: (chunk: Buffer) => void;
+  /** Reads land in READ_BUFFER (readIntoSharedBuffer): `buf` may be a view of it until copied. */
+  private readonly shared: boolean;
+  /** `buf` is a view of READ_BUFFER, valid only during the read callback. */
+  private volatile: boolean;
+  /** Handed to node:http: reads (if they still come here) go to the socket's readable side. */
+  private handedOver: boolean;
   private readonly onEnd: () => void;
   private readonly onClose: () => void;
   private readonly onDrain: () => void;
@@ -155,8 +208,11 @@ class Connection implements ResponseConnection {
     this.onEnd = () => this.peerEnded();
     this.onClose = () => this.closed();
     this.onDrain = () => this.res?.emit('drain');
+    this.volatile = false;
+    this.handedOver = false;
     socket.setNoDelay(true);
-    socket.on('data', this.onData);
+    this.shared = readIntoSharedBuffer(socket, (n, buf) => this.read(n, buf));
+    if (!this.shared) socket.on('data', this.onData);
     socket.on('end', this.onEnd);
     socket.on('close', this.onClose);
     socket.on('drain', this.onDrain);
@@ -172,6 +228,35 @@ class Connection implements ResponseConnection {
       return;
     }
     this.next();
+  }
+
+  /** `n` bytes read into READ_BUFFER (`shared`). Returns false to stop reading. */
+  private read(n: number, shared: Buffer): boolean {
+    if (this.handedOver) return this.socket.push(Buffer.from(shared.subarray(0, n)));
+    this.activeTick = idleSweep.tick;
+    if (this.buf === null) {
+      this.buf = shared.subarray(0, n);
+      this.volatile = true;
+    } else {
+      this.buf = Buffer.concat([this.buf, shared.subarray(0, n)]);
+    }
+    let more = true;
+    if (this.res !== null) {
+      // Pipelined: answered in order once the current response is done; stop reading meanwhile.
+      more = this.buf.length <= this.lane.options.maxHeaderSize;
+    } else {
+      this.next();
+    }
+    this.keepBuffered();
+    // After a hand-over node:http drives the reading (its pause/resume); false would stop it.
+    return more || this.handedOver;
+  }
+
+  /** What is left of a read into READ_BUFFER is copied before the next read overwrites it. */
+  private keepBuffered(): void {
+    if (!this.volatile) return;
+    this.volatile = false;
+    if (this.buf !== null) this.buf = Buffer.from(this.buf);
   }
 
   /** Serve the next request in the buffer, if a whole head is there. */
@@ -204,6 +289,8 @@ class Connection implements ResponseConnection {
 
   private handOver(): void {
     const socket = this.socket;
+    this.keepBuffered();
+    this.handedOver = true;
     socket.off('data', this.onData);
     socket.off('end', this.onEnd);
     socket.off('close', this.onClose);
@@ -226,7 +313,10 @@ class Connection implements ResponseConnection {
       this.socket.end();
       return;
     }
-    if (this.socket.isPaused()) this.socket.resume();
+    if (this.shared) {
+      // A read callback that returned false stopped the handle; resume() starts it again (net, for onread sockets).
+      if (!(this.socket as Socket & { _handle?: { reading?: boolean } | null })._handle?.reading) this.socket.resume();
+    } else if (this.socket.isPaused()) this.socket.resume();
     if (this.buf !== null) this.next();
   }
 

@@ -24,6 +24,7 @@
  */
 import type { Server } from 'node:http';
 import { Socket } from 'node:net';
+import { Duplex } from 'node:stream';
 import { clock, idleSweep, SWEEP_MS, type Sweepable } from '../../shared/clock.ts';
 import { isServedRequestLine, readRequestHead } from './request-head.ts';
 import { FastRequest, FastResponse, type ResponseConnection } from './fast-messages.ts';
@@ -89,6 +90,17 @@ function readIntoSharedBuffer(socket: Socket, onRead: ReadCallback): boolean {
   s[ONREAD_SLOTS.callback] = onRead;
   handle.useUserBuffer(READ_BUFFER);
   return true;
+}
+
+/**
+ * A handed-over socket keeps its shared-buffer reads (they cannot be undone),
+ * which read() below feeds to its readable side. net's pause() stops such a
+ * socket's reads altogether, where a socket read the usual way keeps reading
+ * into its buffer up to the high-water mark — and so still sees the peer's
+ * FIN, which a tunnel that unpiped needs to close. The usual pause, then.
+ */
+function pauseAsUsual(this: Socket): Socket {
+  return Duplex.prototype.pause.call(this) as Socket;
 }
 
 /** Whether accepted plain-TCP connections are read into the shared buffer on this Node (tests). */
@@ -290,7 +302,10 @@ class Connection implements ResponseConnection {
   private handOver(): void {
     const socket = this.socket;
     this.keepBuffered();
-    this.handedOver = true;
+    if (this.shared) {
+      this.handedOver = true;
+      socket.pause = pauseAsUsual;
+    }
     socket.off('data', this.onData);
     socket.off('end', this.onEnd);
     socket.off('close', this.onClose);

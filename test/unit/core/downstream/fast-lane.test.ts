@@ -21,11 +21,11 @@ import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { connect, type AddressInfo, type Socket } from 'node:net';
-import type { Duplex } from 'node:stream';
+import { PassThrough, type Duplex } from 'node:stream';
 import { once } from 'node:events';
 import { ioTurns, waitFor } from '../../../helpers/wait.ts';
 import { idleSweep, installClock } from '../../../../src/shared/clock.ts';
-import { attachFastLane, type FastLane, type FastLaneOptions } from '../../../../src/core/downstream/fast-lane.ts';
+import { attachFastLane, sharedReadBuffer, type FastLane, type FastLaneOptions } from '../../../../src/core/downstream/fast-lane.ts';
 import { FastRequest, FastResponse } from '../../../../src/core/downstream/fast-messages.ts';
 import type { ProxyRequest, ProxyResponse } from '../../../../src/core/context.ts';
 
@@ -1320,4 +1320,64 @@ test('framing is the writer\'s: a handler\'s Transfer-Encoding is not written; a
   other.write(request('GET', '/long'));
   await other.untilClosed();
   assert.doesNotMatch(other.text, /pwned/, 'bytes past the Content-Length reached the client');
+});
+
+test('accepted connections are read into the lane\'s shared buffer on this Node: no \'data\' listener, and a request that follows a 1 KiB partial read is answered', async (t) => {
+  assert.equal(sharedReadBuffer, true, 'net.Socket no longer has the onread slots the lane fills: reads fall back to one allocation each');
+  let socket: Socket | null = null;
+  const { port } = await startLane(t, (req, res) => {
+    socket = req.socket;
+    res.writeHead(200, { 'content-length': String(req.headers['x-pad']?.length ?? 0) });
+    res.end(String(req.headers['x-pad'] ?? ''));
+  });
+  const client = await RawClient.open(t, port);
+  const pad = 'p'.repeat(1024);
+  const whole = request('GET', '/a', [`X-Pad: ${pad}`]);
+  // The first read ends inside the head: what was read must survive the next read into the same buffer.
+  client.write(whole.slice(0, 700));
+  await ioTurns(20);
+  client.write(whole.slice(700));
+  await client.untilAnswers(['GET']);
+  assert.ok(client.text.endsWith(pad), 'the padded header came back whole');
+  assert.equal((socket as Socket | null)?.listenerCount('data'), 0, 'the lane reads through the shared buffer, not \'data\' events');
+});
+
+test('after a hand-over to node:http, bytes of an upgraded connection still reach its reader (\'data\' events)', async (t) => {
+  const server = createServer({ maxHeaderSize: MAX_HEADER, keepAliveTimeout: KEEP_ALIVE_MS });
+  const lane = attachFastLane(server, { maxHeaderSize: MAX_HEADER, keepAliveMs: KEEP_ALIVE_MS, headersTimeoutMs: 60_000, onRequest: (_req, res) => res.end() });
+  server.on('upgrade', (_req: IncomingMessage, socket: Duplex) => {
+    socket.write('HTTP/1.1 101 Switching Protocols\r\nconnection: upgrade\r\nupgrade: echo\r\n\r\n');
+    socket.on('data', (chunk: Buffer) => socket.write(chunk.toString('latin1').toUpperCase()));
+  });
+  const port = await listen(t, server, lane);
+  const client = await RawClient.open(t, port);
+  client.write(request('GET', '/ws', ['Connection: upgrade', 'Upgrade: echo']));
+  await waitFor('the 101', () => client.text.includes('\r\n\r\n'));
+  for (const word of ['first', 'second', 'third']) {
+    client.write(Buffer.from(word, 'latin1'));
+    await waitFor(`the echo of ${word}`, () => client.text.endsWith(word.toUpperCase()));
+  }
+  assert.match(client.text, /^HTTP\/1\.1 101 /);
+});
+
+test('a handed-over socket that is paused (a tunnel unpiped from its other side) still sees the client\'s FIN, as a socket read the usual way does', async (t) => {
+  const server = createServer({ maxHeaderSize: MAX_HEADER, keepAliveTimeout: KEEP_ALIVE_MS });
+  const lane = attachFastLane(server, { maxHeaderSize: MAX_HEADER, keepAliveMs: KEEP_ALIVE_MS, headersTimeoutMs: 60_000, onRequest: (_req, res) => res.end() });
+  let ended = false;
+  let sink: PassThrough | null = null;
+  server.on('upgrade', (_req: IncomingMessage, socket: Duplex) => {
+    socket.write('HTTP/1.1 101 Switching Protocols\r\nconnection: upgrade\r\nupgrade: echo\r\n\r\n');
+    sink = new PassThrough();
+    socket.pipe(sink);
+    socket.on('end', () => (ended = true));
+  });
+  const port = await listen(t, server, lane);
+  const client = await RawClient.open(t, port);
+  client.write(request('GET', '/ws', ['Connection: upgrade', 'Upgrade: echo']));
+  await waitFor('the 101', () => client.text.includes('\r\n\r\n') && sink !== null);
+  // The other side goes away: pipe() unpipes, which pauses the socket.
+  (sink as PassThrough | null)!.destroy();
+  await ioTurns(5);
+  client.socket.end();
+  await waitFor('\'end\' on the server\'s socket', () => ended);
 });

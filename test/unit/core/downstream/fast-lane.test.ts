@@ -1343,13 +1343,11 @@ test('accepted connections are read into the lane\'s shared buffer on this Node:
 });
 
 test('after a hand-over to node:http, bytes of an upgraded connection still reach its reader (\'data\' events)', async (t) => {
-  const server = createServer({ maxHeaderSize: MAX_HEADER, keepAliveTimeout: KEEP_ALIVE_MS });
-  const lane = attachFastLane(server, { maxHeaderSize: MAX_HEADER, keepAliveMs: KEEP_ALIVE_MS, headersTimeoutMs: 60_000, onRequest: (_req, res) => res.end() });
+  const { server, port } = await startLane(t, (_req, res) => res.end());
   server.on('upgrade', (_req: IncomingMessage, socket: Duplex) => {
     socket.write('HTTP/1.1 101 Switching Protocols\r\nconnection: upgrade\r\nupgrade: echo\r\n\r\n');
     socket.on('data', (chunk: Buffer) => socket.write(chunk.toString('latin1').toUpperCase()));
   });
-  const port = await listen(t, server, lane);
   const client = await RawClient.open(t, port);
   client.write(request('GET', '/ws', ['Connection: upgrade', 'Upgrade: echo']));
   await waitFor('the 101', () => client.text.includes('\r\n\r\n'));
@@ -1361,8 +1359,7 @@ test('after a hand-over to node:http, bytes of an upgraded connection still reac
 });
 
 test('a handed-over socket that is paused (a tunnel unpiped from its other side) still sees the client\'s FIN, as a socket read the usual way does', async (t) => {
-  const server = createServer({ maxHeaderSize: MAX_HEADER, keepAliveTimeout: KEEP_ALIVE_MS });
-  const lane = attachFastLane(server, { maxHeaderSize: MAX_HEADER, keepAliveMs: KEEP_ALIVE_MS, headersTimeoutMs: 60_000, onRequest: (_req, res) => res.end() });
+  const { server, port } = await startLane(t, (_req, res) => res.end());
   let ended = false;
   let sink: PassThrough | null = null;
   server.on('upgrade', (_req: IncomingMessage, socket: Duplex) => {
@@ -1371,7 +1368,6 @@ test('a handed-over socket that is paused (a tunnel unpiped from its other side)
     socket.pipe(sink);
     socket.on('end', () => (ended = true));
   });
-  const port = await listen(t, server, lane);
   const client = await RawClient.open(t, port);
   client.write(request('GET', '/ws', ['Connection: upgrade', 'Upgrade: echo']));
   await waitFor('the 101', () => client.text.includes('\r\n\r\n') && sink !== null);

@@ -7,6 +7,7 @@
  * Listeners: workers bind with the cluster module's shared handles (the
  * primary accepts and distributes connections round-robin).
  */
+import process from 'node:process';
 import cluster, { type Worker } from 'node:cluster';
 import { flushCompileCache } from 'node:module';
 import { randomUUID } from 'node:crypto';

@@ -6,6 +6,7 @@
  * `Cannot parse JSON body`. Form values are decoded into nested arguments
  * (see form.ts) but stay strings until the entity schema coerces them.
  */
+import { Buffer } from 'node:buffer';
 import type { IncomingMessage } from 'node:http';
 import { AdminError, message } from './errors.ts';
 import { decodeFormPairs, decodeUrlEncoded } from './form.ts';

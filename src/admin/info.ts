@@ -8,6 +8,7 @@
  *   GET /plugins/enabled  the plugins this node can run
  *   GET /endpoints        every Admin API endpoint
  */
+import process from 'node:process';
 import { enabledPlugins, getPlugin } from '../plugins/index.ts';
 import { EMPTY_CONFIG_HASH } from '../store/declarative/parse.ts';
 import { KONG_COMPAT_VERSION } from '../version.ts';

@@ -7,6 +7,7 @@
  * in every worker (over the cluster IPC channel, see src/cluster.ts), and the
  * client gets the first successful answer (the primary's own if it succeeded).
  */
+import { Buffer } from 'node:buffer';
 import { AdminRouter, withExtensions } from './router.ts';
 import type { AdminContext, AdminRequest, AdminResponse } from './types.ts';
 import { loadAllPluginsAsync, pluginAdminRoutes } from '../plugins/index.ts';

@@ -7,6 +7,8 @@
  * unexpected is logged with its stack and answered as a bare 500 — no stack
  * or internal detail ever reaches a client.
  */
+import { Buffer } from 'node:buffer';
+import { performance } from 'node:perf_hooks';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';

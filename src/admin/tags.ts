@@ -4,6 +4,7 @@
  *   GET /tags         all of them
  *   GET /tags/{tag}   those carrying {tag}
  */
+import { Buffer } from 'node:buffer';
 import { ENTITY_NAMES } from '../schema/entities/types.ts';
 import { invalidOffset, unexpected } from './errors.ts';
 import { escapeUri, parsePaging } from './paging.ts';

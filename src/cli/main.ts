@@ -4,6 +4,7 @@
  * arguments strictly (src/cli/args.ts): `-h`/`--help` prints its usage,
  * anything it does not know is an error naming it.
  */
+import process from 'node:process';
 import { parseArgs, ArgsError, CONF_FLAGS, SETTING_FLAGS, SETTING_FLAGS_HELP, type CommandSpec } from './args.ts';
 import type { FlagMap } from './settings.ts';
 

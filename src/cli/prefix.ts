@@ -6,6 +6,7 @@
  * `stop` and `quit` use). `.kong_env` may hold the Admin API token, so it is
  * written readable by its owner only.
  */
+import process from 'node:process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseKongConf } from './kong-conf.ts';

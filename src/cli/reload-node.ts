@@ -11,6 +11,7 @@
  * Connections are never dropped: the new runtime is swapped in beside the
  * live one, as for any configuration change.
  */
+import process from 'node:process';
 import type { Logger } from 'pino';
 import type { GatewayHandle } from '../gateway.ts';
 import { readRunningEnv } from './prefix.ts';

@@ -11,6 +11,7 @@
  * accepted only at Kong's default, or accepted with a "no effect" warning;
  * anything else is warned about as unknown (principle 13).
  */
+import process from 'node:process';
 import { availableParallelism } from 'node:os';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';

@@ -23,6 +23,7 @@
  * observe). They are rendered only when scraped, by small metric objects
  * registered in the Registry.
  */
+import process from 'node:process';
 import { getHeapStatistics } from 'node:v8';
 import { Counter, Gauge, Registry, register as globalRegistry } from 'prom-client';
 import type { ResponseSource } from './context.ts';

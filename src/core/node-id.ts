@@ -4,6 +4,7 @@
  * inherit it through the environment), so every process of a node reports
  * the same id.
  */
+import process from 'node:process';
 import { randomUUID } from 'node:crypto';
 
 /** Env variable by which the cluster primary hands the node id to its workers. */

@@ -29,6 +29,7 @@
  * when processing resumes: a log server down under load must not turn into
  * one error line per request.
  */
+import { Buffer } from 'node:buffer';
 import type { Logger } from 'pino';
 import { onShutdown } from './shutdown.ts';
 import { resetLegacyWarningsForTest, type QueueParams } from './queue-params.ts';

@@ -11,6 +11,8 @@
  * A body never carries a stack trace or an error's private detail: those are
  * logged, redacted, with the request id.
  */
+import { Buffer } from 'node:buffer';
+import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import type { HeaderBag, RequestContext } from './context.ts';
 import { ANSWERS, ProxyError, type AnswerCode } from './errors.ts';

@@ -6,6 +6,7 @@
  * `runtime.current` is read once per request (handle.ts): the manager swaps
  * the reference atomically and each request keeps the Runtime it started with.
  */
+import { Buffer } from 'node:buffer';
 import { createServer as createHttpServer, ServerResponse, type IncomingMessage, type Server, type ServerOptions } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { Duplex } from 'node:stream';

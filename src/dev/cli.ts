@@ -12,6 +12,7 @@
  * listener and resolves with the exit code: 0 after a clean stop, 1 when it
  * could not start (e.g. "port 9000 is already in use (IdP)"), 2 on bad usage.
  */
+import process from 'node:process';
 import type { Writable } from 'node:stream';
 import { startIdp, DEMO_USERS } from './idp.ts';
 import { startEcho } from './echo.ts';

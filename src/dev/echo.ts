@@ -16,6 +16,7 @@
  *   /stream/:n      n JSON lines, chunked, one chunk per line (n ≤ 100)
  *   /bytes/:n       n random bytes (n ≤ 100 KiB)
  */
+import { Buffer } from 'node:buffer';
 import { createServer, type IncomingMessage, type ServerResponse, type Server } from 'node:http';
 import { randomBytes } from 'node:crypto';
 

@@ -20,6 +20,7 @@
  * default), or the listener is closed so connections are refused (mode
  * 'refuse'; the same port is bound again on recovery).
  */
+import { Buffer } from 'node:buffer';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import { defaultCertificate } from '../core/proxy/default-cert.ts';

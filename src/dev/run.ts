@@ -4,6 +4,7 @@
  *   node src/dev/run.ts echo [flags]
  * (`portcullis dev idp|echo` calls the same functions.)
  */
+import process from 'node:process';
 import { runDevIdp, runDevEcho } from './cli.ts';
 
 const [what, ...rest] = process.argv.slice(2);

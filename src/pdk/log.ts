@@ -20,6 +20,8 @@
  * [x-foo]`) are also redacted: the authenticating plugins report the header
  * or query argument they took a credential from (`markSecret`).
  */
+import { performance } from 'node:perf_hooks';
+import { Buffer } from 'node:buffer';
 import type { TLSSocket } from 'node:tls';
 import type { RequestContext } from '../core/context.ts';
 

@@ -1,4 +1,5 @@
 /** kong.request: read the client's request (as received, not as modified for upstream). */
+import { Buffer } from 'node:buffer';
 import type { RequestContext } from '../core/context.ts';
 
 /** First value of a request header (name must be lower-case). */

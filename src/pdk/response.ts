@@ -1,4 +1,5 @@
 /** kong.response: answer the client early, or add headers to the client's response. */
+import { Buffer } from 'node:buffer';
 import type { HeaderBag, RequestContext } from '../core/context.ts';
 import { renderError, responseTypeFor } from '../core/error-templates.ts';
 

@@ -1,4 +1,6 @@
 /** kong.service.request: shape what the upstream receives. Header names must be lower-case. */
+import { Buffer } from 'node:buffer';
+import process from 'node:process';
 import type { RequestContext } from '../core/context.ts';
 import { FRAMING_FIELDS } from '../core/http1/syntax.ts';
 

@@ -16,6 +16,8 @@
  *   while something is watched.
  */
 
+import { performance } from 'node:perf_hooks';
+
 export type Timer = ReturnType<typeof globalThis.setTimeout>;
 
 export interface Clock {

@@ -4,6 +4,7 @@
  * Secrets never reach a log line: tokens, cookies and client secrets are
  * redacted by path here and must never be interpolated into messages.
  */
+import process from 'node:process';
 import { pino, type Logger, type LevelWithSilent, type LogFn } from 'pino';
 
 export type LogLevel = LevelWithSilent | 'notice';

@@ -4,6 +4,7 @@
  * process with them, src/cluster.ts keeps them off the workers' command line)
  * and the proxy workers' (src/cluster.ts `workerExecArgv`).
  */
+import process from 'node:process';
 
 /** Set in the environment once the primary has replaced itself with its flags. */
 export const PRIMARY_EXEC = 'PORTCULLIS_PRIMARY_EXEC';

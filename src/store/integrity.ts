@@ -12,6 +12,7 @@
  *    targets, a certificate's SNIs go with it.
  * Also the pagination cursor and the tags filter.
  */
+import { Buffer } from 'node:buffer';
 import { ENTITIES, foreignKeysOf, referencesTo } from '../schema/entities/index.ts';
 import type { EntityName } from '../schema/entities/types.ts';
 import { luaPretty } from './declarative/lua-pretty.ts';

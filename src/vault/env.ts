@@ -5,6 +5,8 @@
  * Kong reads the environment once at start; Portcullis reads process.env when
  * a configuration is built, which is the same for a running process.
  */
+import process from 'node:process';
+
 export interface EnvVaultConfig {
   prefix?: string | null;
 }

@@ -11,6 +11,7 @@
  * configuration keeps serving and the error is reported where config errors
  * are (log, GET /status `configuration_error`, POST /config answer).
  */
+import process from 'node:process';
 import { envVaultGet, type EnvVaultConfig } from './env.ts';
 import { isVaultReference, parseReference } from './reference.ts';
 

@@ -6,6 +6,7 @@
  * schemas' annotations. Plugin configs are walked with the plugin's own
  * config schema (its fields carry `kong.referenceable`).
  */
+import process from 'node:process';
 import type { ConfigSnapshot } from '../schema/entities/types.ts';
 import { createResolver, resolveBySchema, type Resolver } from './resolve.ts';
 import { isVaultReference } from './reference.ts';

@@ -1,4 +1,5 @@
 /** `portcullis check <conf>` (Kong's `kong check`): is this kong.conf usable? Exit 0 valid, 1 not. */
+import process from 'node:process';
 import { loadSettings } from '../settings.ts';
 import { applyPluginsSetting } from './start.ts';
 

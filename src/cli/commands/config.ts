@@ -1,4 +1,5 @@
 /** `portcullis config init|parse|db_export|db_import` (Kong's `kong config`). */
+import process from 'node:process';
 import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';

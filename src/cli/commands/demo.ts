@@ -8,6 +8,7 @@
  * an `ssl` proxy listener, `--idp-mtls-port` the IdP's mutual-TLS listener
  * whose token endpoint binds tokens to the client certificate (RFC 8705).
  */
+import process from 'node:process';
 import { createServer } from 'node:net';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';

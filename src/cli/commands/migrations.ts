@@ -9,6 +9,7 @@
  * Our migrations run in one phase, so `finish` never has anything to finish
  * and list never exits 4; both behave as Kong's with nothing pending.
  */
+import process from 'node:process';
 import { createInterface } from 'node:readline/promises';
 import { join } from 'node:path';
 import type { Settings } from '../settings.ts';

@@ -12,6 +12,7 @@
  *   health  the node's process is running and its Admin API answers with a
  *           reachable database; Kong's output shape
  */
+import process from 'node:process';
 import { resolve } from 'node:path';
 import { parseListen, resolveSettings, type FlagMap } from '../settings.ts';
 import { readKongConf } from '../kong-conf.ts';

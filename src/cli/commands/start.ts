@@ -10,6 +10,7 @@
  *   - nginx_daemon = on: the command returns once the node is up, which keeps
  *     running in the background with its output in <prefix>/logs/error.log.
  */
+import process from 'node:process';
 import cluster from 'node:cluster';
 import { spawn } from 'node:child_process';
 import { mkdirSync, openSync, readFileSync } from 'node:fs';

@@ -22,6 +22,7 @@
  * This file holds the lane (accepting connections, the idle sweep, closing)
  * and the per-connection reader (heads in order, hand-over, end of stream).
  */
+import { Buffer } from 'node:buffer';
 import type { Server } from 'node:http';
 import { Socket } from 'node:net';
 import { Duplex } from 'node:stream';

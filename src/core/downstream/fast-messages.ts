@@ -7,6 +7,8 @@
  * exactly once). They satisfy the ProxyRequest / ProxyResponse contracts
  * (core/context.ts).
  */
+import { Buffer } from 'node:buffer';
+import process from 'node:process';
 import { EventEmitter } from 'node:events';
 import { STATUS_CODES, type IncomingHttpHeaders } from 'node:http';
 import type { Socket } from 'node:net';

@@ -20,6 +20,8 @@
  * Tables are created by their owners (CREATE TABLE IF NOT EXISTS, on first
  * use); the core knows no plugin's schema.
  */
+import { performance } from 'node:perf_hooks';
+import process from 'node:process';
 import cluster from 'node:cluster';
 import { join } from 'node:path';
 import { DatabaseSync, type SQLInputValue, type StatementSync } from 'node:sqlite';

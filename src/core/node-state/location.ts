@@ -10,6 +10,7 @@
  * A node killed with SIGKILL cannot clean up: the next start removes
  * directories whose owner process is gone (the owner's pid is in the name).
  */
+import process from 'node:process';
 import { mkdtempSync, readdirSync, rmSync, statfsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

@@ -24,6 +24,7 @@
  * Fails closed: no answer within ANSWER_TIMEOUT_MS, or no primary, rejects
  * (the caller answers 500), never "first use".
  */
+import process from 'node:process';
 import cluster from 'node:cluster';
 
 /** Characters of a key that are used: 22 base64url characters = 132 bits, of which 128 are kept. */

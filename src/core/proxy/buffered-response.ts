@@ -7,6 +7,7 @@
  *
  * Functions over the exchange's own fields (no object per request).
  */
+import { Buffer } from 'node:buffer';
 import type { HeaderBag, RequestContext } from '../context.ts';
 import type { PluginPlan } from '../pipeline/types.ts';
 import { ProxyError } from '../errors.ts';

@@ -19,6 +19,8 @@
  * head, and between body chunks, as nginx proxy_read_timeout), one native
  * timer per request (upstream-timer.ts).
  */
+import { Buffer } from 'node:buffer';
+import { performance } from 'node:perf_hooks';
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';

@@ -11,6 +11,8 @@
  * path creates the RequestContext and the Exchange and nothing else per
  * request beyond the header bag the upstream request needs.
  */
+import { Buffer } from 'node:buffer';
+import { performance } from 'node:perf_hooks';
 import { ServerResponse, type IncomingMessage } from 'node:http';
 import { isValidAuthority } from '../http1/syntax.ts';
 import type { Socket } from 'node:net';

@@ -13,6 +13,7 @@
  * either side closes, idle-timed by the service's read_timeout (nginx
  * proxy_read_timeout applies to established tunnels too).
  */
+import { performance } from 'node:perf_hooks';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { HeaderBag, RequestContext } from '../context.ts';

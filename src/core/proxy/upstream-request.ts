@@ -9,6 +9,7 @@
  * nothing a plugin put in the headers frames the request (docs/ARCHITECTURE.md,
  * "Framing invariants").
  */
+import { Buffer } from 'node:buffer';
 import type { IncomingMessage } from 'node:http';
 import { Readable } from 'node:stream';
 import type { RequestContext } from '../context.ts';

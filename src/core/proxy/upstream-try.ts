@@ -15,6 +15,8 @@
  *
  * Functions over the exchange's own fields (no object per try).
  */
+import { Buffer } from 'node:buffer';
+import { performance } from 'node:perf_hooks';
 import type { IncomingMessage } from 'node:http';
 import type { HeaderBag, RequestContext, UpstreamTry } from '../context.ts';
 import type { ServiceEntity } from '../../schema/entities/types.ts';

@@ -23,6 +23,7 @@
  * (`%00`), a path that does not start with `/`, or a `..` that climbs above
  * the root (nginx `ngx_http_parse_complex_uri` → NGX_HTTP_PARSE_INVALID_REQUEST).
  */
+import { Buffer } from 'node:buffer';
 
 /** RFC 3986 §2.3 unreserved = ALPHA / DIGIT / "-" / "." / "_" / "~" */
 const UNRESERVED = new Uint8Array(128);

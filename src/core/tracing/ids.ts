@@ -4,6 +4,7 @@
  * pool filled 4 KiB at a time: one randomFillSync per ~170 spans instead of
  * one per id.
  */
+import { Buffer } from 'node:buffer';
 import { randomFillSync } from 'node:crypto';
 
 const POOL = Buffer.allocUnsafe(4096);

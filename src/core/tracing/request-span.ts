@@ -3,6 +3,7 @@
  * runloop_before_header_filter), written when the request ends and only for
  * a trace that is sampled — an unsampled request builds none of them.
  */
+import { performance } from 'node:perf_hooks';
 import type { RequestContext } from '../context.ts';
 
 export function finishRequestTrace(ctx: RequestContext, peer: string, status: number): void {

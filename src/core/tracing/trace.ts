@@ -10,6 +10,7 @@
  * trace's id, which propagation may replace with the caller's (Kong's
  * tracing_context.set_raw_trace_id), so spans read it from the trace.
  */
+import { performance } from 'node:perf_hooks';
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { newSpanId, newTraceId } from './ids.ts';
 import { INSTRUMENT } from './instrumentations.ts';

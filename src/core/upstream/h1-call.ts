@@ -4,6 +4,7 @@
  * connection running it (h1-connection.ts) reads and updates — sent,
  * answered, resent once, response bytes held back while paused.
  */
+import process from 'node:process';
 import type { Socket } from 'node:net';
 import type { UpstreamController, UpstreamHandler, UpstreamRequest } from './types.ts';
 

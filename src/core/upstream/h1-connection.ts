@@ -8,6 +8,7 @@
  * the pool, closed, or (a reused one failing before any answer) the request
  * sent once more on a new connection.
  */
+import { Buffer } from 'node:buffer';
 import type { Socket } from 'node:net';
 import type { Readable } from 'node:stream';
 import { writeChunk } from '../http1/syntax.ts';

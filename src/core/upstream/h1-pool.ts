@@ -21,6 +21,7 @@
  * the response parser (h1-response.ts); this file keeps the pool's bookkeeping
  * (idle list, connecting, draining, the idle sweep).
  */
+import { Buffer } from 'node:buffer';
 import { connect as netConnect, type Socket } from 'node:net';
 import { connect as tlsConnect, type ConnectionOptions, type TLSSocket } from 'node:tls';
 import { upstreamError } from '../errors.ts';

@@ -5,6 +5,7 @@
  * pool (h1-pool.ts) when a request is dispatched and by the connection
  * (h1-connection.ts) while it streams a body.
  */
+import { Buffer } from 'node:buffer';
 import { fieldLines, FRAMING_FIELDS, IDEMPOTENT_METHODS, isFieldName, isFieldValue } from '../http1/syntax.ts';
 import { upstreamError } from '../errors.ts';
 import type { UpstreamRequest } from './types.ts';

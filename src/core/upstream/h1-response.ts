@@ -11,6 +11,7 @@
  * on is the one the body is framed by. Body chunks are views into the
  * socket's buffers (no copy).
  */
+import { Buffer } from 'node:buffer';
 import { FRAMING_FIELDS, hasToken, isChunkedOnly, isChunkExtension, parseContentLength, scanFieldLine, type FieldLine } from '../http1/syntax.ts';
 import { upstreamError } from '../errors.ts';
 import { type HeaderValues } from './types.ts';

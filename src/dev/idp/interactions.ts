@@ -8,6 +8,7 @@
  * user is not entitled to (role-gated `kong_api_access`) are recorded as
  * rejected, so they are left out of tokens without prompting again.
  */
+import { Buffer } from 'node:buffer';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Provider, InteractionDetails } from 'oidc-provider';
 import type { Logger } from 'pino';

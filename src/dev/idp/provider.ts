@@ -9,6 +9,7 @@
  * (`/protocol/openid-connect/token`, `/certs`, …) so anything copied from a
  * Keycloak walkthrough works unchanged.
  */
+import { Buffer } from 'node:buffer';
 import type { ServerResponse } from 'node:http';
 import type { TLSSocket } from 'node:tls';
 import type { Provider, Account, BaseTokenInstance, KoaContext } from 'oidc-provider';

@@ -16,6 +16,7 @@
  * The rewritten request is a thin object layered over the real IncomingMessage
  * (prototype chain) with new headers and a replayable body.
  */
+import { Buffer } from 'node:buffer';
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import { randomBytes } from 'node:crypto';
 import { AccessTokenMinter } from './access-tokens.ts';

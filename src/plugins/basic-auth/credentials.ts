@@ -6,6 +6,8 @@
  * leading colons are skipped; then a username of at least one byte, and
  * everything after the next colon is the password.
  */
+import { Buffer } from 'node:buffer';
+
 const SCHEME = /^\s*[Bb]asic\s*(.+)/s;
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 

@@ -20,6 +20,7 @@
  *    by an earlier plugin → nothing to do (Kong's logical OR).
  * Passwords are compared as their salted digests, in constant time.
  */
+import { Buffer } from 'node:buffer';
 import { timingSafeEqual } from 'node:crypto';
 import type { RequestContext } from '../../core/context.ts';
 import * as pdk from '../../pdk/index.ts';

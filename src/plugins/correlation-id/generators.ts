@@ -9,6 +9,7 @@
  *   is per process, `connection_requests` counts requests on that keep-alive
  *   connection, `now` is seconds with millisecond precision.
  */
+import process from 'node:process';
 import { randomUUID } from 'node:crypto';
 import type { Socket } from 'node:net';
 import type { RequestContext } from '../../core/context.ts';

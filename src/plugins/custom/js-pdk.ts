@@ -14,6 +14,9 @@
  * Values cross as they would through MessagePack: nil is null, headers are
  * plain objects, bodies are strings.
  */
+import { performance } from 'node:perf_hooks';
+import { Buffer } from 'node:buffer';
+import process from 'node:process';
 import { createHash, randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';

@@ -15,6 +15,7 @@
  * their names are needed to validate the `plugins` setting, and the start is
  * the only moment no request waits on a module's evaluation.
  */
+import process from 'node:process';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { createRequire, registerHooks } from 'node:module';
 import { extname, join, resolve } from 'node:path';

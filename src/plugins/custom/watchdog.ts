@@ -17,6 +17,7 @@
  * duration and the count so far, at most once per plugin per second; the
  * per-plugin counts are exposed for tests and /metrics-style reporting.
  */
+import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 
 /** A plugin holding the event loop longer than this is reported. */

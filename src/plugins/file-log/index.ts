@@ -12,6 +12,7 @@
  * reported ("failed to open the file: …", at most once per 10 s) and the entry
  * dropped; the next entry tries again.
  */
+import process from 'node:process';
 import pino, { type Logger } from 'pino';
 import type { RequestContext } from '../../core/context.ts';
 import { VERSION } from '../../version.ts';

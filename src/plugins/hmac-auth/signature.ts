@@ -10,6 +10,7 @@
  *  - signature = base64(HMAC_<alg>(secret, signing string)), compared as bytes (constant time here);
  *  - the request target is the path and query as the client sent them.
  */
+import { Buffer } from 'node:buffer';
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import type { RequestContext } from '../../core/context.ts';
 import * as pdk from '../../pdk/index.ts';

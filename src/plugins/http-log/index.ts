@@ -16,6 +16,7 @@
  * `http_endpoint` is sent (Kong drops it), and neither the queue name in log
  * lines nor any error line carries the endpoint's password.
  */
+import { Buffer } from 'node:buffer';
 import { createHash } from 'node:crypto';
 import { Agent, request } from 'undici';
 import type { Logger } from 'pino';

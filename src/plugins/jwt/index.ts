@@ -21,6 +21,7 @@
  * credential's key, and the token is kept for later plugins
  * (kong.ctx.shared.authenticated_jwt_token → pluginState 'jwt').
  */
+import { Buffer } from 'node:buffer';
 import type { RequestContext } from '../../core/context.ts';
 import * as pdk from '../../pdk/index.ts';
 import { VERSION } from '../../version.ts';

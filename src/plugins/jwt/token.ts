@@ -13,6 +13,7 @@
  * algorithms we verify ("invalid alg": `none` included), the signature must
  * decode ("invalid signature").
  */
+import { Buffer } from 'node:buffer';
 import type { RequestContext } from '../../core/context.ts';
 import * as pdk from '../../pdk/index.ts';
 import { JWT_ALGORITHMS } from '../../schema/entities/jwt-secrets.ts';

@@ -17,6 +17,7 @@
  * not verify; 500 when the check or the fan-out could not be made (IdP keys
  * unreachable, Redis or PostgreSQL down). Never reaches the upstream.
  */
+import { Buffer } from 'node:buffer';
 import type { RequestContext } from '../../core/context.ts';
 import * as pdk from '../../pdk/index.ts';
 import type { ClientPlan } from './clients.ts';

@@ -3,6 +3,7 @@
  * injection. A claim is addressed by a path (`["realm_access", "roles"]`
  * reads `payload.realm_access.roles`), as Kong's `*_claim` settings are.
  */
+import { Buffer } from 'node:buffer';
 
 /**
  * Freeze a claims object all the way down. Claims shared between requests

@@ -12,6 +12,7 @@
  * the IdP does not advertise it but advertises `client_secret_post`, that is
  * used, and a client without a secret is public (`none`).
  */
+import { Buffer } from 'node:buffer';
 import { randomUUID } from 'node:crypto';
 import { importJWK, SignJWT, type JWK } from 'jose';
 import type { ClientConfig } from './clients.ts';

@@ -18,6 +18,7 @@
  * forbids repeating a non-list header; two credentials are ambiguous).
  * `hide_credentials` removes what was used from the upstream request.
  */
+import { Buffer } from 'node:buffer';
 import type { RequestContext } from '../../core/context.ts';
 import * as pdk from '../../pdk/index.ts';
 import { unauthorized } from './errors.ts';

@@ -8,6 +8,8 @@
  * turn it into a 5xx for the client, never into a 401 (ARCHITECTURE
  * principle 4, issue 3 §9).
  */
+import { Buffer } from 'node:buffer';
+import { performance } from 'node:perf_hooks';
 import { Agent, request, type Dispatcher } from 'undici';
 import { startClientSpan } from '../../core/tracing/trace.ts';
 import { recordIdpRequest } from './metrics.ts';

@@ -7,6 +7,7 @@
  * the request is written, read_timeout until the whole answer is read.
  * Connections are kept alive between batches (one agent per process).
  */
+import { Buffer } from 'node:buffer';
 import http from 'node:http';
 import https from 'node:https';
 

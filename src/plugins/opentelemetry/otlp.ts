@@ -11,6 +11,7 @@
  * Kong's holds transformed ones); a batch is the concatenation of its spans
  * inside a resource and scope encoded once per plugin configuration.
  */
+import { performance } from 'node:perf_hooks';
 import type { AttributeValue, Span } from '../../core/tracing/trace.ts';
 import { ProtoWriter } from './protobuf.ts';
 

@@ -8,6 +8,8 @@
  * moves the message right by the difference (a memmove; most nested
  * messages here — attributes, statuses — are shorter than 128 bytes).
  */
+import { Buffer } from 'node:buffer';
+
 export class ProtoWriter {
   buf: Buffer;
   pos: number;

@@ -16,6 +16,7 @@
  * the client is never delayed. Entries live in one cache per node, shared by
  * every worker (memory-store.ts), one partition per plugin instance.
  */
+import { Buffer } from 'node:buffer';
 import type { Logger } from 'pino';
 import type { RequestContext, HeaderBag } from '../../core/context.ts';
 import * as pdk from '../../pdk/index.ts';

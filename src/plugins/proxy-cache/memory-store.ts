@@ -17,6 +17,7 @@
  * copying a body out of the database on every hit and never serves an
  * entry the node has replaced or purged.
  */
+import { Buffer } from 'node:buffer';
 import type { StatementSync } from 'node:sqlite';
 import { getRetry, nodeDatabase, runRetry, writeTransaction } from '../../core/node-state/database.ts';
 import { clock } from '../../shared/clock.ts';

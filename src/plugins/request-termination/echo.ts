@@ -5,6 +5,7 @@
  * query, body, raw_body, method, path, uri_captures}, matched_route,
  * matched_service), with the shapes of Kong's PDK getters.
  */
+import process from 'node:process';
 import type { RequestContext } from '../../core/context.ts';
 import * as pdk from '../../pdk/index.ts';
 

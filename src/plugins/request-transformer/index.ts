@@ -14,6 +14,7 @@
  * moves a form body into the query string); otherwise it streams untouched.
  * A multipart body is passed through unchanged (not transformed).
  */
+import { Buffer } from 'node:buffer';
 import type { HeaderBag, RequestContext } from '../../core/context.ts';
 import * as pdk from '../../pdk/index.ts';
 import { VERSION } from '../../version.ts';

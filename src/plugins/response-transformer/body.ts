@@ -4,6 +4,7 @@
  * truthiness is kept: `replace` needs a value other than absent / false,
  * `add` sets one that is absent or false, `rename` moves any present value.
  */
+import { Buffer } from 'node:buffer';
 import type { CompiledResponseTransformer, JsonPair } from './compile.ts';
 import type { JsonType } from './schema.ts';
 

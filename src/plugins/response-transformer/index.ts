@@ -12,6 +12,7 @@
  *                  with a warning, as Kong does. Content-Length is dropped by
  *                  the core whenever a body filter runs.
  */
+import { Buffer } from 'node:buffer';
 import type { RequestContext } from '../../core/context.ts';
 import * as pdk from '../../pdk/index.ts';
 import { VERSION } from '../../version.ts';

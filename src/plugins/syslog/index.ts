@@ -16,6 +16,7 @@
  * silently; we say so instead: an error line naming the socket when the
  * plugin is configured and, while entries are dropped, at most one per 10 s.
  */
+import process from 'node:process';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { statSync } from 'node:fs';
 import type { Logger } from 'pino';

@@ -10,6 +10,7 @@
  * (unresolvable host, an entry larger than a datagram can carry, a timeout)
  * drops the entry with an error line, at most once per 10 s per destination.
  */
+import { Buffer } from 'node:buffer';
 import { createSocket, type Socket } from 'node:dgram';
 import { isIPv6 } from 'node:net';
 import type { Logger } from 'pino';

@@ -6,6 +6,7 @@
  * fixed `_entities` namespace. Reloading the same file therefore keeps every
  * id, and a file loaded by Kong and by Portcullis yields the same ids.
  */
+import { Buffer } from 'node:buffer';
 import { createHash } from 'node:crypto';
 
 /** Kong's root namespace for declarative entity ids. */

@@ -15,6 +15,7 @@
  *
  * The store (./index.ts) owns the connections; this module only uses them.
  */
+import { Buffer } from 'node:buffer';
 import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import { logger } from '../../shared/log.ts';

@@ -12,6 +12,7 @@
  * cluster events plugins broadcast (./events.ts): one LISTEN connection per
  * node, whatever the plugins.
  */
+import process from 'node:process';
 import { createHash } from 'node:crypto';
 import pg from 'pg';
 import { isUuid } from '../../schema/checks.ts';

@@ -8,6 +8,7 @@
  * each request, we do it every second); a failure is retried after 30 s
  * (balancers.lua REQUERY_INTERVAL) and shows as DNS_ERROR.
  */
+import process from 'node:process';
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { Resolver } from 'node:dns/promises';

@@ -9,6 +9,7 @@
  * Kong measures connect + response time (upstream_connect_time +
  * upstream_response_time); here, from the try's start to its last byte.
  */
+import { performance } from 'node:perf_hooks';
 import type { Address } from './address.ts';
 import { available, type Algorithm } from './algorithm.ts';
 

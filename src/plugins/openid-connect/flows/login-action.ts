@@ -6,6 +6,7 @@
  * to `login_redirect_uri` (or the URL the login started from) with the
  * tokens in the fragment (default) or query — objects as base64url JSON.
  */
+import { Buffer } from 'node:buffer';
 import * as pdk from '../../../pdk/index.ts';
 import type { Attempt } from '../attempt.ts';
 import { logNotice, noCache, redirect } from '../errors.ts';

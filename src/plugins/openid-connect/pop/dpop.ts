@@ -24,6 +24,7 @@
  * hits; a missing or stale nonce is `error="use_dpop_nonce"` with a fresh
  * `DPoP-Nonce` header (RFC 9449 §8, §9).
  */
+import { Buffer } from 'node:buffer';
 import { createHmac, createPublicKey, hash, hkdfSync, timingSafeEqual, type JsonWebKey, type KeyObject } from 'node:crypto';
 import { calculateJwkThumbprint, decodeProtectedHeader, type JWK } from 'jose';
 import type { RequestContext } from '../../../core/context.ts';

@@ -11,6 +11,7 @@
  * only, a JSON object as payload, and the JWT time claims when present
  * (`exp` not passed, `nbf` not ahead; `iat` a number).
  */
+import { Buffer } from 'node:buffer';
 import { constants, verify, type KeyObject } from 'node:crypto';
 
 export interface AlgSpec {

@@ -16,6 +16,7 @@
  * answer: 401 `WWW-Authenticate: Bearer realm="…", error="invalid_token"`,
  * 0 upstream hits.
  */
+import { Buffer } from 'node:buffer';
 import { hash, timingSafeEqual } from 'node:crypto';
 import type { RequestContext } from '../../../core/context.ts';
 import * as pdk from '../../../pdk/index.ts';

@@ -11,6 +11,7 @@
  * `{ "d": data, "exp": epoch seconds }`. Anything that does not decrypt,
  * parse, or is past `exp` opens as null — never an exception.
  */
+import { Buffer } from 'node:buffer';
 import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
 import { ikmOf } from './crypto.ts';
 

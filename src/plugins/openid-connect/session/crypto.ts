@@ -19,6 +19,7 @@
  *   32 GCM tag (16)       48 idling offset (4)  52 MAC (16)
  * AAD = bytes 0..31; MAC input = bytes 0..51.
  */
+import { Buffer } from 'node:buffer';
 import { createCipheriv, createDecipheriv, createHash, createHmac, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto';
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
 

@@ -31,6 +31,7 @@ import { NODE_ID_ENV } from './core/node-id.ts';
 import type { ProcessMetrics } from './core/metrics-node.ts';
 import { PRIMARY_EXEC, PRIMARY_V8_FLAG, pretenuringChosen, youngGenerationChosen } from './shared/primary-exec.ts';
 import { setClusterEvents, type ClusterEvents } from './core/cluster-events.ts';
+import { collectGarbage, collectWhenQuiet } from './shared/collect-garbage.ts';
 
 interface ConfigMessage {
   type: 'portcullis:config';
@@ -274,6 +275,9 @@ function workerMetrics(): () => Promise<ProcessMetrics[]> {
   };
 }
 
+/** A configuration that has not changed for this long is collected after (ms). */
+const GC_QUIET_MS = 3_000;
+
 export async function startPrimary(settings: Settings, log: Logger): Promise<ClusterHandle> {
   const { startGateway } = await import('./gateway.ts');
   // Workers serving the newest configuration (GET /status/ready waits for all of them, as Kong waits
@@ -348,8 +352,11 @@ export async function startPrimary(settings: Settings, log: Logger): Promise<Clu
   cluster.on('message', (w, m: unknown) => {
     if ((m as HelloMessage | undefined)?.type === 'portcullis:hello') send(w);
   });
+  // What building a configuration left behind is collected once the changes stop (src/shared/collect-garbage.ts).
+  const collectAfterChanges = collectWhenQuiet(GC_QUIET_MS, (ms) => log.debug({ ms: Math.round(ms) }, 'collected after a configuration change'));
   gateway.runtime.onSwap(() => {
     for (const w of Object.values(cluster.workers ?? {})) if (w) send(w);
+    collectAfterChanges();
   });
   cluster.on('exit', (worker, code, signal) => {
     if (stopping) return;
@@ -373,6 +380,7 @@ export async function startPrimary(settings: Settings, log: Logger): Promise<Clu
   for (let i = 0; i < settings.workers; i++) fork();
   await ready;
   log.info({ workers: settings.workers }, 'workers ready');
+  void collectGarbage().then((ms) => log.debug({ ms: Math.round(ms) }, 'collected after start-up'));
   return {
     gateway,
     setLogLevel(level) {
@@ -471,6 +479,9 @@ export async function runWorker(settings: Settings, log: Logger): Promise<void> 
     settings: await proxySettingsFrom(settings),
     logger: log,
   });
+  // Start-up's garbage goes before the first request (idle worker 84 → 77 MB RSS), not into the first load.
+  const gcMs = await collectGarbage();
+  log.debug({ ms: Math.round(gcMs) }, 'collected after start-up');
   process.send?.({ type: 'portcullis:ready' } satisfies ReadyMessage);
   // The proxy's modules are now in the compile cache for the next worker (a replacement, the next
   // start): it will not need the type stripper (bin/portcullis.js).

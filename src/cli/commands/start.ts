@@ -20,6 +20,7 @@ import { bundledPluginNames, registerCustomPlugin, setEnabledPlugins } from '../
 import { configureLogger, type LogLevel } from '../../shared/log.ts';
 import { logDir, removeRunning, runningPid, writeRunning } from '../prefix.ts';
 import { SettingsError } from '../settings-error.ts';
+import { collectGarbage } from '../../shared/collect-garbage.ts';
 import { PRIMARY_EXEC, PRIMARY_V8_FLAG, cpuProfiled, youngGenerationChosen } from '../../shared/primary-exec.ts';
 
 /**
@@ -135,6 +136,8 @@ export async function start(flags: FlagMap, argv: readonly string[]): Promise<nu
       report(gateway.adminAddresses(), settings.proxyListen, settings, log);
     } else {
       const gw = await startGateway(settings, { logger: log });
+      // One process for everything: what start-up left behind is collected before the traffic comes (src/shared/collect-garbage.ts).
+      await collectGarbage();
       gateway = gw;
       close = () => gw.close();
       report(gw.adminAddresses(), gw.proxyAddresses(), settings, log);

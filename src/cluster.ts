@@ -29,7 +29,7 @@ import { NODE_STATE_ENV } from './core/node-state/location.ts';
 import { addReportSink, healthStates, setHealthState } from './core/proxy/balancer/health-state.ts';
 import { NODE_ID_ENV } from './core/node-id.ts';
 import type { ProcessMetrics } from './core/metrics-node.ts';
-import { PRIMARY_EXEC, PRIMARY_V8_FLAG, pretenuringChosen, youngGenerationChosen } from './shared/primary-exec.ts';
+import { heapGrowthChosen, PRIMARY_EXEC, PRIMARY_V8_FLAG, pretenuringChosen, youngGenerationChosen } from './shared/primary-exec.ts';
 import { setClusterEvents, type ClusterEvents } from './core/cluster-events.ts';
 import { collectGarbage, collectWhenQuiet } from './shared/collect-garbage.ts';
 
@@ -175,6 +175,7 @@ function workerExecArgv(): string[] {
   const args = process.env[PRIMARY_EXEC] === '1' ? process.execArgv.filter((a) => a !== PRIMARY_V8_FLAG) : [...process.execArgv];
   if (!youngGenerationChosen(args)) args.push('--max-semi-space-size=8');
   if (!pretenuringChosen(args)) args.push(NO_PRETENURING);
+  if (!heapGrowthChosen(args)) args.push(HEAP_GROWTH);
   return args;
 }
 
@@ -192,6 +193,24 @@ function workerExecArgv(): string[] {
  * own `--[no-]allocation-site-pretenuring` wins.
  */
 const NO_PRETENURING = '--no-allocation-site-pretenuring';
+
+/**
+ * A proxy worker's old generation grows by 10% of what the last full
+ * collection kept before the next one starts (V8 picks 10%–300% from how fast
+ * it collects, and picked the top of that range while the code was still
+ * cold). At the first seconds of load, before the request path is optimised,
+ * per-request objects are promoted by the tens of megabytes; with V8's own
+ * factor the old generation reached 85 MB before its first full collection,
+ * which set the worker's peak. Measured with `npm run bench` (2 rounds of
+ * 8 s, systems alternated): largest worker under scenario b1 (bearer token)
+ * 185–191 → 124–128 MB, node 480–482 → 360–365 MB; plain proxy 129–133 →
+ * 108–110 MB; 10,000 routes 149–151 → 121–125 MB; CPU per request within the
+ * machine's noise in every pair (docs/benchmarks.md, "Issue 13, fifth
+ * pass"). A request's objects die with it, so the steady state promotes
+ * almost nothing and the extra full collections happen at warm-up only.
+ * The operator's own `--heap-growing-percent` wins.
+ */
+const HEAP_GROWTH = '--heap-growing-percent=10';
 
 /**
  * glibc malloc of a proxy worker: two arenas unless the operator set

@@ -30,3 +30,8 @@ export function cpuProfiled(execArgv: readonly string[]): boolean {
 export function pretenuringChosen(execArgv: readonly string[]): boolean {
   return operatorPassed(execArgv, (a) => /^--(no-)?allocation-site-pretenuring(=|$)/.test(a.replace(/_/g, '-')));
 }
+
+/** Did the operator set V8's old-generation growth (`--heap-growing-percent`, either spelling)? Their choice wins. */
+export function heapGrowthChosen(execArgv: readonly string[]): boolean {
+  return operatorPassed(execArgv, (a) => /^--heap-growing-percent(=|$)/.test(a.replace(/_/g, '-')));
+}

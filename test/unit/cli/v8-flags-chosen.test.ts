@@ -5,7 +5,7 @@
  */
 import { afterEach, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cpuProfiled, pretenuringChosen, youngGenerationChosen } from '../../../src/shared/primary-exec.ts';
+import { cpuProfiled, heapGrowthChosen, pretenuringChosen, youngGenerationChosen } from '../../../src/shared/primary-exec.ts';
 
 const saved = process.env.NODE_OPTIONS;
 afterEach(() => {
@@ -31,4 +31,13 @@ test('a young-generation size and a CPU profiler count from the command line or 
   process.env.NODE_OPTIONS = '--cpu-prof --semi-space-growth-factor=4';
   assert.equal(cpuProfiled([]), true);
   assert.equal(youngGenerationChosen([]), true);
+});
+
+test('the old generation\'s growth is the operator\'s when they set --heap-growing-percent (command line or NODE_OPTIONS)', () => {
+  delete process.env.NODE_OPTIONS;
+  assert.equal(heapGrowthChosen(['--heap-growing-percent=50']), true);
+  assert.equal(heapGrowthChosen(['--heap_growing_percent=50']), true);
+  assert.equal(heapGrowthChosen(['--max-semi-space-size=8', '--heap-growing-percentile']), false);
+  process.env.NODE_OPTIONS = '--heap-growing-percent=25';
+  assert.equal(heapGrowthChosen([]), true);
 });

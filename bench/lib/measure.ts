@@ -36,6 +36,8 @@ export interface RunRecord {
   /** Requests the IdP served during the run (null when it is not running). */
   idpRequests: number | null;
   peakRssBytes: number;
+  /** Peak of the tree's summed PSS (shared pages counted once); absent in older results. */
+  peakPssBytes?: number;
   peakProcessRssBytes: number;
   processes: number;
   /** CPU the system's process tree used per request during the run, µs (utime and stime, /proc). */
@@ -151,6 +153,7 @@ export async function measure(env: BenchEnv, target: Target, opts: MeasureOption
       : {}),
     idpRequests: idpCount === null ? null : idpCount() - idpBefore,
     peakRssBytes: sampler.peakTotal,
+    peakPssBytes: sampler.peakPss,
     peakProcessRssBytes: sampler.peakProcess,
     processes: sampler.processes,
     cpuUsPerRequest: {

@@ -269,9 +269,27 @@ export function rssBytes(pid: number): number {
   }
 }
 
+/**
+ * Proportional set size of one process in bytes (0 when it is gone or the
+ * kernel has no smaps_rollup): pages shared by N processes (the node binary's,
+ * every worker maps the same) count 1/N in each, so the sum over a tree is
+ * the memory the tree occupies, where the RSS sum counts a shared page once
+ * per process.
+ */
+export function pssBytes(pid: number): number {
+  try {
+    const m = /\nPss:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'latin1'));
+    return m === null ? 0 : Number(m[1]) * 1024;
+  } catch {
+    return 0;
+  }
+}
+
 export interface RssSample {
   /** Sum over the process tree. */
   total: number;
+  /** Sum of PSS over the process tree (shared pages counted once in all). */
+  pss: number;
   /**
    * The largest worker: the largest descendant of a root (nginx, Apache and
    * Portcullis workers are children of their master / primary), or the root
@@ -283,6 +301,7 @@ export interface RssSample {
 
 export function sampleRss(roots: number[]): RssSample {
   let total = 0;
+  let pss = 0;
   let maxProcess = 0;
   let processes = 0;
   const seen = new Set<number>();
@@ -297,6 +316,7 @@ export function sampleRss(roots: number[]): RssSample {
       if (rss === 0) continue;
       processes++;
       total += rss;
+      pss += pssBytes(pid);
       if (pid === root) rootRss = rss;
       else {
         children++;
@@ -306,7 +326,7 @@ export function sampleRss(roots: number[]): RssSample {
     const worker = children > 0 ? maxChild : rootRss;
     if (worker > maxProcess) maxProcess = worker;
   }
-  return { total, maxProcess, processes };
+  return { total, pss, maxProcess, processes };
 }
 
 /** Samples the RSS of process trees at an interval and keeps the peaks. */
@@ -314,6 +334,7 @@ export class RssSampler {
   private readonly roots: number[];
   private timer: NodeJS.Timeout | null = null;
   peakTotal = 0;
+  peakPss = 0;
   peakProcess = 0;
   processes = 0;
   readonly samples: Array<{ t: number; total: number; maxProcess: number }> = [];
@@ -330,6 +351,7 @@ export class RssSampler {
   take(): RssSample {
     const s = sampleRss(this.roots);
     if (s.total > this.peakTotal) this.peakTotal = s.total;
+    if (s.pss > this.peakPss) this.peakPss = s.pss;
     if (s.maxProcess > this.peakProcess) this.peakProcess = s.maxProcess;
     if (s.processes > this.processes) this.processes = s.processes;
     if (this.keepSamples) this.samples.push({ t: (Date.now() - this.started) / 1000, total: s.total, maxProcess: s.maxProcess });

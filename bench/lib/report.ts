@@ -15,6 +15,8 @@ export interface Summary {
   non2xx: number;
   socketErrors: number;
   peakRssMB: number;
+  /** Peak PSS of the tree (0 in results written before it was measured). */
+  peakPssMB: number;
   peakProcessRssMB: number;
   processes: number;
   /** Median CPU µs per request of the process tree, user and kernel (0 when not recorded). */
@@ -137,6 +139,7 @@ export function summarize(runs: RunRecord[]): Summary {
     non2xx: runs.reduce((a, r) => a + r.errors.non2xx, 0),
     socketErrors: runs.reduce((a, r) => a + r.errors.socket, 0),
     peakRssMB: Math.max(0, ...runs.map((r) => r.peakRssBytes)) / MB,
+    peakPssMB: Math.max(0, ...runs.map((r) => r.peakPssBytes ?? 0)) / MB,
     peakProcessRssMB: Math.max(0, ...runs.map((r) => r.peakProcessRssBytes)) / MB,
     processes: Math.max(0, ...runs.map((r) => r.processes)),
     // Older results files have no CPU figures.
@@ -278,16 +281,16 @@ export function markdown(report: BenchReport): string {
     lines.push('');
     lines.push(s.description);
     lines.push('');
-    lines.push(`| system | req/s | p50 ms | p99 ms | p99.9 ms | non-2xx | socket err | peak RSS MB (tree) | largest worker MB | CPU µs/req user + kernel | ${s.id === 'e' ? '× 1 route' : `× ${s.peer ?? 'peer'}`} | × direct |`);
-    lines.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+    lines.push(`| system | req/s | p50 ms | p99 ms | p99.9 ms | non-2xx | socket err | peak RSS MB (tree) | peak PSS MB (tree) | largest worker MB | CPU µs/req user + kernel | ${s.id === 'e' ? '× 1 route' : `× ${s.peer ?? 'peer'}`} | × direct |`);
+    lines.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
     for (const x of s.systems) {
       if (x.status !== 'ok' || x.summary === undefined) {
-        lines.push(`| ${x.label} | ${x.status}: ${(x.reason ?? '').replace(/\|/g, '\\|').replace(/\s+/g, ' ').slice(0, 300)} | | | | | | | | | | |`);
+        lines.push(`| ${x.label} | ${x.status}: ${(x.reason ?? '').replace(/\|/g, '\\|').replace(/\s+/g, ' ').slice(0, 300)} | | | | | | | | | | | |`);
         continue;
       }
       const m = x.summary;
       const peerCol = s.id === 'e' ? ratio(x.ratios?.baselineRps) : x.kind === 'portcullis' ? `${ratio(x.ratios?.peerRps)}${x.ratios?.peerP99 !== undefined ? ` (p99 ${ratio(x.ratios.peerP99)})` : ''}` : '';
-      lines.push(`| ${x.label} | ${f0(m.rps)} | ${f2(m.p50)} | ${f2(m.p99)} | ${f2(m.p999)} | ${m.non2xx} | ${m.socketErrors} | ${m.peakRssMB.toFixed(1)} | ${m.peakProcessRssMB.toFixed(1)} | ${m.cpuUser > 0 || m.cpuSystem > 0 ? `${m.cpuUser.toFixed(1)} + ${m.cpuSystem.toFixed(1)} = ${(m.cpuUser + m.cpuSystem).toFixed(1)}` : ''} | ${peerCol} | ${ratio(x.ratios?.directRps)} |`);
+      lines.push(`| ${x.label} | ${f0(m.rps)} | ${f2(m.p50)} | ${f2(m.p99)} | ${f2(m.p999)} | ${m.non2xx} | ${m.socketErrors} | ${m.peakRssMB.toFixed(1)} | ${m.peakPssMB > 0 ? m.peakPssMB.toFixed(1) : ''} | ${m.peakProcessRssMB.toFixed(1)} | ${m.cpuUser > 0 || m.cpuSystem > 0 ? `${m.cpuUser.toFixed(1)} + ${m.cpuSystem.toFixed(1)} = ${(m.cpuUser + m.cpuSystem).toFixed(1)}` : ''} | ${peerCol} | ${ratio(x.ratios?.directRps)} |`);
     }
     if (s.routeCompile !== undefined) {
       lines.push('');
@@ -334,7 +337,7 @@ export function markdown(report: BenchReport): string {
 
 /** The plain-text table printed while the bench runs and at the end. */
 export function consoleTable(s: ScenarioResult): string {
-  const rows: string[][] = [['system', 'req/s', 'p50', 'p99', 'p99.9', 'non2xx', 'sock', 'RSS MB', 'worker', 'x peer', 'x direct']];
+  const rows: string[][] = [['system', 'req/s', 'p50', 'p99', 'p99.9', 'non2xx', 'sock', 'RSS MB', 'PSS MB', 'worker', 'x peer', 'x direct']];
   for (const x of s.systems) {
     if (x.status !== 'ok' || x.summary === undefined) {
       rows.push([x.label, `${x.status}: ${(x.reason ?? '').replace(/\s+/g, ' ').slice(0, 100)}`]);
@@ -350,6 +353,7 @@ export function consoleTable(s: ScenarioResult): string {
       String(m.non2xx),
       String(m.socketErrors),
       m.peakRssMB.toFixed(1),
+      m.peakPssMB > 0 ? m.peakPssMB.toFixed(1) : '',
       m.peakProcessRssMB.toFixed(1),
       s.id === 'e' ? ratio(x.ratios?.baselineRps) : x.kind === 'portcullis' ? ratio(x.ratios?.peerRps) : '',
       ratio(x.ratios?.directRps),

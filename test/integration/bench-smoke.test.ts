@@ -9,6 +9,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -18,6 +20,7 @@ import { compileRouter } from '../../src/core/router/compile.ts';
 import { normalizePath } from '../../src/core/router/normalize.ts';
 import { routesDocument, sampleIndices, requestFor, routeKind } from '../../bench/lib/routes.ts';
 import { runLoad, wrkAvailable } from '../../bench/lib/load.ts';
+import { sampleRss } from '../../bench/lib/proc.ts';
 import { computeRatios, evaluateBudget, markdown, summarize, type BenchReport, type ScenarioResult } from '../../bench/lib/report.ts';
 import type { RunRecord } from '../../bench/lib/measure.ts';
 import { parseArgs } from '../../bench/lib/args.ts';
@@ -150,4 +153,19 @@ test('scenario (l), DPoP vs Apache, is a budget line of npm run bench: ≥ 1.5×
   const missing = evaluateBudget(report).find((b) => b.name.startsWith('(l)'));
   assert.equal(missing?.pass, null);
   assert.match(markdown({ ...report, budget: evaluateBudget(report) }), /not installed/);
+});
+
+test('memory of a process tree: PSS counts the pages its processes share once, so the tree\'s PSS is below its RSS sum', async () => {
+  // This process and a child node: the node binary's pages are mapped by both.
+  const child = spawn(process.execPath, ['-e', 'process.stdout.write("up"); setTimeout(() => {}, 30_000)'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  try {
+    await once(child.stdout!, 'data');
+    const tree = sampleRss([process.pid]);
+    assert.ok(tree.processes >= 2, `processes ${tree.processes}`);
+    assert.ok(tree.pss > 0, 'PSS read');
+    // At least ~20 MB of the binary is resident in both: counted twice in the RSS sum, once in PSS.
+    assert.ok(tree.total - tree.pss > 20 * 2 ** 20, `rss ${tree.total} pss ${tree.pss}`);
+  } finally {
+    child.kill();
+  }
 });

@@ -208,7 +208,7 @@ const NO_PRETENURING = '--no-allocation-site-pretenuring';
  * machine's noise in every pair (docs/benchmarks.md, "Issue 13, fifth
  * pass"). A request's objects die with it, so the steady state promotes
  * almost nothing and the extra full collections happen at warm-up only.
- * The operator's own `--heap-growing-percent` wins.
+ * The operator's own `--heap-growing-percent` on the node's command line wins (Node refuses it in NODE_OPTIONS).
  */
 const HEAP_GROWTH = '--heap-growing-percent=10';
 

@@ -29,13 +29,13 @@ export async function collectGarbage(): Promise<number> {
     return -1;
   }
   const session = new inspector.Session();
-  session.connect();
   try {
+    session.connect();
     const started = performance.now();
     await session.post('HeapProfiler.collectGarbage');
     return performance.now() - started;
   } catch {
-    return -1;
+    return -1; // never a reason to fail a start or a reload
   } finally {
     session.disconnect();
   }

@@ -31,7 +31,10 @@ export function pretenuringChosen(execArgv: readonly string[]): boolean {
   return operatorPassed(execArgv, (a) => /^--(no-)?allocation-site-pretenuring(=|$)/.test(a.replace(/_/g, '-')));
 }
 
-/** Did the operator set V8's old-generation growth (`--heap-growing-percent`, either spelling)? Their choice wins. */
+/**
+ * Did the operator set V8's old-generation growth (`--heap-growing-percent`, either spelling) on the node's
+ * command line? Their choice wins. Only there: Node refuses the flag in NODE_OPTIONS.
+ */
 export function heapGrowthChosen(execArgv: readonly string[]): boolean {
-  return operatorPassed(execArgv, (a) => /^--heap-growing-percent(=|$)/.test(a.replace(/_/g, '-')));
+  return execArgv.some((a) => /^--heap-growing-percent(=|$)/.test(a.replace(/_/g, '-')));
 }

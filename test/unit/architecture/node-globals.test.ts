@@ -10,19 +10,11 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
+import { sources } from '../../helpers/source-files.ts';
 
 const ROOT = resolve(import.meta.dirname, '../../..');
-
-function sources(dir: string, out: string[] = []): string[] {
-  for (const name of readdirSync(dir)) {
-    const path = join(dir, name);
-    if (statSync(path).isDirectory()) sources(path, out);
-    else if (name.endsWith('.ts') && !name.endsWith('.d.ts')) out.push(path);
-  }
-  return out;
-}
 
 const MODULE_OF: Record<string, string> = { Buffer: 'node:buffer', process: 'node:process', performance: 'node:perf_hooks' };
 

@@ -6,8 +6,9 @@
  * Why: V8 collects the old generation when allocation pushes it to its limit,
  * and a process that waits does not allocate. The primary's start-up (store,
  * every plugin's schema, Admin API, first configuration) left it at 155 MB
- * RSS for the node's whole life, 126 MB after one collection
- * (docs/benchmarks.md, "Issue 13, fifth pass").
+ * RSS until V8's memory reducer got to it a minute or more later, if ever;
+ * 111 MB right after this collection (docs/benchmarks.md, "Issue 13, fifth
+ * pass").
  *
  * The collection is V8's low-memory one (what the inspector's
  * `HeapProfiler.collectGarbage` runs: full collections until nothing more is
